@@ -1,0 +1,101 @@
+/* pktpath.h — the one header shared by the BPF programs and the user-space tracer.
+ *
+ * It defines (1) the layout of the BPF maps both sides touch and (2) the line-oriented stream the
+ * tracer writes on stdout. The stream is mirrored, field for field, in src/tracer/protocol.ts;
+ * change both together and bump PKTPATH_STREAM_VERSION when a reader would misread the new form.
+ */
+#ifndef PKTPATH_H
+#define PKTPATH_H
+
+#define PKTPATH_STREAM_VERSION 1
+
+/* ---- limits ---------------------------------------------------------------------------------- */
+#define PKTPATH_MAX_STAGES 32   /* stages per recording */
+#define PKTPATH_MAX_DEPTH 16    /* nesting/recursion depth of one stage on one thread */
+#define PKTPATH_MAX_STACK 64    /* frames kept per sampled stack (user and kernel each) */
+
+/* ---- log-linear latency histogram ---------------------------------------------------------------
+ * Values (ns) below 2^SUB_BITS have a bucket each. Above, each power of two [2^p, 2^(p+1)) is split
+ * into 2^SUB_BITS equal sub-buckets, so the relative width of a bucket is at most 1/2^SUB_BITS
+ * (6.25%). The top bucket holds everything from 2^PKTPATH_HIST_MAX_POW ns (~137 s) up.
+ *   idx(v) = v                                            if v < 2^SUB_BITS
+ *          = (p - SUB_BITS + 1) * 2^SUB_BITS + ((v >> (p - SUB_BITS)) & (2^SUB_BITS - 1)),
+ *            p = floor(log2 v)                             otherwise
+ */
+#define PKTPATH_HIST_SUB_BITS 4
+#define PKTPATH_HIST_SUB (1 << PKTPATH_HIST_SUB_BITS)
+#define PKTPATH_HIST_MAX_POW 37
+#define PKTPATH_HIST_BUCKETS ((PKTPATH_HIST_MAX_POW - PKTPATH_HIST_SUB_BITS + 2) * PKTPATH_HIST_SUB)
+
+/* ---- stage kinds and how a call's packets are counted --------------------------------------- */
+enum pktpath_stage_kind {
+	PKTPATH_KIND_UPROBE = 1,     /* uprobe + uretprobe pair: latency per call */
+	PKTPATH_KIND_USDT = 2,       /* a USDT probe: a point event, latency since the previous stage */
+	PKTPATH_KIND_TRACEPOINT = 3, /* kernel tracepoint (raw_tp / tp_btf): point event */
+	PKTPATH_KIND_KPROBE = 4,     /* kprobe + kretprobe pair, where the kernel has kprobes */
+	PKTPATH_KIND_FENTRY = 5,     /* fentry + fexit pair, where the kernel allows them */
+};
+
+enum pktpath_packets_from {
+	PKTPATH_PKTS_ONE = 0, /* every call is one packet */
+	PKTPATH_PKTS_RET = 1, /* the return value (rx/tx burst functions) */
+	PKTPATH_PKTS_ARG = 2, /* argument number `packets_arg` (0-based) read at entry */
+};
+
+/* Per-stage, per-CPU totals; the histogram lives beside it in its own per-CPU array. */
+struct pktpath_stage_totals {
+	unsigned long long calls;   /* completed calls (or point events) */
+	unsigned long long packets; /* packets those calls handled */
+	unsigned long long sum_ns;  /* sum of measured latencies */
+	unsigned long long unmatched; /* returns without an entry, depth overflows, lost skb keys */
+};
+
+/* ---- the stream ---------------------------------------------------------------------------------
+ * One JSON object per line, UTF-8, '\n'-terminated; the "type" member says which record it is.
+ * Readers ignore members they do not know (additive changes keep the version).
+ *
+ *  hello     {"type":"hello","version":1,"tracer":"0.1.0","kernel":"6.18.0","arch":"x86_64",
+ *             "pid":123|null,"kernel_mode":false,"clock":"monotonic","interval_ms":1000,
+ *             "hist":{"sub_bits":4,"buckets":560,"max_pow":37},
+ *             "features":{"btf":true,"uprobes":true,"usdt":true,"tracepoints":true,
+ *                         "kprobes":false,"fentry":false,"perf_cpu_clock":true},
+ *             "missing":["kprobes: ...", ...]}
+ *  stage     {"type":"stage","id":0,"name":"rx","kind":"uprobe","spec":"uprobe:/bin/fwd:rx",
+ *             "packets":"one"|"ret"|"arg2","ok":true,"error":null,
+ *             "binary":"/bin/fwd","symbol":"rx","offset":4096,"first_insn":"push %rbp",
+ *             "single_step":false,"warning":null}
+ *  ready     {"type":"ready","t_ns":123}                  all stages attached, counting began
+ *  hist      {"type":"hist","seq":3,"stage":0,"calls":10,"packets":320,"sum_ns":123456,
+ *             "unmatched":0,"buckets":[[idx,count],...]}   delta since the previous interval
+ *  frame     {"type":"frame","id":7,"fn":"route_lookup","off":18,"module":"/bin/fwd",
+ *             "build_id":"ab12..."|null,"addr":"0x4011a2","kernel":false}
+ *             a frame is defined once, before the first stack that uses it
+ *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
+ *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
+ *             closes interval `seq`: every hist/stack of that seq came before it
+ *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
+ *             "method":"self-probe","runs":20000,
+ *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured
+ *                                                        interval (subtract from its latencies)
+ *             "outer_ns":1510.0,"outer_spread_ns":40.0}   what one probed call costs its caller in all
+ *                                                        (what a stage pays for a child stage's probes)
+ *  drop      {"type":"drop","what":"stacks"|"entries"|"frames","count":3}
+ *  warning   {"type":"warning","message":"..."}
+ *  error     {"type":"error","message":"...","missing":["CAP_BPF", ...],"fatal":true}
+ *  bye       {"type":"bye","reason":"signal"|"stdin"|"parent"|"duration"|"target_exit"|"error",
+ *             "t_ns":...,"detached":true}
+ */
+#define PKTPATH_REC_HELLO "hello"
+#define PKTPATH_REC_STAGE "stage"
+#define PKTPATH_REC_READY "ready"
+#define PKTPATH_REC_HIST "hist"
+#define PKTPATH_REC_FRAME "frame"
+#define PKTPATH_REC_STACK "stack"
+#define PKTPATH_REC_TICK "tick"
+#define PKTPATH_REC_CALIBRATION "calibration"
+#define PKTPATH_REC_DROP "drop"
+#define PKTPATH_REC_WARNING "warning"
+#define PKTPATH_REC_ERROR "error"
+#define PKTPATH_REC_BYE "bye"
+
+#endif /* PKTPATH_H */

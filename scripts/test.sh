@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs all tests on a fresh machine: installs what they need, builds, type-checks, lints, then one
+# node:test run over unit, integration and end-to-end suites (integration needs root: it loads BPF
+# programs, creates network namespaces and starts sshd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+npm run -s typecheck
+npm run -s lint
+shopt -s nullglob
+files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,120 @@
+// The session file: what one recording measured, as saved on disk (`*.pktpath.json`).
+// Versioned separately from the tracer stream: a session outlives the tracer that made it.
+// Everything here is measured data; derived numbers (quantiles, ns per packet, shares) are
+// computed from it by src/core/report.ts, never stored, so a fix to the math fixes old files too.
+
+export const SESSION_FORMAT = 'pktpath-session';
+export const SESSION_VERSION = 1;
+
+export type StageKind = 'uprobe' | 'usdt' | 'tracepoint' | 'kprobe' | 'fentry';
+
+/** How many packets one call of a stage handled. */
+export type PacketsFrom = 'one' | 'ret' | `arg${number}`;
+
+/** Sparse histogram: [bucket index, count] pairs, index ascending. Layout in HistLayout. */
+export type SparseBuckets = Array<[number, number]>;
+
+export interface HistLayout {
+  sub_bits: number; // sub-buckets per power of two = 2^sub_bits
+  max_pow: number; // top bucket starts at 2^max_pow ns
+}
+
+/** What the probes at one site add, measured by the tracer at start (see pktpath.h). */
+export interface Calibration {
+  class: 'push' | 'nop' | 'single_step' | 'usdt' | 'tracepoint';
+  method: string;
+  runs: number;
+  inner_ns: number; // added to the stage's own measured interval
+  inner_spread_ns: number;
+  outer_ns: number; // added to the caller's time per probed call
+  outer_spread_ns: number;
+}
+
+export interface StageAttach {
+  ok: boolean;
+  error: string | null;
+  binary: string | null;
+  symbol: string | null;
+  offset: number | null;
+  first_insn: string | null;
+  single_step: boolean;
+  warning: string | null;
+}
+
+/** Totals of one stage over one interval (the live timeline). */
+export interface StagePoint {
+  t_s: number; // seconds since the recording's ready
+  calls: number;
+  packets: number;
+  sum_ns: number;
+}
+
+export interface SessionStage {
+  id: number;
+  name: string;
+  kind: StageKind;
+  spec: string;
+  packets_from: PacketsFrom;
+  attach: StageAttach;
+  calls: number;
+  packets: number;
+  sum_ns: number;
+  unmatched: number;
+  buckets: SparseBuckets;
+  calibration: Calibration | null;
+  timeline: StagePoint[];
+}
+
+export interface Frame {
+  id: number;
+  fn: string; // symbol name, or a hex address when none was found
+  off: number; // offset of the sampled address in its function
+  module: string; // binary or library path, or "[kernel]"
+  build_id: string | null;
+  addr: string; // hex, as sampled
+  kernel: boolean;
+}
+
+export interface StackSample {
+  frames: number[]; // Frame ids, leaf first
+  count: number;
+}
+
+export interface SessionTarget {
+  host: string; // "localhost" or the SSH destination as the user named it
+  pid: number | null; // null for the kernel path
+  kernel: boolean;
+  command: string | null;
+  binary: string | null;
+  build_id: string | null;
+}
+
+export interface TracerInfo {
+  stream_version: number;
+  version: string;
+  kernel: string;
+  arch: string;
+  features: Record<string, boolean>;
+  missing: string[];
+}
+
+export interface Session {
+  format: typeof SESSION_FORMAT;
+  version: number;
+  created: string; // ISO 8601
+  partial: boolean; // the recording ended early (connection lost, tracer died): data up to then
+  partial_reason: string | null;
+  target: SessionTarget;
+  tracer: TracerInfo;
+  duration_s: number; // from ready to the last complete interval
+  interval_ms: number;
+  sample_hz: number;
+  hist: HistLayout;
+  stages: SessionStage[];
+  frames: Frame[];
+  stacks: StackSample[];
+  samples: number;
+  lost_samples: number;
+  drops: Record<string, number>;
+  warnings: string[];
+}
