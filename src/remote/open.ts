@@ -1,0 +1,25 @@
+// Opens the Transport for a host as the user named it: "localhost" (no SSH) or an SSH destination
+// ([user@]host[:port] or a ~/.ssh/config alias). The one place the CLI and the editor get a transport.
+import { LocalTransport } from './local.ts';
+import type { Transport } from './transport.ts';
+
+export interface OpenOptions {
+  /** undefined or "localhost": this machine, no SSH. */
+  host?: string;
+  /** Another ssh config file instead of ~/.ssh/config. */
+  sshConfig?: string;
+  /** Record an unknown host key (OpenSSH's accept-new); a changed key is always refused. */
+  acceptNewHostKey?: boolean;
+  /** Asked when a private key is encrypted; never stored by the transport. */
+  passphrase?: (keyPath: string) => Promise<string | undefined>;
+}
+
+export function isLocalHost(host: string | undefined): boolean {
+  return host === undefined || host === '' || host === 'localhost';
+}
+
+export async function openTransport(opts: OpenOptions = {}): Promise<Transport> {
+  if (isLocalHost(opts.host)) return new LocalTransport();
+  // SSH transport: src/remote/ssh.ts (the remote-profiling issue).
+  throw new Error(`SSH to ${JSON.stringify(opts.host)} is not available in this build yet`);
+}
