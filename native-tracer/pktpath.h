@@ -50,6 +50,24 @@ struct pktpath_stage_totals {
 	unsigned long long unmatched; /* returns without an entry, depth overflows, lost skb keys */
 };
 
+/* ---- CPU stack sampling (sample.bpf.c <-> sampler.c) ------------------------------------------
+ * One count per distinct {thread, user stack, kernel stack}, kept in a BPF hash and drained (read
+ * and deleted) every interval. A stack id < 0 means that half of the stack is absent (a sample in
+ * user mode has no kernel stack; kernel mode samples no user stacks). */
+struct pktpath_sample_key {
+	unsigned int tgid;
+	unsigned int tid;
+	int user_stack;   /* id in the stack-trace map, or -1 */
+	int kernel_stack; /* id in the stack-trace map, or -1 */
+};
+
+/* Per-CPU running totals (never reset; the drain takes differences). */
+struct pktpath_sample_stats {
+	unsigned long long samples;      /* samples of the sampled task(s) */
+	unsigned long long lost_stacks;  /* bpf_get_stackid failed (map full, hash collision) */
+	unsigned long long lost_entries; /* the count hash was full */
+};
+
 /* ---- the stream ---------------------------------------------------------------------------------
  * One JSON object per line, UTF-8, '\n'-terminated; the "type" member says which record it is.
  * Readers ignore members they do not know (additive changes keep the version).
@@ -69,7 +87,12 @@ struct pktpath_stage_totals {
  *             "unmatched":0,"buckets":[[idx,count],...]}   delta since the previous interval
  *  frame     {"type":"frame","id":7,"fn":"route_lookup","off":18,"module":"/bin/fwd",
  *             "build_id":"ab12..."|null,"addr":"0x4011a2","kernel":false}
- *             a frame is defined once, before the first stack that uses it
+ *             a frame is defined once, before the first stack that uses it. Additive members:
+             "elf_addr":"0x1192"|null  the address in the module's own ELF address space (runtime
+                address -> file offset via /proc/PID/maps -> p_vaddr of its PT_LOAD): what
+                addr2line/DWARF need for line heat; null for kernel, anonymous and JIT frames.
+             For frames without a symbol "fn" is the address in hex ("0x7f12..."), "off" is 0;
+             "module" is the mapped path, "[vdso]", "[anon]", "[heap]", "[kernel]" or "[MODNAME]".
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
  *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
  *             closes interval `seq`: every hist/stack of that seq came before it
