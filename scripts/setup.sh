@@ -11,6 +11,8 @@ APT_PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libsystemd-dev systemtap-sdt-dev
   # lab and tests: namespaces, offloads, a real sshd, a real browser, bpftrace as a reference
   iproute2 ethtool openssh-server openssh-client chromium bpftrace
+  # VS Code e2e: code-server's native modules (node-gyp, krb5) and its ripgrep, seeded from Debian's
+  ripgrep libkrb5-dev build-essential fonts-dejavu-core
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
