@@ -1,0 +1,300 @@
+/* known_cost.c — a test target whose stages cost a known time per call.
+ *
+ * Each stage function spins on the TSC until a fixed deadline (rdtsc inline, no calls, so a stack
+ * sample inside a stage always has the stage as its leaf frame, and a preemption inside a stage does
+ * not lengthen it unless it outlasts the deadline). Two kinds of first instruction:
+ *   kc_push_*  built with frame pointers and -fno-shrink-wrap: the first instruction is `push %rbp`,
+ *              which the kernel emulates when a uprobe hits it (cheap probe);
+ *   kc_ss_*    built without a frame pointer: the first instruction is a `mov` the kernel must
+ *              single-step (expensive probe).
+ * `make -C test/targets check` verifies the first instructions with objdump.
+ *
+ * Modes (all output is JSON lines on stdout):
+ *   known_cost truth [--calls N] [--batches B] [--only a,b]
+ *       times N back-to-back calls of each stage with clock_gettime, B batches, untraced (run it
+ *       with no probe attached): the true cost per call.
+ *   known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U]
+ *       the steady loop to trace: each iteration calls every selected stage once, then (with
+ *       --udp-port) sends one UDP datagram to 127.0.0.1:P, so interface counters count iterations.
+ *       Prints {"ready":...} at start and a summary with iterations and iterations per second.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t tsc_per_us_x1024; /* TSC ticks per microsecond, fixed point (x1024) */
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Ticks to spin per stage; set once at start from the measured TSC rate. Globals so the
+ * single-stepped stages start by loading one (a rip-relative mov). */
+volatile uint64_t kc_ticks_200ns, kc_ticks_1us, kc_ticks_5us, kc_ticks_20us;
+
+#define SPIN(ticks)                                                                                \
+	do {                                                                                       \
+		uint64_t t_ = (ticks);                                                             \
+		uint64_t s_ = rdtsc();                                                             \
+		while (rdtsc() - s_ < t_)                                                          \
+			__asm__ __volatile__("pause");                                             \
+	} while (0)
+
+uint64_t kc_empty(uint64_t x);
+
+/* Push-first stages: the Makefile builds this file with -fno-omit-frame-pointer -fno-shrink-wrap,
+ * but GCC still drops the frame of a leaf function; the call of kc_empty makes it a non-leaf. */
+#define PUSH_STAGE(name, ticks)                                                                    \
+	__attribute__((noinline, used)) uint64_t name(uint64_t x)                                  \
+	{                                                                                          \
+		SPIN(ticks);                                                                       \
+		return kc_empty(x) + 1;                                                            \
+	}
+/* Single-stepped stages: leaf functions without a frame pointer, so the first instruction is the
+ * load of the tick count (a rip-relative mov). */
+#define SS_STAGE(name, ticks)                                                                      \
+	__attribute__((noinline, used, optimize("omit-frame-pointer"))) uint64_t name(uint64_t x)  \
+	{                                                                                          \
+		SPIN(ticks);                                                                       \
+		__asm__ __volatile__("" ::: "memory");                                             \
+		return x + 1;                                                                      \
+	}
+
+PUSH_STAGE(kc_push_200ns, kc_ticks_200ns)
+PUSH_STAGE(kc_push_1us, kc_ticks_1us)
+PUSH_STAGE(kc_push_5us, kc_ticks_5us)
+PUSH_STAGE(kc_push_20us, kc_ticks_20us)
+SS_STAGE(kc_ss_1us, kc_ticks_1us)
+SS_STAGE(kc_ss_5us, kc_ticks_5us)
+SS_STAGE(kc_ss_20us, kc_ticks_20us)
+
+/* An empty call, to state what the call itself costs in the truth loop. */
+__attribute__((noinline, used)) uint64_t kc_empty(uint64_t x)
+{
+	__asm__ __volatile__("" ::: "memory");
+	return x + 1;
+}
+
+struct stage {
+	const char *name;
+	uint64_t (*fn)(uint64_t);
+	unsigned nominal_ns;
+};
+
+static const struct stage stages[] = {
+	{"kc_push_200ns", kc_push_200ns, 200}, {"kc_push_1us", kc_push_1us, 1000},
+	{"kc_push_5us", kc_push_5us, 5000},    {"kc_push_20us", kc_push_20us, 20000},
+	{"kc_ss_1us", kc_ss_1us, 1000},        {"kc_ss_5us", kc_ss_5us, 5000},
+	{"kc_ss_20us", kc_ss_20us, 20000},
+};
+#define NSTAGES (sizeof(stages) / sizeof(stages[0]))
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Measures the TSC rate against CLOCK_MONOTONIC over ~50 ms (the spin deadlines are in ticks). */
+static void calibrate_tsc(void)
+{
+	uint64_t t0 = now_ns(), c0 = rdtsc();
+	while (now_ns() - t0 < 50000000ull)
+		;
+	uint64_t t1 = now_ns(), c1 = rdtsc();
+	tsc_per_us_x1024 = (c1 - c0) * 1000ull * 1024ull / (t1 - t0);
+	kc_ticks_200ns = tsc_per_us_x1024 * 200 / 1000 / 1024;
+	kc_ticks_1us = tsc_per_us_x1024 / 1024;
+	kc_ticks_5us = tsc_per_us_x1024 * 5 / 1024;
+	kc_ticks_20us = tsc_per_us_x1024 * 20 / 1024;
+}
+
+static int selected(const char *only, const char *name)
+{
+	if (!only)
+		return 1;
+	size_t n = strlen(name);
+	for (const char *p = only; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void truth(unsigned long calls, unsigned batches, const char *only)
+{
+	double *per = calloc(batches, sizeof(double));
+	if (!per) {
+		perror("calloc");
+		exit(1);
+	}
+	uint64_t sink = 0;
+	/* The empty call first: what the loop and the call add to every measurement below. */
+	for (size_t s = 0; s <= NSTAGES; s++) {
+		const char *name = s < NSTAGES ? stages[s].name : "kc_empty";
+		uint64_t (*fn)(uint64_t) = s < NSTAGES ? stages[s].fn : kc_empty;
+		if (s < NSTAGES && !selected(only, name))
+			continue;
+		unsigned long n = calls;
+		/* Same wall time per batch for every stage: fewer calls of the slow ones. */
+		if (s < NSTAGES && stages[s].nominal_ns > 1000)
+			n = calls * 1000 / stages[s].nominal_ns;
+		if (n < 100)
+			n = 100;
+		double sum = 0;
+		for (unsigned b = 0; b < batches; b++) {
+			uint64_t t0 = now_ns();
+			for (unsigned long i = 0; i < n; i++)
+				sink = fn(sink);
+			uint64_t t1 = now_ns();
+			per[b] = (double)(t1 - t0) / (double)n;
+			sum += per[b];
+		}
+		qsort(per, batches, sizeof(double), cmp_double);
+		printf("{\"truth\":\"%s\",\"nominal_ns\":%u,\"mean_ns\":%.1f,\"median_ns\":%.1f,"
+		       "\"min_ns\":%.1f,\"max_ns\":%.1f,\"calls\":%lu,\"batches\":%u}\n",
+		       name, s < NSTAGES ? stages[s].nominal_ns : 0, sum / batches, per[batches / 2], per[0],
+		       per[batches - 1], n, batches);
+		fflush(stdout);
+	}
+	free(per);
+	if (sink == 42)
+		puts("");
+}
+
+static void run(double seconds, const char *only, int udp_port, unsigned sleep_us)
+{
+	int fd = -1, rx = -1;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (udp_port > 0) {
+		/* A bound receiver that is never read: datagrams pass the interface (and its counters)
+		 * and are dropped at the full socket, without ICMP replies adding packets. */
+		rx = socket(AF_INET, SOCK_DGRAM, 0);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		to.sin_port = htons((uint16_t)udp_port);
+		int small = 4096;
+		if (rx < 0 || fd < 0 || setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) < 0 ||
+		    bind(rx, (struct sockaddr *)&to, sizeof to) < 0) {
+			fprintf(stderr, "known_cost: udp port %d: %s\n", udp_port, strerror(errno));
+			exit(1);
+		}
+	}
+	uint64_t (*fns[NSTAGES])(uint64_t);
+	size_t nf = 0;
+	for (size_t s = 0; s < NSTAGES; s++)
+		if (selected(only, stages[s].name))
+			fns[nf++] = stages[s].fn;
+	if (nf == 0) {
+		fprintf(stderr, "known_cost: --only selects no stage\n");
+		exit(2);
+	}
+	printf("{\"ready\":true,\"pid\":%d,\"stages\":%zu}\n", getpid(), nf);
+	fflush(stdout);
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9), iters = 0, sent = 0, sink = 0;
+	char payload[32] = "known_cost";
+	while (!stop) {
+		for (size_t i = 0; i < nf; i++)
+			sink = fns[i](sink);
+		if (fd >= 0 && sendto(fd, payload, sizeof payload, 0, (struct sockaddr *)&to, sizeof to) ==
+				       (ssize_t)sizeof payload)
+			sent++;
+		iters++;
+		if (sleep_us)
+			usleep(sleep_us);
+		if ((iters & 63) == 0 && seconds > 0 && now_ns() >= end)
+			break;
+	}
+	uint64_t t1 = now_ns();
+	double el = (double)(t1 - t0) / 1e9;
+	printf("{\"done\":true,\"iterations\":%llu,\"sent\":%llu,\"seconds\":%.3f,\"per_second\":%.1f}\n",
+	       (unsigned long long)iters, (unsigned long long)sent, el, (double)iters / el);
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+	if (rx >= 0)
+		close(rx);
+	if (sink == 42)
+		puts("");
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: known_cost truth [--calls N] [--batches B] [--only a,b]\n"
+			"       known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	unsigned long calls = 20000;
+	unsigned batches = 21, sleep_us = 0;
+	double seconds = 0;
+	int udp_port = 0;
+	const char *only = NULL;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			usage();
+		if (!strcmp(a, "--calls"))
+			calls = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--batches"))
+			batches = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--seconds"))
+			seconds = strtod(v, NULL);
+		else if (!strcmp(a, "--only"))
+			only = v;
+		else if (!strcmp(a, "--udp-port"))
+			udp_port = atoi(v);
+		else if (!strcmp(a, "--sleep-us"))
+			sleep_us = (unsigned)strtoul(v, NULL, 10);
+		else
+			usage();
+		i++;
+	}
+	if (calls == 0 || batches == 0 || udp_port < 0 || udp_port > 65535)
+		usage();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	calibrate_tsc();
+	if (!strcmp(argv[1], "truth"))
+		truth(calls, batches, only);
+	else if (!strcmp(argv[1], "run"))
+		run(seconds, only, udp_port, sleep_us);
+	else
+		usage();
+	return 0;
+}
