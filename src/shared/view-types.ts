@@ -1,0 +1,94 @@
+// What the webview draws: computed on the host by src/core/view-model.ts, posted as plain JSON.
+// Flamegraphs are columnar (one array per attribute, nodes in preorder) so 300k nodes stay a few
+// megabytes and the webview can turn them into typed arrays without building objects per node.
+
+/** Where a frame's code is: what the host needs to open the source. */
+export interface SourceFrame {
+  fn: string;
+  module: string;
+  addr: string; // a sampled runtime address (hex)
+  off: number; // offset of `addr` in `fn`
+  elf_addr: string | null; // the same address in the module's ELF address space, when known
+  build_id: string | null;
+  kernel: boolean;
+}
+
+/** One distinct thing a flame node stands for. Frames are interned: many nodes share one. */
+export interface FlameFrame {
+  kind: 'root' | 'stage' | 'fn';
+  name: string; // symbol name (untrusted text), stage name, or the root's label
+  module: string; // binary path, "[kernel]", or "" for root and stage nodes
+  source: SourceFrame | null; // null when there is nothing to open
+}
+
+/** Stage index into ViewModel.stages, or -1: the node is not under any stage function. */
+export type StageColourIndex = number;
+
+export interface FlameData {
+  unit: 'samples' | 'ns';
+  frames: FlameFrame[];
+  // Per node, preorder (a node's descendants follow it; depth tells where a subtree ends).
+  frame: number[]; // index into frames
+  depth: number[];
+  total: number[]; // in `unit`; a node's children sum to at most its total
+  self: number[];
+  samples: number[]; // CPU samples behind the node (equals total when unit is samples)
+  stage: StageColourIndex[];
+}
+
+export interface HistogramBin {
+  lo_ns: number; // inclusive
+  hi_ns: number; // exclusive
+  count: number;
+}
+
+/** Latency numbers of one stage, as measured (raw) or with the probe overhead subtracted. */
+export interface StageNumbers {
+  ns_per_packet: number | null;
+  mean_ns: number | null;
+  p50_ns: number | null;
+  p99_ns: number | null;
+  p999_ns: number | null;
+}
+
+export interface StageView {
+  index: number;
+  name: string;
+  kind: string;
+  spec: string;
+  ok: boolean;
+  error: string | null;
+  warning: string | null;
+  calls: number;
+  packets: number;
+  unmatched: number;
+  shown: StageNumbers; // what the table shows: corrected when `corrected`, else raw
+  raw: StageNumbers;
+  share: number | null; // of the whole path, 0..1, from the shown ns/packet
+  corrected: boolean; // the probe overhead was subtracted from `shown`
+  probe_overhead_ns: number | null; // per call, what the probes add to this stage's own interval
+  probe_overhead_spread_ns: number | null;
+  probe_overhead_per_packet_ns: number | null;
+  calibration_method: string | null;
+  histogram: HistogramBin[]; // raw measured latencies, non-empty buckets only
+  samples: number; // CPU samples attributed to this stage (nearest stage frame on the stack)
+}
+
+export interface ViewModel {
+  version: 1;
+  title: string;
+  created: string;
+  recording: boolean;
+  partial: boolean;
+  partial_reason: string | null;
+  duration_s: number;
+  sample_hz: number;
+  samples: number;
+  lost_samples: number;
+  warnings: string[];
+  stages: StageView[];
+  /** Root = path; children = stages (width ∝ ns/packet); below them where their samples fell. */
+  latencyFlame: FlameData;
+  /** All CPU samples; nodes coloured by the nearest stage function on their stack. */
+  cpuFlame: FlameData;
+}
