@@ -1,0 +1,186 @@
+// The tracer's stdout stream, mirrored field for field from native-tracer/pktpath.h.
+// One JSON object per line; `type` discriminates. Readers ignore members they do not know, so
+// additive changes in the C side keep STREAM_VERSION; a different major version is refused.
+
+export const STREAM_VERSION = 1;
+
+export const MAX_STAGES = 32;
+export const MAX_DEPTH = 16;
+export const MAX_STACK = 64;
+
+export const HIST_SUB_BITS = 4;
+export const HIST_SUB = 1 << HIST_SUB_BITS;
+export const HIST_MAX_POW = 37;
+export const HIST_BUCKETS = (HIST_MAX_POW - HIST_SUB_BITS + 2) * HIST_SUB;
+
+/** enum pktpath_stage_kind, by the names the stream uses. */
+export const STAGE_KINDS = ['uprobe', 'usdt', 'tracepoint', 'kprobe', 'fentry'] as const;
+export type StageKindName = (typeof STAGE_KINDS)[number];
+export const STAGE_KIND_CODE: Record<StageKindName, number> = {
+  uprobe: 1,
+  usdt: 2,
+  tracepoint: 3,
+  kprobe: 4,
+  fentry: 5,
+};
+
+/** enum pktpath_packets_from: "one", "ret" or "argN". */
+export type PacketsSpec = 'one' | 'ret' | `arg${number}`;
+
+export const CALIBRATION_CLASSES = ['push', 'nop', 'single_step', 'usdt', 'tracepoint'] as const;
+export type CalibrationClass = (typeof CALIBRATION_CLASSES)[number];
+
+export const DROP_KINDS = ['stacks', 'entries', 'frames'] as const;
+export type DropKind = (typeof DROP_KINDS)[number];
+
+export const BYE_REASONS = ['signal', 'stdin', 'parent', 'duration', 'target_exit', 'error'] as const;
+export type ByeReason = (typeof BYE_REASONS)[number];
+
+export const REC = {
+  hello: 'hello',
+  stage: 'stage',
+  ready: 'ready',
+  hist: 'hist',
+  frame: 'frame',
+  stack: 'stack',
+  tick: 'tick',
+  calibration: 'calibration',
+  drop: 'drop',
+  warning: 'warning',
+  error: 'error',
+  bye: 'bye',
+} as const;
+export type RecordType = (typeof REC)[keyof typeof REC];
+
+export interface HelloRecord {
+  type: 'hello';
+  version: number;
+  tracer: string;
+  kernel: string;
+  arch: string;
+  pid: number | null;
+  kernel_mode: boolean;
+  clock: string;
+  interval_ms: number;
+  hist: { sub_bits: number; buckets: number; max_pow: number };
+  features: Record<string, boolean>;
+  missing: string[];
+}
+
+export interface StageRecord {
+  type: 'stage';
+  id: number;
+  name: string;
+  kind: StageKindName;
+  spec: string;
+  packets: PacketsSpec;
+  ok: boolean;
+  error: string | null;
+  binary: string | null;
+  symbol: string | null;
+  offset: number | null;
+  first_insn: string | null;
+  single_step: boolean;
+  warning: string | null;
+}
+
+export interface ReadyRecord {
+  type: 'ready';
+  t_ns: number;
+}
+
+/** Delta since the previous interval; buckets are [index, count] pairs. */
+export interface HistRecord {
+  type: 'hist';
+  seq: number;
+  stage: number;
+  calls: number;
+  packets: number;
+  sum_ns: number;
+  unmatched: number;
+  buckets: Array<[number, number]>;
+}
+
+/** Defined once, before the first stack that uses it. */
+export interface FrameRecord {
+  type: 'frame';
+  id: number;
+  fn: string;
+  off: number;
+  module: string;
+  build_id: string | null;
+  addr: string;
+  kernel: boolean;
+  /** Additive: address in the module's own ELF address space; null for kernel/anon/JIT. */
+  elf_addr?: string | null;
+}
+
+/** Leaf first; count is a delta for interval `seq`. */
+export interface StackRecord {
+  type: 'stack';
+  seq: number;
+  count: number;
+  tid: number;
+  frames: number[];
+}
+
+/** Closes interval `seq`: every hist/stack of that seq came before it. */
+export interface TickRecord {
+  type: 'tick';
+  seq: number;
+  t_ns: number;
+  dt_ns: number;
+  samples: number;
+  lost: number;
+}
+
+export interface CalibrationRecord {
+  type: 'calibration';
+  stage: number;
+  class: CalibrationClass;
+  method: string;
+  runs: number;
+  inner_ns: number;
+  inner_spread_ns: number;
+  outer_ns: number;
+  outer_spread_ns: number;
+}
+
+export interface DropRecord {
+  type: 'drop';
+  what: DropKind;
+  count: number;
+}
+
+export interface WarningRecord {
+  type: 'warning';
+  message: string;
+}
+
+export interface ErrorRecord {
+  type: 'error';
+  message: string;
+  missing: string[];
+  fatal: boolean;
+}
+
+export interface ByeRecord {
+  type: 'bye';
+  reason: ByeReason;
+  t_ns: number;
+  detached: boolean;
+}
+
+export type StreamRecord =
+  | HelloRecord
+  | StageRecord
+  | ReadyRecord
+  | HistRecord
+  | FrameRecord
+  | StackRecord
+  | TickRecord
+  | CalibrationRecord
+  | DropRecord
+  | WarningRecord
+  | ErrorRecord
+  | ByeRecord;

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { StreamDecoder, type DecodeEvent } from '../../src/tracer/decoder.ts';
+import type { StreamRecord } from '../../src/tracer/protocol.ts';
+
+const FIXTURE = readFileSync('test/fixtures/stream-demo.jsonl') // tests run from the repo root;
+
+function decodeAll(chunks: Array<Buffer | string>, opts = {}): DecodeEvent[] {
+  const d = new StreamDecoder(opts);
+  const out: DecodeEvent[] = [];
+  for (const c of chunks) out.push(...d.push(c));
+  out.push(...d.end());
+  return out;
+}
+const records = (ev: DecodeEvent[]): StreamRecord[] => ev.flatMap((e) => (e.kind === 'record' ? [e.record] : []));
+const warnings = (ev: DecodeEvent[]) => ev.flatMap((e) => (e.kind === 'warning' ? [e.error] : []));
+
+test('decodes the fixture whole, and identically when fed byte by byte', () => {
+  const whole = decodeAll([FIXTURE]);
+  assert.equal(warnings(whole).length, 0);
+  assert.equal(records(whole).length, 20);
+  const bytes = decodeAll([...FIXTURE].map((b) => Buffer.from([b])));
+  assert.deepEqual(records(bytes), records(whole));
+  const first = records(whole)[0];
+  assert.equal(first?.type, 'hello');
+  const hist = records(whole).find((r) => r.type === 'hist');
+  assert.ok(hist && hist.type === 'hist' && hist.buckets[0]?.[0] === 111);
+});
+
+test('CRLF line ends and blank lines are accepted', () => {
+  const crlf = FIXTURE.toString('utf8').replace(/\n/g, '\r\n\r\n');
+  const ev = decodeAll([crlf]);
+  assert.equal(warnings(ev).length, 0);
+  assert.equal(records(ev).length, 20);
+});
+
+test('garbage, truncated JSON and wrong types become warnings with line numbers; nothing valid lost', () => {
+  const lines = FIXTURE.toString('utf8').trimEnd().split('\n');
+  const bad = [
+    'garbage \u0000\u0001 here',
+    '{"type":"hist","seq":1,"stage":0,"calls":10,',
+    '{"type":"hist","seq":1,"stage":0,"calls":"ten","packets":1,"sum_ns":1,"buckets":[]}',
+    '{"type":"hist","seq":1,"stage":0,"calls":1,"packets":1,"sum_ns":1,"buckets":[[1,-2]]}',
+    '{"type":"stage","id":0,"name":"x","kind":"teleport","spec":"s","packets":"one","ok":true}',
+    '{"type":"stack","seq":1,"count":1,"tid":1,"frames":[]}',
+    '[1,2,3]',
+    '{"no":"type"}',
+    '{"type":"tick","seq":1,"t_ns":-5,"dt_ns":1}',
+  ];
+  const mixed: string[] = [];
+  lines.forEach((l, i) => {
+    mixed.push(l);
+    if (i < bad.length) mixed.push(bad[i]!);
+  });
+  const ev = decodeAll([mixed.join('\n') + '\n']);
+  assert.deepEqual(records(ev), records(decodeAll([FIXTURE])), 'all valid records kept, in order');
+  const w = warnings(ev);
+  assert.equal(w.length, bad.length);
+  for (const e of w) {
+    assert.ok(e.line >= 2 && e.line % 2 === 0, `line number ${e.line} points at an inserted bad line`);
+    assert.ok(e.reason.length > 5);
+  }
+  assert.match(w[0]!.reason, /not JSON/);
+  assert.match(w[2]!.reason, /"calls" must be a non-negative integer, got "ten"/);
+  assert.match(w[4]!.reason, /"kind" must be one of uprobe\|/);
+  assert.match(w[0]!.toString(), /^tracer stream line 2: /);
+});
+
+test('unknown record types are ignored with a warning; unknown members are dropped', () => {
+  const ev = decodeAll([
+    '{"type":"hello2","x":1}\n{"type":"warning","message":"hi","extra":{"deep":1}}\n',
+  ]);
+  assert.equal(warnings(ev).length, 1);
+  assert.match(warnings(ev)[0]!.reason, /unknown record type "hello2"/);
+  assert.deepEqual(records(ev), [{ type: 'warning', message: 'hi' }]);
+});
+
+test('huge lines are skipped with a warning and the next line survives', () => {
+  const huge = '{"type":"warning","message":"' + 'x'.repeat(5000) + '"}';
+  const ev = decodeAll([huge.slice(0, 2000), huge.slice(2000), '\n{"type":"warning","message":"ok"}\n'], { maxLineBytes: 1024 });
+  assert.equal(warnings(ev).length, 1);
+  assert.match(warnings(ev)[0]!.reason, /longer than 1024 bytes/);
+  assert.equal(warnings(ev)[0]!.line, 1);
+  assert.deepEqual(records(ev), [{ type: 'warning', message: 'ok' }]);
+  // One chunk holding a huge complete line.
+  const ev2 = decodeAll([huge + '\n{"type":"warning","message":"ok"}\n'], { maxLineBytes: 1024 });
+  assert.equal(warnings(ev2).length, 1);
+  assert.equal(records(ev2).length, 1);
+});
+
+test('a hello of another stream version is a clear fatal error', () => {
+  const hello = JSON.parse(FIXTURE.toString('utf8').split('\n')[0]!) as Record<string, unknown>;
+  const d = new StreamDecoder();
+  const ev = d.push(JSON.stringify({ ...hello, version: 2 }) + '\n{"type":"ready","t_ns":1}\n');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0]!.kind, 'fatal');
+  assert.match(ev[0]!.kind === 'fatal' ? ev[0]!.error.reason : '', /version 2 is newer than this pktpath reads: update pktpath/);
+  assert.ok(d.failed);
+  assert.deepEqual(d.push('{"type":"ready","t_ns":1}\n'), []);
+});
+
+test('a partial final line: kept when complete JSON, a truncation warning otherwise', () => {
+  const ok = decodeAll(['{"type":"ready","t_ns":5}\n{"type":"bye","reason":"stdin","t_ns":9,"detached":true}']);
+  assert.equal(records(ok).length, 2);
+  const cut = decodeAll(['{"type":"ready","t_ns":5}\n{"type":"bye","reason":"st']);
+  assert.equal(records(cut).length, 1);
+  assert.match(warnings(cut)[0]!.reason, /truncated final line/);
+  assert.equal(warnings(cut)[0]!.line, 2);
+});
+
+test('multi-byte UTF-8 split across chunks decodes intact', () => {
+  const line = Buffer.from('{"type":"warning","message":"naïve — ✓"}\n', 'utf8');
+  const ev = decodeAll([line.subarray(0, 31), line.subarray(31, 33), line.subarray(33)]);
+  assert.deepEqual(records(ev), [{ type: 'warning', message: 'naïve — ✓' }]);
+});
