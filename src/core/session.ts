@@ -98,6 +98,32 @@ export interface TracerInfo {
   missing: string[];
 }
 
+/** One stage in sampled mode: its function's CPU samples (see src/core/sampled.ts). */
+export interface SampledStage {
+  name: string;
+  symbol: string; // the stage's function, as matched on the stacks
+  module: string | null; // basename of its binary; null: any module
+  samples: number; // samples whose nearest stage frame from the leaf is this stage
+  inclusive_samples: number; // samples with this stage anywhere on the stack
+}
+
+/**
+ * Sampled mode (`record --mode sampled`): no stage probes; CPU samples attributed to stage
+ * functions, packets from counters read without probes. ns per packet and its interval are
+ * derived by src/core/sampled.ts (sampledReport), never stored.
+ */
+export interface SampledMeasurement {
+  sample_hz: number;
+  samples: number; // all samples of the target in the window
+  unattributed: number; // samples with no stage function on the stack
+  window_s: number; // sampling window: sum of the tracer's interval lengths
+  packets: number; // packets in the sampling window: counter rate × window_s
+  packets_source: string; // e.g. "netdev lo rx_packets (netns x)", "dpdk /var/run/dpdk/rte ethdev 0 ipackets"
+  counter_packets: number; // the counter's raw delta between its two reads
+  counter_window_s: number; // time between those reads
+  stages: SampledStage[];
+}
+
 export interface Session {
   format: typeof SESSION_FORMAT;
   version: number;
@@ -117,4 +143,6 @@ export interface Session {
   lost_samples: number;
   drops: Record<string, number>;
   warnings: string[];
+  /** Additive: present when recorded in sampled mode (then `stages` is empty: nothing attached). */
+  sampled?: SampledMeasurement;
 }

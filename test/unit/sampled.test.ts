@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  attributeSamples,
+  formatSampledReport,
+  gammaP,
+  poissonInterval,
+  sampledReport,
+  sampledStageNumbers,
+  type SampledStageSpec,
+} from '../../src/core/sampled.ts';
+import type { Frame, SampledMeasurement, Session, StackSample } from '../../src/core/session.ts';
+
+function frame(id: number, fn: string, module = '/opt/fwd'): Frame {
+  return { id, fn, off: 4, module, build_id: null, addr: `0x${(0x1000 + id).toString(16)}`, kernel: false };
+}
+
+const frames: Frame[] = [
+  frame(1, 'main'),
+  frame(2, 'loop'),
+  frame(3, 'parse'),
+  frame(4, 'route_lookup'),
+  frame(5, 'rte_lpm_lookup', '/usr/lib/librte_lpm.so.23'),
+  frame(6, 'rewrite.isra.0'),
+  frame(7, 'memcpy', '/usr/lib/libc.so.6'),
+  frame(8, 'parse', '/other/binary'),
+  frame(9, 'rewriter'),
+];
+
+const specs: SampledStageSpec[] = [
+  { name: 'parse', symbol: 'parse', module: 'fwd' },
+  { name: 'route', symbol: 'route_lookup', module: 'fwd' },
+  { name: 'rewrite', symbol: 'rewrite', module: null },
+];
+
+test('a sample goes to the stage nearest the leaf; inclusive counts every stage on the stack', () => {
+  const stacks: StackSample[] = [
+    { frames: [3, 2, 1], count: 10 }, // in parse itself
+    { frames: [5, 4, 2, 1], count: 7 }, // library code called by route_lookup
+    { frames: [4, 3, 2, 1], count: 5 }, // route_lookup called from parse: nearest is route
+    { frames: [7, 6, 2, 1], count: 3 }, // a GCC clone of rewrite calling memcpy
+    { frames: [2, 1], count: 4 }, // the loop: no stage
+    { frames: [8, 1], count: 2 }, // `parse` of another binary is not the stage
+    { frames: [9, 2, 1], count: 1 }, // `rewriter` is not `rewrite`
+  ];
+  const r = attributeSamples(frames, stacks, specs);
+  assert.equal(r.samples, 32);
+  assert.equal(r.unattributed, 7);
+  assert.deepEqual(
+    r.stages.map((s) => [s.name, s.samples, s.inclusive_samples]),
+    [
+      ['parse', 10, 15],
+      ['route', 12, 12],
+      ['rewrite', 3, 3],
+    ],
+  );
+});
+
+test('recursion counts a stack once per stage; zero and bad counts are skipped', () => {
+  const stacks: StackSample[] = [
+    { frames: [3, 3, 3, 2], count: 4 },
+    { frames: [3], count: 0 },
+    { frames: [3], count: Number.NaN },
+    { frames: [99, 3], count: 1 }, // an undefined frame id is just not a stage
+  ];
+  const r = attributeSamples(frames, stacks, specs);
+  assert.equal(r.samples, 5);
+  assert.equal(r.stages[0]!.samples, 5);
+  assert.equal(r.stages[0]!.inclusive_samples, 5);
+});
+
+test('regularized incomplete gamma matches closed forms', () => {
+  for (const x of [0.1, 1, 2.5, 10]) assert.ok(Math.abs(gammaP(1, x) - (1 - Math.exp(-x))) < 1e-12);
+  // P(2, x) = 1 - e^-x (1 + x)
+  for (const x of [0.5, 3, 8]) assert.ok(Math.abs(gammaP(2, x) - (1 - Math.exp(-x) * (1 + x))) < 1e-12);
+  assert.equal(gammaP(3, 0), 0);
+});
+
+test('Poisson intervals match published exact (Garwood) values', () => {
+  const cases: Array<[number, number, number]> = [
+    [0, 0, 3.689],
+    [1, 0.0253, 5.572],
+    [10, 4.795, 18.39],
+    [100, 81.364, 121.627],
+  ];
+  for (const [k, lo, hi] of cases) {
+    const [l, h] = poissonInterval(k);
+    assert.ok(Math.abs(l - lo) < 0.002 * Math.max(1, lo), `k=${k} low ${l} vs ${lo}`);
+    assert.ok(Math.abs(h - hi) < 0.002 * hi, `k=${k} high ${h} vs ${hi}`);
+  }
+  const [l90, h90] = poissonInterval(10, 0.9);
+  const [l95, h95] = poissonInterval(10, 0.95);
+  assert.ok(l90 > l95 && h90 < h95, 'a lower confidence gives a narrower interval');
+  assert.throws(() => poissonInterval(-1), /whole number/);
+  assert.throws(() => poissonInterval(2.5), /whole number/);
+  assert.throws(() => poissonInterval(3, 1), /confidence/);
+});
+
+test('the interval narrows like 1/sqrt(k): about ±2% at 10,000 samples', () => {
+  const [l, h] = poissonInterval(10000);
+  assert.ok(Math.abs(l / 10000 - 0.9804) < 0.001 && Math.abs(h / 10000 - 1.0198) < 0.001, `${l} ${h}`);
+});
+
+function measurement(over: Partial<SampledMeasurement> = {}): SampledMeasurement {
+  return {
+    sample_hz: 1000,
+    samples: 5000,
+    unattributed: 1000,
+    window_s: 5,
+    packets: 100000,
+    packets_source: 'netdev lo tx_packets',
+    counter_packets: 100400,
+    counter_window_s: 5.02,
+    stages: [
+      { name: 'parse', symbol: 'parse', module: null, samples: 1000, inclusive_samples: 1000 },
+      { name: 'route', symbol: 'route_lookup', module: null, samples: 3000, inclusive_samples: 3000 },
+      { name: 'idle', symbol: 'nothing', module: null, samples: 0, inclusive_samples: 0 },
+    ],
+    ...over,
+  };
+}
+
+test('ns per packet = samples / hz × 1e9 / packets, with the interval scaled alike', () => {
+  const r = sampledStageNumbers(measurement());
+  // 1000 samples at 1 kHz = 1 s of CPU over 100,000 packets = 10,000 ns per packet.
+  const parse = r.stages[0]!;
+  assert.equal(parse.ns_per_packet, 10000);
+  assert.equal(parse.share, 0.2);
+  const [lo, hi] = poissonInterval(1000);
+  assert.ok(Math.abs(parse.ci_low_ns - lo * 10) < 1e-6 && Math.abs(parse.ci_high_ns - hi * 10) < 1e-6);
+  assert.ok(parse.ci_low_ns < 10000 && parse.ci_high_ns > 10000);
+  assert.equal(r.stages[1]!.ns_per_packet, 30000);
+  const idle = r.stages[2]!;
+  assert.equal(idle.ns_per_packet, 0);
+  assert.equal(idle.ci_low_ns, 0);
+  assert.ok(idle.ci_high_ns > 0, 'no samples is an upper bound, not certainty');
+  assert.equal(r.packets_per_second, 20000);
+  const text = formatSampledReport(r);
+  assert.match(text, /route\s+3000\s+60\.0%\s+30000\.0/);
+  assert.match(text, /95% interval/);
+});
+
+test('no packets or no rate is an error, not a division by zero', () => {
+  assert.throws(() => sampledStageNumbers(measurement({ packets: 0 })), /no packets/);
+  assert.throws(() => sampledStageNumbers(measurement({ sample_hz: 0 })), /sample rate/);
+});
+
+test('sampledReport is null for a session recorded with probes', () => {
+  const s = { sampled: undefined } as unknown as Session;
+  assert.equal(sampledReport(s), null);
+  const t = { sampled: measurement() } as unknown as Session;
+  assert.equal(sampledReport(t)?.stages.length, 3);
+});
