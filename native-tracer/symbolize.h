@@ -1,0 +1,45 @@
+/* symbolize.h — addresses to {function, offset, module, build-id, ELF address}.
+ * User addresses go through /proc/PID/maps to the mapped file's ELF symbols (.symtab, then .dynsym)
+ * with one cache entry per module; kernel addresses through /proc/kallsyms, read and sorted once.
+ * Names are returned as raw bytes (untrusted): escape them with json.h before they reach the stream. */
+#ifndef PKTPATH_SYMBOLIZE_H
+#define PKTPATH_SYMBOLIZE_H
+#include <stdbool.h>
+
+struct symbolizer;
+
+struct sym_frame {
+	const char *fn;             /* symbol name, or NULL when none covers the address */
+	unsigned long long off;     /* address - symbol start (0 when fn is NULL) */
+	const char *module;         /* mapped path, "[vdso]", "[anon]", "[heap]", "[kernel]", "[mod]" */
+	const char *build_id;       /* lower-case hex of the GNU build-id note, or NULL */
+	unsigned long long elf_addr; /* the address in the module's ELF address space */
+	bool has_elf_addr;          /* false for anonymous/JIT memory and kernel frames */
+};
+/* The strings stay valid until symbolizer_free. */
+
+/* pid > 0: that process's user addresses (and kernel addresses); pid <= 0: kernel only. */
+struct symbolizer *symbolizer_new(int pid);
+void symbolizer_free(struct symbolizer *s);
+
+/* Allows one re-read of /proc/PID/maps at the next address that no known mapping covers
+ * (called once per drain, so a stream of unmapped addresses costs one re-read, not one each). */
+void symbolizer_allow_refresh(struct symbolizer *s);
+
+/* Fill *f. Returns 0, or -1 when the address is in no mapping (f then names it "[unknown]"). */
+int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
+int symbolize_kernel(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
+
+/* One ELF file's symbols, usable without a process (the unit test compares it with nm). */
+struct sym_module;
+struct sym_module *sym_module_load_path(const char *path, char *err, unsigned errlen);
+void sym_module_free(struct sym_module *m);
+/* name/offset of the function covering ELF address a; NULL when none does */
+const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
+			      unsigned long long *off);
+const char *sym_module_build_id(const struct sym_module *m);
+/* ELF address of file offset `foff` through the PT_LOAD that maps it; false when none does */
+bool sym_module_offset_to_addr(const struct sym_module *m, unsigned long long foff,
+			       unsigned long long *addr);
+
+#endif
