@@ -167,7 +167,7 @@ traffic() {
     --max-seconds $((seconds + 60)) >"$out" &
   T_SINK=$!
   local sink_pid=$T_SINK
-  trap 'kill "$T_SINK" 2>/dev/null; rm -f "$T_OUT"' EXIT
+  trap 'kill "$T_SINK" 2>/dev/null || true; rm -f "$T_OUT"' EXIT
   for i in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
   grep -q listening "$out" || die "sink did not start"
   gen_out=$(ip netns exec "$name-g" "$BUILD/gen" --dst "$SINK_IP" --port "$PORT" --tag "$tag" --pps "$pps" --seconds "$seconds")
