@@ -1,6 +1,8 @@
 // Opens the Transport for a host as the user named it: "localhost" (no SSH) or an SSH destination
 // ([user@]host[:port] or a ~/.ssh/config alias). The one place the CLI and the editor get a transport.
 import { LocalTransport } from './local.ts';
+import { resolveTarget } from './ssh-config.ts';
+import { SshTransport } from './ssh.ts';
 import type { Transport } from './transport.ts';
 
 export interface OpenOptions {
@@ -12,6 +14,8 @@ export interface OpenOptions {
   acceptNewHostKey?: boolean;
   /** Asked when a private key is encrypted; never stored by the transport. */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
+  /** ms to wait for each SSH hop's handshake and authentication (default 20 s). */
+  readyTimeoutMs?: number;
 }
 
 export function isLocalHost(host: string | undefined): boolean {
@@ -20,6 +24,11 @@ export function isLocalHost(host: string | undefined): boolean {
 
 export async function openTransport(opts: OpenOptions = {}): Promise<Transport> {
   if (isLocalHost(opts.host)) return new LocalTransport();
-  // SSH transport: src/remote/ssh.ts (the remote-profiling issue).
-  throw new Error(`SSH to ${JSON.stringify(opts.host)} is not available in this build yet`);
+  const host = opts.host!;
+  const target = resolveTarget(host, opts.sshConfig !== undefined ? { configPath: opts.sshConfig } : {});
+  return SshTransport.connect(host, target, {
+    ...(opts.acceptNewHostKey !== undefined ? { acceptNewHostKey: opts.acceptNewHostKey } : {}),
+    ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+    ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+  });
 }
