@@ -73,6 +73,9 @@ export interface Frame {
   build_id: string | null;
   addr: string; // hex, as sampled
   kernel: boolean;
+  /** Additive (stream v1 frame member): address in the module's own ELF address space, for
+   * addr2line/DWARF line heat; null or absent for kernel, anonymous and JIT frames. */
+  elf_addr?: string | null;
 }
 
 export interface StackSample {
@@ -143,6 +146,10 @@ export interface Session {
   lost_samples: number;
   drops: Record<string, number>;
   warnings: string[];
+  /** Additive: error records of the tracer (fatal or not), in order; absent in older files. */
+  errors?: string[];
+  /** Additive: how the stream ended ("stdin", "signal", "duration", ...), null when it never said. */
+  end_reason?: string | null;
   /** Additive: present when recorded in sampled mode (then `stages` is empty: nothing attached). */
   sampled?: SampledMeasurement;
 }

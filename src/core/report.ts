@@ -1,0 +1,257 @@
+// Derived numbers of a session: the per-stage table that `pktpath report` prints and `--json`
+// emits (its names are a contract read by scripts: keep them), and the text form of it.
+//
+// Correction (issue 6): where the tracer calibrated a stage's site, its latencies are the
+// histogram shifted down by the calibration's inner_ns (the time the probes add to the stage's own
+// measured interval), clamped at 0; mean and ns per packet likewise. The raw values stay beside
+// them as raw_*. Without a calibration the raw values are reported, the stage says corrected:false
+// and probe_overhead_ns is null with a note: nothing is guessed.
+//
+// share is a stage's part of the summed ns per packet of all stages: stages that nest inside
+// another stage are counted in both, so shares describe the listed stages, not the CPU.
+import { Histogram } from './histogram.ts';
+import type { Session, SessionStage } from './session.ts';
+import { sampledReport, type SampledReport } from './sampled.ts';
+
+export interface StageRow {
+  id: number;
+  name: string;
+  kind: string;
+  spec: string;
+  packets_from: string;
+  attached: boolean;
+  attach_error: string | null;
+  calls: number;
+  packets: number;
+  unmatched: number;
+  /** Corrected when `corrected`, else raw; null when the stage saw no calls. */
+  p50_ns: number | null;
+  p99_ns: number | null;
+  p999_ns: number | null;
+  mean_ns: number | null;
+  ns_per_packet: number | null;
+  raw_p50_ns: number | null;
+  raw_p99_ns: number | null;
+  raw_p999_ns: number | null;
+  raw_mean_ns: number | null;
+  raw_ns_per_packet: number | null;
+  /** What was subtracted per call (calibration inner_ns), null when the site was not calibrated. */
+  probe_overhead_ns: number | null;
+  probe_overhead_spread_ns: number | null;
+  /** What one probed call of this stage costs its caller in all (calibration outer_ns). */
+  probe_outer_ns: number | null;
+  calibration_class: string | null;
+  corrected: boolean;
+  share: number | null;
+  packets_per_call: number | null;
+  calls_per_s: number | null;
+  packets_per_s: number | null;
+  single_step: boolean;
+  first_insn: string | null;
+  warning: string | null;
+  note: string | null;
+}
+
+export interface Report {
+  stages: StageRow[];
+  samples: number;
+  duration_s: number;
+  /** True when at least one stage's latencies are corrected; `correction` says how many. */
+  corrected: boolean;
+  correction: 'all' | 'some' | 'none';
+  partial: boolean;
+  partial_reason: string | null;
+  /** The stage with the highest ns per packet: the weakest link among the listed stages. */
+  slowest: string | null;
+  total_ns_per_packet: number | null;
+  host: string;
+  pid: number | null;
+  kernel: boolean;
+  created: string;
+  tracer_version: string;
+  lost_samples: number;
+  drops: Record<string, number>;
+  warnings: string[];
+  errors: string[];
+  sampled: SampledReport | null;
+  sampled_error: string | null;
+}
+
+const nz = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+function stageRow(st: SessionStage, s: Session): StageRow {
+  const raw = Histogram.fromSparse(st.buckets, s.hist);
+  const cal = st.calibration;
+  const has = st.calls > 0;
+  const corrected = cal !== null && has;
+  const fix = corrected ? raw.shift(Math.max(0, cal.inner_ns)) : raw;
+  const rawMean = has ? st.sum_ns / st.calls : NaN;
+  // The mean comes from the exact sum; the histogram only adds the clamp at 0 when shifted.
+  const mean = corrected ? fix.meanFromSum(st.sum_ns) : rawMean;
+  const perPkt = (m: number) => (st.packets > 0 && has ? (m * st.calls) / st.packets : NaN);
+  const dur = s.duration_s;
+  let note: string | null = null;
+  if (!st.attach.ok) note = `not attached: ${st.attach.error ?? 'no reason given'}`;
+  else if (!has) note = 'no calls in the recording';
+  else if (!cal) note = 'site not calibrated: raw values, probe cost not subtracted';
+  return {
+    id: st.id,
+    name: st.name,
+    kind: st.kind,
+    spec: st.spec,
+    packets_from: st.packets_from,
+    attached: st.attach.ok,
+    attach_error: st.attach.error,
+    calls: st.calls,
+    packets: st.packets,
+    unmatched: st.unmatched,
+    p50_ns: nz(fix.quantile(0.5)),
+    p99_ns: nz(fix.quantile(0.99)),
+    p999_ns: nz(fix.quantile(0.999)),
+    mean_ns: nz(mean),
+    ns_per_packet: nz(perPkt(mean)),
+    raw_p50_ns: nz(raw.quantile(0.5)),
+    raw_p99_ns: nz(raw.quantile(0.99)),
+    raw_p999_ns: nz(raw.quantile(0.999)),
+    raw_mean_ns: nz(rawMean),
+    raw_ns_per_packet: nz(perPkt(rawMean)),
+    probe_overhead_ns: cal ? cal.inner_ns : null,
+    probe_overhead_spread_ns: cal ? cal.inner_spread_ns : null,
+    probe_outer_ns: cal ? cal.outer_ns : null,
+    calibration_class: cal ? cal.class : null,
+    corrected,
+    share: null,
+    packets_per_call: has ? st.packets / st.calls : null,
+    calls_per_s: dur > 0 ? st.calls / dur : null,
+    packets_per_s: dur > 0 ? st.packets / dur : null,
+    single_step: st.attach.single_step,
+    first_insn: st.attach.first_insn,
+    warning: st.attach.warning,
+    note,
+  };
+}
+
+export function buildReport(s: Session): Report {
+  const stages = s.stages.map((st) => stageRow(st, s));
+  const measured = stages.filter((r) => r.ns_per_packet !== null);
+  const total = measured.reduce((a, r) => a + (r.ns_per_packet ?? 0), 0);
+  for (const r of measured) r.share = total > 0 ? (r.ns_per_packet ?? 0) / total : 0;
+  const slowest = measured.reduce<StageRow | null>((m, r) => (m === null || (r.ns_per_packet ?? 0) > (m.ns_per_packet ?? 0) ? r : m), null);
+  const withCalls = stages.filter((r) => r.calls > 0);
+  const nCorr = withCalls.filter((r) => r.corrected).length;
+  let sampled: SampledReport | null = null;
+  let sampledError: string | null = null;
+  try {
+    sampled = sampledReport(s);
+  } catch (e) {
+    sampledError = (e as Error).message;
+  }
+  return {
+    stages,
+    samples: s.samples,
+    duration_s: s.duration_s,
+    corrected: nCorr > 0,
+    correction: nCorr === 0 ? 'none' : nCorr === withCalls.length ? 'all' : 'some',
+    partial: s.partial,
+    partial_reason: s.partial_reason,
+    slowest: slowest?.name ?? null,
+    total_ns_per_packet: measured.length ? total : null,
+    host: s.target.host,
+    pid: s.target.pid,
+    kernel: s.target.kernel,
+    created: s.created,
+    tracer_version: s.tracer.version,
+    lost_samples: s.lost_samples,
+    drops: { ...s.drops },
+    warnings: [...s.warnings],
+    errors: [...(s.errors ?? [])],
+    sampled,
+    sampled_error: sampledError,
+  };
+}
+
+// ---- text ---------------------------------------------------------------------------------------
+
+/** ns with a unit that keeps 3 significant digits: 812 ns, 1.52 µs, 13.4 ms. */
+export function formatNs(v: number | null): string {
+  if (v === null) return '-';
+  const a = Math.abs(v);
+  if (a < 1000) return `${a >= 100 || a === 0 ? String(Math.round(v)) : v.toPrecision(3)} ns`;
+  if (a < 1e6) return `${(v / 1e3).toPrecision(3)} µs`;
+  if (a < 1e9) return `${(v / 1e6).toPrecision(3)} ms`;
+  return `${(v / 1e9).toPrecision(3)} s`;
+}
+
+function formatCount(v: number): string {
+  if (v < 1e4) return String(Math.round(v));
+  if (v < 1e6) return `${(v / 1e3).toPrecision(3)}k`;
+  if (v < 1e9) return `${(v / 1e6).toPrecision(3)}M`;
+  return `${(v / 1e9).toPrecision(3)}G`;
+}
+
+function table(rows: string[][], rightAlign: boolean[]): string[] {
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => {
+        const pad = ' '.repeat(w[c]! - [...cell].length);
+        return rightAlign[c] ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** Names come from the command line and the target: print them, never let them break the table. */
+function safe(s: string, max = 28): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > max ? clean.slice(0, max - 1) + '…' : clean;
+}
+
+export function formatReportTable(r: Report): string {
+  const out: string[] = [];
+  const where = r.kernel ? 'kernel path' : `pid ${r.pid ?? '?'}`;
+  out.push(`pktpath: ${where} on ${safe(r.host, 60)}, ${r.duration_s.toFixed(2)} s recorded (tracer ${r.tracer_version})`);
+  if (r.partial) out.push(`PARTIAL recording: ${r.partial_reason ?? 'ended early'}; the numbers cover what arrived.`);
+  if (r.correction === 'all') out.push('Latencies are corrected: the probe cost measured at each site (column "probe") was subtracted.');
+  else if (r.correction === 'some') out.push('Latencies are corrected where the site was calibrated (column "probe"); rows marked raw are not.');
+  else out.push('Latencies are RAW: no site was calibrated, so they include the probes\' own cost.');
+  const rows: string[][] = [['stage', 'ns/pkt', 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
+  for (const s of r.stages) {
+    const probe = s.probe_overhead_ns === null ? 'raw' : `-${formatNs(s.probe_overhead_ns)} ±${formatNs(s.probe_overhead_spread_ns)}`;
+    const mark = (s.single_step ? ' !' : '') + (r.slowest === s.name ? ' *' : '');
+    rows.push([
+      safe(s.name) + mark,
+      formatNs(s.ns_per_packet),
+      formatNs(s.p50_ns),
+      formatNs(s.p99_ns),
+      formatNs(s.p999_ns),
+      formatNs(s.mean_ns),
+      s.share === null ? '-' : `${(s.share * 100).toFixed(1)}%`,
+      formatCount(s.calls),
+      formatCount(s.packets),
+      s.packets_per_call === null ? '-' : s.packets_per_call.toFixed(1),
+      s.attached ? probe : 'not attached',
+    ]);
+  }
+  out.push('', ...table(rows, [false, true, true, true, true, true, true, true, true, true, false]), '');
+  if (r.stages.some((s) => s.single_step)) out.push('! single-stepped probe site (see below).');
+  if (r.slowest) out.push(`* weakest link: ${safe(r.slowest)} (highest ns per packet among the stages).`);
+  for (const s of r.stages) {
+    if (s.single_step) {
+      out.push(
+        `! ${safe(s.name)}: the kernel single-steps its first instruction (${safe(s.first_insn ?? '?', 40)}): each hit costs microseconds. ` +
+          'Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so it starts with push.',
+      );
+    }
+    if (!s.attached || (s.calls > 0 && !s.corrected)) out.push(`  ${safe(s.name)}: ${s.note}`);
+    else if (s.calls === 0) out.push(`  ${safe(s.name)}: no calls were counted: is the stage on the packet path?`);
+    if (s.unmatched > 0) out.push(`  ${safe(s.name)}: ${s.unmatched} returns/events could not be matched to an entry.`);
+  }
+  out.push(`CPU samples: ${r.samples}${r.lost_samples ? ` (${r.lost_samples} lost)` : ''}.`);
+  const drops = Object.entries(r.drops).filter(([, n]) => n > 0);
+  if (drops.length) out.push(`Dropped by the tracer: ${drops.map(([k, n]) => `${n} ${k}`).join(', ')}.`);
+  for (const e of r.errors) out.push(`tracer error: ${safe(e, 300)}`);
+  return out.join('\n');
+}
