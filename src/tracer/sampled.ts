@@ -1,0 +1,234 @@
+// Sampled-mode recording (`pktpath record --mode sampled`): runs the tracer with --sample-hz only
+// (no stage probes, so the forwarder pays only for the sampling interrupts), reads packet counters
+// at the first and the last interval, and stores the stage functions' sample counts in the session.
+//
+// Packets in the sampling window are the counter's rate between its two reads times the window
+// (the sum of the tracer's interval lengths): the reads happen a few milliseconds away from the
+// interval boundaries (one exec over the transport), so a rate is the honest common ground.
+import { StreamDecoder } from './decoder.ts';
+import type { StreamRecord } from './protocol.ts';
+import type { Transport } from '../remote/transport.ts';
+import { attributeSamples, type SampledStageSpec } from '../core/sampled.ts';
+import { SESSION_FORMAT, SESSION_VERSION, type Frame, type Session, type TracerInfo } from '../core/session.ts';
+import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
+
+export interface SampledStageOption {
+  name: string;
+  /** The stage's spec as for exact mode; sampled mode needs a function: uprobe:BINARY:SYMBOL. */
+  spec: string;
+}
+
+export interface SampledOptions {
+  tracer: string; // path of pktpath-tracer on the target host
+  pid: number;
+  stages: SampledStageOption[];
+  packets: CounterSource;
+  sampleHz?: number; // default 999
+  durationS: number;
+  intervalMs?: number; // default 1000
+}
+
+export interface SampledCallbacks {
+  /** Each closed interval: its number and the samples it held. */
+  onTick?(seq: number, samples: number): void;
+  onWarning?(message: string): void;
+  /** Aborts the recording early; what was measured up to then is kept (partial session). */
+  signal?: AbortSignal;
+}
+
+function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/** The function a stage names, for matching on stacks. */
+export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
+  const parts = o.spec.split(':');
+  if (parts[0] === 'uprobe' && parts.length >= 3) {
+    const binary = parts[1]!;
+    const symbol = parts[2]!;
+    if (/^0x[0-9a-f]+$/i.test(symbol)) {
+      throw new Error(`stage ${o.name}: sampled mode matches functions by name; ${o.spec} gives an offset (use the symbol)`);
+    }
+    if (binary === '' || symbol === '') throw new Error(`stage ${o.name}: bad spec ${o.spec}`);
+    return { name: o.name, symbol, module: basename(binary) };
+  }
+  if ((parts[0] === 'kprobe' || parts[0] === 'fentry') && parts[1]) return { name: o.name, symbol: parts[1], module: null };
+  throw new Error(`stage ${o.name}: sampled mode attributes samples to functions; ${o.spec} is not uprobe:BINARY:SYMBOL`);
+}
+
+export async function recordSampled(t: Transport, opts: SampledOptions, cb: SampledCallbacks = {}): Promise<Session> {
+  const hz = opts.sampleHz ?? 999;
+  const intervalMs = opts.intervalMs ?? 1000;
+  if (!Number.isSafeInteger(opts.pid) || opts.pid <= 0) throw new Error(`sampled mode needs a process id, got ${opts.pid}`);
+  if (!Number.isInteger(hz) || hz < 1 || hz > 100000) throw new Error(`--sample-hz must be 1..100000, got ${hz}`);
+  if (!(opts.durationS > 0)) throw new Error(`--duration must be > 0 s, got ${opts.durationS}`);
+  if (opts.stages.length === 0) throw new Error('sampled mode needs at least one stage function (--stage NAME=uprobe:BINARY:SYMBOL)');
+  const specs = opts.stages.map(stageFunctionOf);
+  // Fail before tracing when the counter cannot be read at all.
+  await readCounter(t, opts.packets);
+
+  const argv = [
+    opts.tracer, '--pid', String(opts.pid), '--sample-hz', String(hz),
+    '--interval-ms', String(intervalMs), '--duration', String(opts.durationS),
+  ];
+  const cmd = t.run(argv, { root: true });
+  const decoder = new StreamDecoder();
+  const frames = new Map<number, Frame>();
+  const stacks = new Map<string, { frames: number[]; count: number }>();
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  let hello: Extract<StreamRecord, { type: 'hello' }> | null = null;
+  let fatal: string | null = null;
+  let endReason: string | null = null;
+  let windowNs = 0;
+  let lost = 0;
+  let first: Promise<CounterReading> | null = null;
+  let last: Promise<CounterReading> | null = null;
+  const drops: Record<string, number> = {};
+
+  const warn = (m: string): void => {
+    warnings.push(m);
+    cb.onWarning?.(m);
+  };
+
+  const onRecord = (r: StreamRecord): void => {
+    switch (r.type) {
+      case 'hello':
+        hello = r;
+        break;
+      case 'frame': {
+        const f: Frame = { id: r.id, fn: r.fn, off: r.off, module: r.module, build_id: r.build_id, addr: r.addr, kernel: r.kernel };
+        if (r.elf_addr !== undefined) f.elf_addr = r.elf_addr;
+        frames.set(r.id, f);
+        break;
+      }
+      case 'stack': {
+        const key = r.frames.join(',');
+        const s = stacks.get(key);
+        if (s) s.count += r.count;
+        else stacks.set(key, { frames: [...r.frames], count: r.count });
+        break;
+      }
+      case 'tick':
+        // The counter is read at the close of the first and of every later interval; the last
+        // read that completes before the end is the one used.
+        if (first === null) first = readCounter(t, opts.packets);
+        else last = readCounter(t, opts.packets);
+        if (first !== null && last !== null) {
+          windowNs += r.dt_ns;
+          lost += r.lost;
+        }
+        cb.onTick?.(r.seq, r.samples);
+        break;
+      case 'drop':
+        drops[r.what] = (drops[r.what] ?? 0) + r.count;
+        break;
+      case 'warning':
+        warn(r.message);
+        break;
+      case 'error':
+        errors.push(r.message);
+        if (r.fatal) fatal = r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : '');
+        break;
+      case 'bye':
+        endReason = r.reason;
+        break;
+      default:
+        break;
+    }
+  };
+
+  // Only intervals after the first tick count: samples and packets then cover the same intervals.
+  // Stacks of the first interval are subtracted again below by keeping them apart.
+  let firstIntervalStacks: Map<string, { frames: number[]; count: number }> | null = null;
+  const consume = (chunk: Buffer | string, end = false): void => {
+    const events = end ? decoder.end() : decoder.push(chunk);
+    for (const e of events) {
+      if (e.kind === 'record') {
+        const wasFirst = first === null;
+        onRecord(e.record);
+        if (wasFirst && first !== null && firstIntervalStacks === null) {
+          firstIntervalStacks = new Map([...stacks].map(([k, v]) => [k, { frames: v.frames, count: v.count }]));
+        }
+      } else if (e.kind === 'warning') warn(e.error.toString());
+      else fatal = e.error.toString();
+    }
+  };
+  cmd.stdout.on('data', (b: Buffer) => consume(b));
+  let stderr = '';
+  cmd.stderr.on('data', (b: Buffer) => {
+    if (stderr.length < 65536) stderr += b.toString('utf8');
+  });
+  const onAbort = (): void => {
+    cmd.stdin.end();
+  };
+  cb.signal?.addEventListener('abort', onAbort, { once: true });
+  const status = await cmd.exit;
+  cb.signal?.removeEventListener('abort', onAbort);
+  consume('', true);
+
+  if (fatal !== null && frames.size === 0) throw new Error(`tracer: ${fatal}`);
+  if (hello === null) {
+    throw new Error(`the tracer did not start: ${stderr.trim().split('\n').slice(-3).join(' / ') || `exit ${status.code ?? status.signal}`}`);
+  }
+  if (first === null || last === null) {
+    throw new Error(`sampled mode needs at least two intervals (got ${first === null ? 0 : 1}): record longer than ${(2 * intervalMs) / 1000} s`);
+  }
+  const c0 = await (first as Promise<CounterReading>);
+  const c1 = await (last as Promise<CounterReading>);
+  const counterWindowS = (c1.at_ms - c0.at_ms) / 1000;
+  const counterPackets = c1.packets - c0.packets;
+  if (counterPackets < 0) throw new Error(`${describeSource(opts.packets)} went backwards (${c0.packets} → ${c1.packets}): was it reset?`);
+  const windowS = windowNs / 1e9;
+  const packets = counterWindowS > 0 ? Math.round((counterPackets / counterWindowS) * windowS) : 0;
+
+  // Samples of the first interval came before the first counter read: leave them out.
+  const inWindow: Array<{ frames: number[]; count: number }> = [];
+  for (const [k, v] of stacks) {
+    const before = (firstIntervalStacks as Map<string, { frames: number[]; count: number }> | null)?.get(k)?.count ?? 0;
+    if (v.count - before > 0) inWindow.push({ frames: v.frames, count: v.count - before });
+  }
+  const frameList = [...frames.values()];
+  const attributed = attributeSamples(frameList, inWindow, specs);
+  if (packets === 0) warn(`${describeSource(opts.packets)} counted no packets while sampling: ns per packet cannot be given`);
+
+  const h = hello as Extract<StreamRecord, { type: 'hello' }>;
+  const tracer: TracerInfo = {
+    stream_version: h.version, version: h.tracer, kernel: h.kernel, arch: h.arch, features: h.features, missing: h.missing,
+  };
+  const partial = fatal !== null || (endReason !== null && endReason !== 'duration');
+  return {
+    format: SESSION_FORMAT,
+    version: SESSION_VERSION,
+    created: new Date().toISOString(),
+    partial,
+    partial_reason: partial ? (fatal ?? `tracer ended: ${endReason}`) : null,
+    target: { host: t.host, pid: opts.pid, kernel: false, command: null, binary: null, build_id: null },
+    tracer,
+    duration_s: windowS,
+    interval_ms: intervalMs,
+    sample_hz: hz,
+    hist: { sub_bits: h.hist.sub_bits, max_pow: h.hist.max_pow },
+    stages: [],
+    frames: frameList,
+    stacks: inWindow,
+    samples: attributed.samples,
+    lost_samples: lost,
+    drops,
+    warnings,
+    errors,
+    end_reason: endReason,
+    sampled: {
+      sample_hz: hz,
+      samples: attributed.samples,
+      unattributed: attributed.unattributed,
+      window_s: windowS,
+      packets,
+      packets_source: describeSource(opts.packets),
+      counter_packets: counterPackets,
+      counter_window_s: counterWindowS,
+      stages: attributed.stages,
+    },
+  };
+}

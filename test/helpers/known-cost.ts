@@ -1,0 +1,101 @@
+// The known-cost target (test/targets/known_cost.c) for tests and benches: build it, measure its
+// stages' true cost untraced, and run its steady loop for a tracer to watch.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const TARGETS_DIR = join(here, '..', 'targets');
+export const KNOWN_COST = join(TARGETS_DIR, 'build', 'known_cost');
+
+export const PUSH_STAGES = ['kc_push_200ns', 'kc_push_1us', 'kc_push_5us', 'kc_push_20us'] as const;
+export const SS_STAGES = ['kc_ss_1us', 'kc_ss_5us', 'kc_ss_20us'] as const;
+
+/** Builds the target and checks (objdump) that each stage starts with the intended instruction. */
+export function buildKnownCost(): void {
+  execFileSync('nice', ['make', '-s', '-C', TARGETS_DIR], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export interface Truth {
+  truth: string;
+  nominal_ns: number;
+  mean_ns: number;
+  median_ns: number;
+  min_ns: number;
+  max_ns: number;
+  calls: number;
+  batches: number;
+}
+
+export interface RunSummary {
+  done: true;
+  iterations: number;
+  sent: number;
+  seconds: number;
+  per_second: number;
+}
+
+function withNetns(argv: string[], netns?: string): [string, string[]] {
+  return netns ? ['ip', ['netns', 'exec', netns, ...argv]] : [argv[0]!, argv.slice(1)];
+}
+
+/** The true cost per call of each stage, measured untraced (no probe may be attached meanwhile). */
+export function measureTruth(only?: readonly string[], batches = 21): Map<string, Truth> {
+  const args = ['truth', '--batches', String(batches)];
+  if (only) args.push('--only', only.join(','));
+  const out = execFileSync(KNOWN_COST, args, { encoding: 'utf8' });
+  const m = new Map<string, Truth>();
+  for (const line of out.split('\n')) {
+    if (!line.trim()) continue;
+    const v = JSON.parse(line) as Truth;
+    m.set(v.truth, v);
+  }
+  return m;
+}
+
+export interface RunningTarget {
+  pid: number;
+  proc: ChildProcess;
+  done: Promise<RunSummary>;
+  stop(): void;
+}
+
+/** Starts the steady loop; resolves once the target said it is ready (with its pid). */
+export function startKnownCost(args: string[], netns?: string): Promise<RunningTarget> {
+  const [cmd, argv] = withNetns([KNOWN_COST, ...args], netns);
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout! });
+  return new Promise((resolve, reject) => {
+    let resolveDone!: (s: RunSummary) => void;
+    let rejectDone!: (e: Error) => void;
+    const done = new Promise<RunSummary>((res, rej) => {
+      resolveDone = res;
+      rejectDone = rej;
+    });
+    done.catch(() => {});
+    let started = false;
+    lines.on('line', (line) => {
+      let v: { ready?: boolean; pid?: number; done?: boolean };
+      try {
+        v = JSON.parse(line) as typeof v;
+      } catch {
+        return;
+      }
+      if (v.ready && typeof v.pid === 'number') {
+        started = true;
+        resolve({ pid: v.pid, proc, done, stop: () => proc.kill('SIGTERM') });
+      } else if (v.done) resolveDone(v as RunSummary);
+    });
+    proc.on('exit', (code, sig) => {
+      const e = new Error(`known_cost exited (${code ?? sig}) without a summary`);
+      if (!started) reject(e);
+      rejectDone(e);
+    });
+  });
+}
+
+export async function runKnownCost(args: string[], netns?: string): Promise<RunSummary> {
+  const r = await startKnownCost(args, netns);
+  return r.done;
+}
