@@ -1,12 +1,11 @@
 // The known-cost target (test/targets/known_cost.c) for tests and benches: build it, measure its
 // stages' true cost untraced, and run its steady loop for a tracer to watch.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const TARGETS_DIR = join(here, '..', 'targets');
+// The project's .ts files compile as CommonJS (no "type": "module"): __dirname is this folder.
+export const TARGETS_DIR = join(__dirname, '..', 'targets');
 export const KNOWN_COST = join(TARGETS_DIR, 'build', 'known_cost');
 
 export const PUSH_STAGES = ['kc_push_200ns', 'kc_push_1us', 'kc_push_5us', 'kc_push_20us'] as const;
