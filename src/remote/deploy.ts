@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Transport } from './transport.ts';
 
 export const TRACER_NAME = 'pktpath-tracer';
@@ -35,8 +34,8 @@ export interface Deployed {
 }
 
 function packageRoot(): string | undefined {
-  // src/remote/deploy.ts when run from source, dist/cli.js when bundled: walk up to package.json.
-  let d = dirname(fileURLToPath(import.meta.url));
+  // src/remote/ when run from source, dist/ when bundled (both CommonJS): walk up to package.json.
+  let d = __dirname;
   for (let i = 0; i < 5; i++) {
     const p = join(d, 'package.json');
     if (existsSync(p)) {
