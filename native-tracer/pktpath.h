@@ -48,6 +48,10 @@ struct pktpath_stage_totals {
 	unsigned long long packets; /* packets those calls handled */
 	unsigned long long sum_ns;  /* sum of measured latencies */
 	unsigned long long unmatched; /* returns without an entry, depth overflows, lost skb keys */
+	/* Added (stream "timed"): calls whose latency went into sum_ns and the histogram. Equal to
+	 * calls for entry/return pairs; for point events the first stage of a path (and events with
+	 * no previous event) are counted in calls but have no latency. Mean = sum_ns / timed. */
+	unsigned long long timed;
 };
 
 /* ---- CPU stack sampling (sample.bpf.c <-> sampler.c) ------------------------------------------
@@ -82,9 +86,13 @@ struct pktpath_sample_stats {
  *             "packets":"one"|"ret"|"arg2","ok":true,"error":null,
  *             "binary":"/bin/fwd","symbol":"rx","offset":4096,"first_insn":"push %rbp",
  *             "single_step":false,"warning":null}
+             added members: "first_bytes":"55 48 89 e5" (hex at the probed site, uprobes),
+             "key":"call"|"skb"|"cpu"|"thread" (how latencies are formed: entry/return pair, or
+             time since the previous event of the same skb / on the same CPU / on the same thread)
  *  ready     {"type":"ready","t_ns":123}                  all stages attached, counting began
  *  hist      {"type":"hist","seq":3,"stage":0,"calls":10,"packets":320,"sum_ns":123456,
- *             "unmatched":0,"buckets":[[idx,count],...]}   delta since the previous interval
+ *             "unmatched":0,"timed":10,"buckets":[[idx,count],...]}   delta since the previous interval
+             "timed" (added): calls with a latency (sum of the buckets); mean latency = sum_ns/timed
  *  frame     {"type":"frame","id":7,"fn":"route_lookup","off":18,"module":"/bin/fwd",
  *             "build_id":"ab12..."|null,"addr":"0x4011a2","kernel":false}
  *             a frame is defined once, before the first stack that uses it. Additive members:
@@ -96,6 +104,9 @@ struct pktpath_sample_stats {
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
  *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
  *             closes interval `seq`: every hist/stack of that seq came before it
+             added members: "coverage":0.37 (share of the interval the probes were attached; 1 when
+             not windowed by --max-overhead), "overhead_pct":1.9 (estimated probe cost to the target
+             in this interval, % of one CPU, from calibrated outer_ns x calls; null if uncalibrated)
  *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
  *             "method":"self-probe","runs":20000,
  *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured

@@ -1,0 +1,300 @@
+/* calibrate.c — issue 6: what do the probes add at a site of a given class? Functions of each
+ * class live in this binary; the tracer probes itself through the very programs the stages use
+ * (stage slot PKTPATH_CAL_STAGE, filtered to its own pid) and times them untraced and traced.
+ *   inner_ns: median latency the probes record for a call that costs `untraced` on its own, minus
+ *             `untraced` (what to subtract from a stage's latencies);
+ *   outer_ns: wall time one probed call adds to its caller (what a parent stage, and the target,
+ *             pay per call).
+ * Spreads are half the inter-quartile range over the batches. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sdt.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "json.h"
+#include "tracer.h"
+#include "pktpath.skel.h"
+
+#define CAL_BATCHES 21
+#define CAL_CALLS 500
+
+/* Empty functions whose first instruction is of a known kind. Written in assembly so no compiler
+ * option (CET, shrink-wrapping, -pg) can change what the kernel sees at the probed address. */
+__asm__(".text\n"
+	".globl pktpath_cal_push\n.type pktpath_cal_push,@function\n"
+	"pktpath_cal_push:\n\tpush %rbp\n\tmov %rsp,%rbp\n\tpop %rbp\n\tret\n"
+	".size pktpath_cal_push,.-pktpath_cal_push\n"
+	".globl pktpath_cal_nop\n.type pktpath_cal_nop,@function\n"
+	"pktpath_cal_nop:\n\tnopl 0x0(%rax,%rax,1)\n\tret\n"
+	".size pktpath_cal_nop,.-pktpath_cal_nop\n"
+	".globl pktpath_cal_sstep\n.type pktpath_cal_sstep,@function\n"
+	"pktpath_cal_sstep:\n\tsub $0x8,%rsp\n\tadd $0x8,%rsp\n\tret\n"
+	".size pktpath_cal_sstep,.-pktpath_cal_sstep\n");
+void pktpath_cal_push(void);
+void pktpath_cal_nop(void);
+void pktpath_cal_sstep(void);
+
+__attribute__((noinline)) void pktpath_cal_usdt(void)
+{
+	DTRACE_PROBE(pktpath_cal, hit);
+}
+
+enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_NCLASS };
+static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint" };
+
+struct cal_result {
+	bool done, ok;
+	double inner, inner_sp, outer, outer_sp;
+	unsigned runs;
+	const char *method;
+};
+
+unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void (*volatile cal_fn)(void);
+
+static void run_calls(enum cal_class c, int n)
+{
+	if (c == CAL_TP) {
+		for (int i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		cal_fn();
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void median_iqr(double *v, int n, double *med, double *half_iqr)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	*half_iqr = (v[(3 * n) / 4] - v[n / 4]) / 2;
+}
+
+/* bounds of bucket idx, the inverse of pktpath.h's idx(v) */
+static void bucket_bounds(int idx, double *lo, double *hi)
+{
+	int g = idx / PKTPATH_HIST_SUB, sub = idx % PKTPATH_HIST_SUB, p;
+	double w;
+
+	if (idx < PKTPATH_HIST_SUB) {
+		*lo = idx;
+		*hi = idx + 1;
+		return;
+	}
+	p = g + PKTPATH_HIST_SUB_BITS - 1;
+	w = (double)(1ULL << (p - PKTPATH_HIST_SUB_BITS));
+	*lo = (double)(1ULL << p) + sub * w;
+	*hi = *lo + w;
+}
+
+static double hist_median(const unsigned long long *h)
+{
+	unsigned long long n = 0, acc = 0;
+	double lo, hi;
+
+	for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++)
+		n += h[b];
+	if (!n)
+		return -1;
+	for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++) {
+		if (acc + h[b] >= (n + 1) / 2) {
+			bucket_bounds(b, &lo, &hi);
+			return lo + (hi - lo) * (((n + 1) / 2.0 - acc) - 0.5) / h[b];
+		}
+		acc += h[b];
+	}
+	return -1;
+}
+
+/* file offset of a function of this process, from /proc/self/maps (works on a stripped tracer) */
+static int self_site(void (*fn)(void), char *path, size_t plen, unsigned long long *off)
+{
+	uintptr_t a = (uintptr_t)fn;
+	char line[4352];
+	FILE *fp = fopen("/proc/self/maps", "re");
+	int rc = -1;
+
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long long lo, hi, pgoff;
+		char perm[8], file[4097] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4096[^\n]", &lo, &hi, perm, &pgoff, file) < 4)
+			continue;
+		if (a >= lo && a < hi && file[0] == '/') {
+			*off = a - lo + pgoff;
+			snprintf(path, plen, "%s", file);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(fp);
+	return rc;
+}
+
+static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, char *err, size_t len)
+{
+	struct pktpath_bpf *k = t->skel;
+	static void (*const fns[])(void) = { pktpath_cal_push, pktpath_cal_nop, pktpath_cal_sstep, pktpath_cal_usdt };
+	char path[4097];
+	unsigned long long off;
+
+	if (c == CAL_TP) {
+		struct bpf_program *p = bpf_object__find_program_by_name(k->obj, "tp_slot32");
+		l[0] = p ? bpf_program__attach_raw_tracepoint(p, "sys_enter") : NULL;
+		cal_fn = NULL;
+		goto check;
+	}
+	cal_fn = fns[c];
+	if (self_site(fns[c], path, sizeof(path), &off)) {
+		snprintf(err, len, "cannot find the tracer's own calibration function in /proc/self/maps");
+		return -1;
+	}
+	if (c == CAL_USDT) {
+		LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = PKTPATH_CAL_STAGE);
+		l[0] = bpf_program__attach_usdt(k->progs.stage_usdt, getpid(), path, "pktpath_cal", "hit", &uo);
+	} else {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = PKTPATH_CAL_STAGE);
+		l[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, getpid(), path, off, &uo);
+		uo.retprobe = true;
+		if (l[0])
+			l[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, getpid(), path, off, &uo);
+		if (l[0] && !l[1])
+			goto fail;
+	}
+check:
+	if (l[0])
+		return 0;
+fail:
+	snprintf(err, len, "attaching the calibration probe failed: %s", strerror(errno));
+	return -1;
+}
+
+static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len)
+{
+	struct bpf_link *l[2] = {};
+	double untraced[CAL_BATCHES], inner[CAL_BATCHES], outer[CAL_BATCHES], base, sp;
+	static unsigned long long h0[PKTPATH_HIST_BUCKETS], h1[PKTPATH_HIST_BUCKETS];
+	struct pktpath_stage_totals t0, t1;
+	int nb = 0;
+
+	r->done = true;
+	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : "self-probe";
+	if (cal_attach(t, c, l, err, len))
+		goto out;
+	/* untraced: the same calls with the probes detached */
+	bpf_link__destroy(l[0]);
+	bpf_link__destroy(l[1]);
+	l[0] = l[1] = NULL;
+	run_calls(c, CAL_CALLS); /* warm caches */
+	for (int b = 0; b < CAL_BATCHES; b++) {
+		unsigned long long a = now_ns();
+		run_calls(c, CAL_CALLS);
+		untraced[b] = (double)(now_ns() - a) / CAL_CALLS;
+	}
+	median_iqr(untraced, CAL_BATCHES, &base, &sp);
+	if (cal_attach(t, c, l, err, len))
+		goto out;
+	t->skel->bss->calibrating = 1;
+	run_calls(c, 50);
+	for (int b = 0; b < CAL_BATCHES; b++) {
+		unsigned long long a, d;
+		double m;
+
+		if (slot_read(t, PKTPATH_CAL_STAGE, &t0, h0))
+			break;
+		a = now_ns();
+		run_calls(c, CAL_CALLS);
+		d = now_ns() - a;
+		if (slot_read(t, PKTPATH_CAL_STAGE, &t1, h1))
+			break;
+		for (int i = 0; i < PKTPATH_HIST_BUCKETS; i++)
+			h1[i] -= h0[i];
+		m = hist_median(h1);
+		if (m < 0)
+			continue;
+		inner[nb] = m - base;
+		outer[nb] = (double)d / CAL_CALLS - base;
+		nb++;
+	}
+	t->skel->bss->calibrating = 0;
+	if (nb < CAL_BATCHES / 2 + 1) {
+		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, CAL_BATCHES);
+		goto out;
+	}
+	median_iqr(inner, nb, &r->inner, &r->inner_sp);
+	median_iqr(outer, nb, &r->outer, &r->outer_sp);
+	r->runs = nb * CAL_CALLS;
+	r->ok = true;
+out:
+	t->skel->bss->calibrating = 0;
+	bpf_link__destroy(l[0]);
+	bpf_link__destroy(l[1]);
+}
+
+static enum cal_class class_of(struct stage_rt *s)
+{
+	switch (s->sp->kind) {
+	case PKTPATH_KIND_USDT: return CAL_USDT;
+	case PKTPATH_KIND_TRACEPOINT: return CAL_TP;
+	case PKTPATH_KIND_UPROBE:
+		if (s->insn.cls == INSN_PUSH)
+			return CAL_PUSH;
+		if (s->insn.cls == INSN_NOP || s->insn.cls == INSN_BRANCH)
+			return CAL_NOP; /* emulated without a memory write, like a nop */
+		return CAL_SSTEP;
+	default: return CAL_NCLASS;
+	}
+}
+
+void calibrate_stages(struct tracer *t)
+{
+	struct cal_result res[CAL_NCLASS] = {};
+	char err[CAL_NCLASS][256] = {};
+
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+		enum cal_class c;
+
+		if (!s->ok)
+			continue;
+		c = class_of(s);
+		if (c == CAL_NCLASS) {
+			emit_warning(t->out, "stage %s: %s probes are not calibrated by this tracer; its latencies "
+				     "include the probes' own cost", s->sp->name, kind_name(s->sp->kind));
+			continue;
+		}
+		if (!res[c].done)
+			cal_measure(t, c, &res[c], err[c], sizeof(err[c]));
+		if (!res[c].ok) {
+			emit_warning(t->out, "stage %s: calibration (%s) failed: %s", s->sp->name, cal_names[c], err[c]);
+			continue;
+		}
+		s->calibrated = true;
+		s->cal_class = cal_names[c];
+		s->outer_ns = res[c].outer;
+		fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
+			"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f}\n",
+			s->id, cal_names[c], res[c].method, res[c].runs, res[c].inner, res[c].inner_sp,
+			res[c].outer, res[c].outer_sp);
+	}
+}

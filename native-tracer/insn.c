@@ -1,0 +1,149 @@
+/* insn.c — a deliberately small x86-64 decoder for the first instruction of a function. The kernel
+ * (arch/x86/kernel/uprobes.c) emulates push of a register, nops and relative branches/calls;
+ * everything else is copied out of line and single-stepped. */
+#include <stdio.h>
+#include <string.h>
+#include "insn.h"
+
+static const char *reg64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+				 "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+
+int insn_single_stepped(enum insn_class c)
+{
+	return c == INSN_SINGLE_STEP || c == INSN_UNKNOWN;
+}
+
+/* length of a ModRM operand (modrm byte included), for 32/64-bit addressing */
+static int modrm_len(const unsigned char *p, size_t n)
+{
+	unsigned mod, rm;
+	int len = 1;
+
+	if (n < 1)
+		return -1;
+	mod = p[0] >> 6;
+	rm = p[0] & 7;
+	if (mod != 3 && rm == 4) {
+		if (n < 2)
+			return -1;
+		len++;
+		if (mod == 0 && (p[1] & 7) == 5)
+			len += 4;
+	}
+	if (mod == 1)
+		len += 1;
+	else if (mod == 2 || (mod == 0 && rm == 5))
+		len += 4;
+	return len;
+}
+
+static void set(struct insn_info *o, enum insn_class c, int len, const char *fmt, const char *arg)
+{
+	o->cls = c;
+	o->len = len;
+	snprintf(o->text, sizeof(o->text), fmt, arg);
+}
+
+void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
+{
+	const unsigned char *p = code;
+	unsigned rex = 0;
+	int pre = 0, osz = 0, m;
+	const char *name;
+
+	memset(o, 0, sizeof(*o));
+	o->cls = INSN_UNKNOWN;
+	snprintf(o->text, sizeof(o->text), "(unknown)");
+	if (n >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) {
+		set(o, INSN_SINGLE_STEP, 4, "%s", "endbr64");
+		return;
+	}
+	while (pre < (int)n && (p[pre] == 0x66 || p[pre] == 0xf2 || p[pre] == 0xf3 || p[pre] == 0x2e)) {
+		osz |= p[pre] == 0x66;
+		pre++;
+	}
+	if (pre < (int)n && (p[pre] & 0xf0) == 0x40)
+		rex = p[pre++];
+	if (pre >= (int)n)
+		return;
+	p += pre;
+	n -= pre;
+	switch (p[0]) {
+	case 0x50 ... 0x57:
+		set(o, INSN_PUSH, pre + 1, "push %%%s", reg64[(p[0] & 7) | ((rex & 1) << 3)]);
+		return;
+	case 0x90:
+		set(o, INSN_NOP, pre + 1, "%s", "nop");
+		return;
+	case 0xe8:
+		set(o, INSN_BRANCH, pre + 5, "%s", "call rel32");
+		return;
+	case 0xe9:
+		set(o, INSN_BRANCH, pre + 5, "%s", "jmp rel32");
+		return;
+	case 0xeb:
+		set(o, INSN_BRANCH, pre + 2, "%s", "jmp rel8");
+		return;
+	case 0x70 ... 0x7f:
+		set(o, INSN_BRANCH, pre + 2, "%s", "jcc rel8");
+		return;
+	case 0xc3:
+		set(o, INSN_SINGLE_STEP, pre + 1, "%s", "ret");
+		return;
+	case 0x0f:
+		if (n >= 2 && p[1] == 0x1f && (m = modrm_len(p + 2, n - 2)) > 0) {
+			set(o, INSN_NOP, pre + 2 + m, "%s", "nopl (multi-byte nop)");
+			return;
+		}
+		if (n >= 2 && p[1] >= 0x80 && p[1] <= 0x8f) {
+			set(o, INSN_BRANCH, pre + 6, "%s", "jcc rel32");
+			return;
+		}
+		break;
+	case 0x89: case 0x8b: case 0x88: case 0x8a: case 0xc7: case 0xb8 ... 0xbf:
+		name = "mov";
+		goto single;
+	case 0x8d:
+		name = "lea";
+		goto single;
+	case 0x29: case 0x2b: case 0x2d:
+		name = "sub";
+		goto single;
+	case 0x01: case 0x03: case 0x05:
+		name = "add";
+		goto single;
+	case 0x31: case 0x33:
+		name = "xor";
+		goto single;
+	case 0x85: case 0x84: case 0xa8: case 0xa9:
+		name = "test";
+		goto single;
+	case 0x39: case 0x3b: case 0x3d: case 0x38: case 0x3a: case 0x3c:
+		name = "cmp";
+		goto single;
+	case 0x83: case 0x81: {
+		static const char *grp[8] = { "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp" };
+		name = n >= 2 ? grp[(p[1] >> 3) & 7] : "alu";
+		goto single;
+	}
+	case 0xff:
+		if (n >= 2 && ((p[1] >> 3) & 7) == 6 && (p[1] >> 6) == 3) {
+			/* push r/m in register form: the kernel emulates only the 0x50+r encodings */
+			set(o, INSN_SINGLE_STEP, pre + 2, "push %%%s (ff /6)", reg64[(p[1] & 7) | ((rex & 1) << 3)]);
+			return;
+		}
+		name = "call/jmp/push indirect";
+		goto single;
+	case 0x6a: case 0x68:
+		name = "push imm";
+		goto single;
+	default:
+		break;
+	}
+	snprintf(o->text, sizeof(o->text), "(opcode %02x, not decoded)", p[0]);
+	o->cls = INSN_UNKNOWN;
+	return;
+single:
+	(void)osz;
+	set(o, INSN_SINGLE_STEP, 0, "%s", name);
+}

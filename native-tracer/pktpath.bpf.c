@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pktpath.bpf.c — stage probes: per-call (entry/return pairs) or per-event (point) latencies,
+ * aggregated in the kernel into per-stage totals and log-linear histograms (layout: pktpath.h).
+ *
+ * One program serves every stage of its kind; the stage id travels in the attach cookie (uprobe,
+ * kprobe, USDT) or, where a cookie cannot be attached (raw_tp, fentry with libbpf 1.1), in which
+ * of the numbered slot programs was attached. Slot PKTPATH_CAL_STAGE is the calibration stage. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "pktpath.h"
+#include "tracer_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- configuration, fixed before load ---- */
+const volatile __u32 targ_tgid = 0; /* 0: every process */
+const volatile __u32 self_tgid = 0; /* the tracer itself, for calibration */
+const volatile struct pktpath_stage_cfg stage_cfg[PKTPATH_SLOTS] = {};
+const volatile __u32 fentry_stage[PKTPATH_FENTRY_SLOTS] = {}; /* stage id of each fentry slot */
+
+/* ---- switched at run time through the mmapped .bss ---- */
+volatile __u32 counting = 0; /* all stages count only while this is 1 (issue 6: one instant range) */
+volatile __u32 calibrating = 0; /* the calibration slot counts while this is 1 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PKTPATH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pktpath_stage_totals);
+} totals SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PKTPATH_SLOTS * PKTPATH_HIST_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} hist SEC(".maps");
+
+/* Entry timestamps per (thread, stage), as a stack so nested and recursive calls match. */
+struct pp_entry_key {
+	__u32 tid;
+	__u32 stage;
+};
+struct pp_entry_stack {
+	__u32 depth;   /* may exceed PKTPATH_MAX_DEPTH: deeper frames are counted, not timed */
+	__u32 counted; /* bit d: frame d was entered while counting */
+	__u64 ts[PKTPATH_MAX_DEPTH];
+	__u64 arg[PKTPATH_MAX_DEPTH];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pp_entry_key);
+	__type(value, struct pp_entry_stack);
+} entries SEC(".maps");
+
+/* Last point event per packet (skb address) or per thread (USDT): the previous stage's time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} point_last SEC(".maps");
+
+/* Last keyed point event on this CPU, for tracepoints that carry no skb (fib:fib_table_lookup). */
+struct pp_cpu_last {
+	__u64 ts;
+	__u64 key;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pp_cpu_last);
+} cpu_last SEC(".maps");
+
+static const struct pp_entry_stack zero_stack;
+
+/* an opaque barrier: the compiler forgets what it knew about v */
+#define KEEP(v) asm volatile("" : "+r"(v))
+
+/* ---- helpers ---- */
+static __always_inline bool stage_counts(__u32 stage)
+{
+	return stage == PKTPATH_CAL_STAGE ? calibrating : counting;
+}
+
+static __always_inline bool pid_ok(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return !targ_tgid || tgid == targ_tgid || tgid == self_tgid;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, s;
+	s = (v > 0xffffffffULL) << 5; v >>= s; r |= s;
+	s = (v > 0xffff) << 4; v >>= s; r |= s;
+	s = (v > 0xff) << 3; v >>= s; r |= s;
+	s = (v > 0xf) << 2; v >>= s; r |= s;
+	s = (v > 0x3) << 1; v >>= s; r |= s;
+	return r | (__u32)(v >> 1);
+}
+
+/* idx(v) exactly as pktpath.h defines it, clamped to the top bucket. */
+static __always_inline __u32 hist_idx(__u64 v)
+{
+	__u32 p, idx;
+
+	if (v < PKTPATH_HIST_SUB)
+		return v;
+	p = log2_u64(v);
+	idx = (p - PKTPATH_HIST_SUB_BITS + 1) * PKTPATH_HIST_SUB +
+	      ((v >> (p - PKTPATH_HIST_SUB_BITS)) & (PKTPATH_HIST_SUB - 1));
+	return idx < PKTPATH_HIST_BUCKETS ? idx : PKTPATH_HIST_BUCKETS - 1;
+}
+
+static __always_inline struct pktpath_stage_totals *totals_of(__u32 stage)
+{
+	return bpf_map_lookup_elem(&totals, &stage);
+}
+
+static __always_inline void count_unmatched(__u32 stage)
+{
+	struct pktpath_stage_totals *t = totals_of(stage);
+
+	if (t)
+		t->unmatched++;
+}
+
+/* One completed call (or event) of `stage`; timed calls also go into sum_ns and the histogram. */
+static __always_inline void record(__u32 stage, bool timed, __u64 lat, __u64 pkts)
+{
+	struct pktpath_stage_totals *t = totals_of(stage);
+	__u32 key;
+	__u64 *b;
+
+	if (!t)
+		return;
+	t->calls++;
+	t->packets += pkts;
+	if (!timed)
+		return;
+	t->timed++;
+	t->sum_ns += lat;
+	key = stage * PKTPATH_HIST_BUCKETS + hist_idx(lat);
+	b = bpf_map_lookup_elem(&hist, &key);
+	if (b)
+		(*b)++;
+}
+
+static __always_inline __u64 packets_of(__u32 stage, __u64 ret, __u64 arg)
+{
+	__s32 n;
+
+	if (stage >= PKTPATH_SLOTS)
+		return 1;
+	switch (stage_cfg[stage].packets_from) {
+	case PKTPATH_PKTS_RET:
+		n = (__s32)ret; /* burst functions return a small int; negative means an error */
+		return n > 0 ? n : 0;
+	case PKTPATH_PKTS_ARG:
+		return arg;
+	default:
+		return 1;
+	}
+}
+
+/* ---- entry/return pairs ---- */
+static __always_inline void on_entry(__u32 stage, __u64 arg)
+{
+	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
+	struct pp_entry_stack *st;
+	__u32 d;
+
+	st = bpf_map_lookup_elem(&entries, &key);
+	if (!st) {
+		bpf_map_update_elem(&entries, &key, &zero_stack, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&entries, &key);
+		if (!st)
+			return;
+	}
+	d = st->depth;
+	st->depth = d + 1;
+	if (d >= PKTPATH_MAX_DEPTH)
+		return;
+	KEEP(d); /* hide the check from the compiler so the mask below survives for the verifier */
+	d &= PKTPATH_MAX_DEPTH - 1;
+	st->ts[d] = bpf_ktime_get_ns();
+	st->arg[d] = arg;
+	if (stage_counts(stage))
+		st->counted |= 1u << d;
+	else
+		st->counted &= ~(1u << d);
+}
+
+static __always_inline void on_return(__u32 stage, __u64 ret)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
+	struct pp_entry_stack *st;
+	__u32 d;
+
+	st = bpf_map_lookup_elem(&entries, &key);
+	if (!st || st->depth == 0) {
+		if (stage_counts(stage))
+			count_unmatched(stage);
+		return;
+	}
+	d = --st->depth;
+	if (d >= PKTPATH_MAX_DEPTH) {
+		if (stage_counts(stage))
+			count_unmatched(stage); /* deeper than we keep timestamps for */
+		return;
+	}
+	KEEP(d);
+	d &= PKTPATH_MAX_DEPTH - 1;
+	/* a call already in flight when counting began, or one ending after it stopped, is ignored */
+	if (!(st->counted & (1u << d)) || !stage_counts(stage))
+		return;
+	record(stage, true, now - st->ts[d], packets_of(stage, ret, st->arg[d]));
+}
+
+/* Reads all five argument registers at fixed offsets first: the verifier rejects a ctx access
+ * whose offset depends on a value, which is what a switch over ctx fields compiles into. */
+static __always_inline __u64 uarg(struct pt_regs *ctx, __u32 stage)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx),
+	      a3 = PT_REGS_PARM4(ctx), a4 = PT_REGS_PARM5(ctx);
+
+	KEEP(a0); KEEP(a1); KEEP(a2); KEEP(a3); KEEP(a4);
+	if (stage >= PKTPATH_SLOTS || stage_cfg[stage].packets_from != PKTPATH_PKTS_ARG)
+		return 0;
+	switch (stage_cfg[stage].packets_arg) {
+	case 0: return a0;
+	case 1: return a1;
+	case 2: return a2;
+	case 3: return a3;
+	case 4: return a4;
+	default: return 0; /* the loader accepts arg0..arg4 only */
+	}
+}
+
+SEC("uprobe")
+int stage_uentry(struct pt_regs *ctx)
+{
+	__u32 stage = bpf_get_attach_cookie(ctx);
+
+	if (pid_ok())
+		on_entry(stage, uarg(ctx, stage));
+	return 0;
+}
+
+SEC("uretprobe")
+int stage_ureturn(struct pt_regs *ctx)
+{
+	if (pid_ok())
+		on_return(bpf_get_attach_cookie(ctx), PT_REGS_RC(ctx));
+	return 0;
+}
+
+SEC("kprobe")
+int stage_kentry(struct pt_regs *ctx)
+{
+	__u32 stage = bpf_get_attach_cookie(ctx);
+
+	if (pid_ok())
+		on_entry(stage, uarg(ctx, stage));
+	return 0;
+}
+
+SEC("kretprobe")
+int stage_kreturn(struct pt_regs *ctx)
+{
+	if (pid_ok())
+		on_return(bpf_get_attach_cookie(ctx), PT_REGS_RC(ctx));
+	return 0;
+}
+
+/* fentry/fexit need their target at load time, so each stage gets a numbered slot program. */
+static __always_inline void fentry_hit(void *ctx, __u32 stage)
+{
+	__u64 arg = 0;
+
+	if (!pid_ok() || stage >= PKTPATH_SLOTS)
+		return;
+	if (stage_cfg[stage].packets_from == PKTPATH_PKTS_ARG)
+		bpf_get_func_arg(ctx, stage_cfg[stage].packets_arg, &arg);
+	on_entry(stage, arg);
+}
+
+static __always_inline void fexit_hit(void *ctx, __u32 stage)
+{
+	__u64 ret = 0;
+
+	if (!pid_ok() || stage >= PKTPATH_SLOTS)
+		return;
+	bpf_get_func_ret(ctx, &ret);
+	on_return(stage, ret);
+}
+
+#define FENTRY_SLOT(n)                                                                             \
+	SEC("fentry/bpf_fentry_test1") int fentry_slot##n(__u64 *ctx) { fentry_hit(ctx, fentry_stage[n]); return 0; } \
+	SEC("fexit/bpf_fentry_test1") int fexit_slot##n(__u64 *ctx) { fexit_hit(ctx, fentry_stage[n]); return 0; }
+FENTRY_SLOT(0) FENTRY_SLOT(1) FENTRY_SLOT(2) FENTRY_SLOT(3)
+FENTRY_SLOT(4) FENTRY_SLOT(5) FENTRY_SLOT(6) FENTRY_SLOT(7)
+
+/* ---- point events ---- */
+static __always_inline void point_event(__u32 stage, __u64 key, bool by_cpu, __u64 pkts)
+{
+	__u64 now = bpf_ktime_get_ns();
+	bool first = stage_cfg[stage].first_point;
+	bool counts = stage_counts(stage);
+	__u32 zero = 0;
+	struct pp_cpu_last *cl = bpf_map_lookup_elem(&cpu_last, &zero);
+	__u64 *prev;
+
+	if (!cl)
+		return;
+	if (by_cpu) {
+		/* the previous keyed event on this CPU is taken as this packet's previous stage */
+		if (counts)
+			record(stage, !first && cl->ts, cl->ts ? now - cl->ts : 0, pkts);
+		if (counts && !first && !cl->ts)
+			count_unmatched(stage);
+		cl->ts = now;
+		if (cl->key)
+			bpf_map_update_elem(&point_last, &cl->key, &now, BPF_ANY);
+		return;
+	}
+	prev = bpf_map_lookup_elem(&point_last, &key);
+	if (counts) {
+		/* the first stage of a path starts a new packet's timeline: an skb address may be reused */
+		record(stage, !first && prev, prev ? now - *prev : 0, pkts);
+		if (!first && !prev)
+			count_unmatched(stage);
+	}
+	if (prev)
+		*prev = now;
+	else
+		bpf_map_update_elem(&point_last, &key, &now, BPF_ANY);
+	cl->ts = now;
+	cl->key = key;
+}
+
+static __always_inline void tp_hit(struct bpf_raw_tracepoint_args *ctx, __u32 stage)
+{
+	if (stage_cfg[stage].key_skb)
+		point_event(stage, ctx->args[0], false, 1);
+	else
+		point_event(stage, 0, true, 1);
+}
+
+#define TP_SLOT(n) \
+	SEC("raw_tp") int tp_slot##n(struct bpf_raw_tracepoint_args *ctx) { tp_hit(ctx, n); return 0; }
+TP_SLOT(0) TP_SLOT(1) TP_SLOT(2) TP_SLOT(3) TP_SLOT(4) TP_SLOT(5) TP_SLOT(6) TP_SLOT(7)
+TP_SLOT(8) TP_SLOT(9) TP_SLOT(10) TP_SLOT(11) TP_SLOT(12) TP_SLOT(13) TP_SLOT(14) TP_SLOT(15)
+TP_SLOT(16) TP_SLOT(17) TP_SLOT(18) TP_SLOT(19) TP_SLOT(20) TP_SLOT(21) TP_SLOT(22) TP_SLOT(23)
+TP_SLOT(24) TP_SLOT(25) TP_SLOT(26) TP_SLOT(27) TP_SLOT(28) TP_SLOT(29) TP_SLOT(30) TP_SLOT(31)
+TP_SLOT(32) /* PKTPATH_CAL_STAGE */
+
+SEC("usdt")
+int stage_usdt(struct pt_regs *ctx)
+{
+	__u32 stage = bpf_usdt_cookie(ctx);
+	long arg = 1;
+
+	if (!pid_ok() || stage >= PKTPATH_SLOTS)
+		return 0;
+	if (stage_cfg[stage].packets_from == PKTPATH_PKTS_ARG &&
+	    bpf_usdt_arg(ctx, stage_cfg[stage].packets_arg, &arg))
+		arg = 0;
+	/* USDT point events of a process are ordered per thread */
+	point_event(stage, (__u32)bpf_get_current_pid_tgid(), false, arg > 0 ? arg : 0);
+	return 0;
+}

@@ -1,0 +1,539 @@
+/* pktpath.c — the tracer: parses the command line, checks the host, loads and attaches the stage
+ * probes, then every interval writes histogram deltas (and stack samples) as JSON lines on stdout
+ * until a signal, end of stdin, the parent's or target's death, or --duration stops it.
+ * Links are file-descriptor based only (nothing pinned), so even SIGKILL leaves no probe behind. */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "json.h"
+#include "sampler.h"
+#include "tracer.h"
+#include "pktpath.skel.h"
+
+#define TRACER_VERSION "0.1.0"
+
+static volatile sig_atomic_t got_signal;
+static char libbpf_last[512];
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* libbpf's own messages go to stderr only with PKTPATH_DEBUG set; the last warning is kept for
+ * error records. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list ap2;
+
+	if (level == LIBBPF_DEBUG && !getenv("PKTPATH_DEBUG"))
+		return 0;
+	va_copy(ap2, ap);
+	if (level == LIBBPF_WARN) {
+		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap2);
+		libbpf_last[strcspn(libbpf_last, "\n")] = '\0';
+	}
+	va_end(ap2);
+	if (getenv("PKTPATH_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+void emit_warning(FILE *out, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fputs("{\"type\":\"warning\",\"message\":", out);
+	json_write_strz(out, buf);
+	fputs("}\n", out);
+}
+
+static void emit_error(FILE *out, bool fatal, const struct features *f, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fputs("{\"type\":\"error\",\"message\":", out);
+	json_write_strz(out, buf);
+	fputs(",\"missing\":[", out);
+	for (int i = 0; f && i < f->nmissing; i++) {
+		if (i)
+			fputc(',', out);
+		json_write_strz(out, f->missing[i]);
+	}
+	fprintf(out, "],\"fatal\":%s}\n", fatal ? "true" : "false");
+	fflush(out);
+	if (fatal)
+		fprintf(stderr, "pktpath-tracer: %s\n", buf);
+}
+
+static void emit_bye(FILE *out, const char *reason)
+{
+	fprintf(out, "{\"type\":\"bye\",\"reason\":\"%s\",\"t_ns\":%llu,\"detached\":true}\n", reason, now_ns());
+	fflush(out);
+}
+
+static const char *B(bool v)
+{
+	return v ? "true" : "false";
+}
+
+static void emit_hello(struct tracer *t)
+{
+	const struct features *f = &t->feat;
+	FILE *out = t->out;
+
+	fprintf(out, "{\"type\":\"hello\",\"version\":%d,\"tracer\":\"%s\",\"kernel\":", PKTPATH_STREAM_VERSION,
+		TRACER_VERSION);
+	json_write_strz(out, f->kernel);
+	fprintf(out, ",\"arch\":\"x86_64\",\"pid\":");
+	if (t->o->pid)
+		fprintf(out, "%d", t->o->pid);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"kernel_mode\":%s,\"clock\":\"monotonic\",\"interval_ms\":%d,"
+		"\"hist\":{\"sub_bits\":%d,\"buckets\":%d,\"max_pow\":%d},",
+		B(t->o->kernel_mode), t->o->interval_ms, PKTPATH_HIST_SUB_BITS, PKTPATH_HIST_BUCKETS,
+		PKTPATH_HIST_MAX_POW);
+	fprintf(out, "\"features\":{\"btf\":%s,\"uprobes\":%s,\"usdt\":%s,\"tracepoints\":%s,\"kprobes\":%s,"
+		"\"fentry\":%s,\"perf_cpu_clock\":%s,\"bpf_allowed\":%s},\"perf_event_paranoid\":%d,\"lockdown\":",
+		B(f->btf), B(f->uprobes), B(f->usdt), B(f->tracepoints), B(f->kprobes), B(f->fentry),
+		B(f->perf_cpu_clock), B(f->bpf_allowed), f->paranoid);
+	json_write_strz(out, f->lockdown[0] ? f->lockdown : NULL);
+	fputs(",\"missing\":[", out);
+	for (int i = 0; i < f->nmissing; i++) {
+		if (i)
+			fputc(',', out);
+		json_write_strz(out, f->missing[i]);
+	}
+	fputs("]}\n", out);
+	fflush(out);
+}
+
+static void emit_stage(struct tracer *t, struct stage_rt *s)
+{
+	FILE *out = t->out;
+	char pk[16], hex[64] = "";
+
+	if (s->sp->packets_from == PKTPATH_PKTS_RET)
+		snprintf(pk, sizeof(pk), "ret");
+	else if (s->sp->packets_from == PKTPATH_PKTS_ARG)
+		snprintf(pk, sizeof(pk), "arg%u", s->sp->packets_arg);
+	else
+		snprintf(pk, sizeof(pk), "one");
+	fprintf(out, "{\"type\":\"stage\",\"id\":%d,\"name\":", s->id);
+	json_write_strz(out, s->sp->name);
+	fprintf(out, ",\"kind\":\"%s\",\"spec\":", kind_name(s->sp->kind));
+	json_write_strz(out, s->sp->spec);
+	fprintf(out, ",\"packets\":\"%s\",\"ok\":%s,\"error\":", pk, B(s->ok));
+	json_write_strz(out, s->ok ? NULL : s->error);
+	fputs(",\"binary\":", out);
+	json_write_strz(out, s->binary[0] ? s->binary : NULL);
+	fputs(",\"symbol\":", out);
+	if (s->sp->kind == PKTPATH_KIND_USDT) {
+		char name[256];
+		snprintf(name, sizeof(name), "%s:%s", s->sp->provider, s->sp->probe);
+		json_write_strz(out, name);
+	} else if (s->sp->kind == PKTPATH_KIND_TRACEPOINT) {
+		char name[256];
+		snprintf(name, sizeof(name), "%s:%s", s->sp->category, s->sp->event);
+		json_write_strz(out, name);
+	} else {
+		json_write_strz(out, s->sp->symbol);
+	}
+	fputs(",\"offset\":", out);
+	if (s->located)
+		fprintf(out, "%llu,\"address\":\"0x%llx\"", s->file_off, s->vaddr);
+	else
+		fputs("null", out);
+	fputs(",\"first_insn\":", out);
+	if (s->located) {
+		json_write_strz(out, s->insn.text);
+		for (size_t i = 0; i < s->ncode && i < 8; i++)
+			snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), "%s%02x", i ? " " : "", s->code[i]);
+	} else {
+		json_write_strz(out, s->sp->kind == PKTPATH_KIND_USDT && s->ok ? "nop (USDT site)" : NULL);
+	}
+	fputs(",\"first_bytes\":", out);
+	json_write_strz(out, hex[0] ? hex : NULL);
+	fprintf(out, ",\"single_step\":%s,\"key\":\"%s\",\"warning\":",
+		B(s->located && insn_single_stepped(s->insn.cls)), s->key);
+	json_write_strz(out, s->warning[0] ? s->warning : NULL);
+	fputs("}\n", out);
+}
+
+/* fentry works only where the kernel lets us load a tracing program: try it. */
+static void probe_fentry(struct features *f, const struct options *o)
+{
+	struct pktpath_bpf *k;
+	struct bpf_program *p;
+	const char *target = "bpf_fentry_test1";
+	int err;
+
+	for (int i = 0; i < o->nstages; i++)
+		if (o->stages[i].kind == PKTPATH_KIND_FENTRY) {
+			target = o->stages[i].symbol;
+			break;
+		}
+	k = pktpath_bpf__open();
+	if (!k)
+		goto no;
+	bpf_object__for_each_program(p, k->obj)
+		bpf_program__set_autoload(p, false);
+	bpf_program__set_autoload(k->progs.fentry_slot0, true);
+	if (bpf_program__set_attach_target(k->progs.fentry_slot0, 0, target)) {
+		/* the stage names a function the kernel lacks; the stage will say so */
+		bpf_program__set_attach_target(k->progs.fentry_slot0, 0, "bpf_fentry_test1");
+	}
+	err = pktpath_bpf__load(k);
+	pktpath_bpf__destroy(k);
+	if (!err) {
+		f->fentry = true;
+		return;
+	}
+	feature_missing(f, "fentry: loading an fentry program failed here (%s): no BPF trampolines on this kernel",
+			strerror(-err));
+	return;
+no:
+	feature_missing(f, "fentry: cannot open the BPF object");
+}
+
+static bool stdin_watchable(void)
+{
+	struct stat st;
+
+	/* a pipe or socket means a controlling program: its end of stdin means stop. A TTY, /dev/null
+	 * or a file says nothing about our lifetime, so it is not watched. */
+	return fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+struct loop {
+	int pidfd;
+	bool watch_stdin;
+	pid_t ppid;
+	unsigned long long end_ns; /* --duration deadline, 0: none */
+	const char *reason;
+};
+
+/* Waits until `until` (monotonic ns) or a stop condition; returns false when stopping. */
+static bool wait_until(struct loop *L, unsigned long long until, const sigset_t *mask)
+{
+	for (;;) {
+		struct pollfd fds[2];
+		int n = 0, rc;
+		unsigned long long now = now_ns(), dl = until;
+		struct timespec ts;
+
+		if (got_signal) {
+			L->reason = getppid() != L->ppid ? "parent" : "signal";
+			return false;
+		}
+		if (getppid() != L->ppid) {
+			L->reason = "parent";
+			return false;
+		}
+		if (L->end_ns && now >= L->end_ns) {
+			L->reason = "duration";
+			return false;
+		}
+		if (now >= until)
+			return true;
+		if (L->end_ns && L->end_ns < dl)
+			dl = L->end_ns;
+		if (dl - now > 200000000ULL) /* re-check the parent at least 5 times a second */
+			dl = now + 200000000ULL;
+		ts.tv_sec = (dl - now) / 1000000000ULL;
+		ts.tv_nsec = (dl - now) % 1000000000ULL;
+		if (L->watch_stdin)
+			fds[n++] = (struct pollfd){ .fd = 0, .events = POLLIN };
+		if (L->pidfd >= 0)
+			fds[n++] = (struct pollfd){ .fd = L->pidfd, .events = POLLIN };
+		rc = ppoll(fds, n, &ts, mask);
+		if (rc <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!fds[i].revents)
+				continue;
+			if (fds[i].fd == L->pidfd) {
+				L->reason = "target_exit";
+				return false;
+			}
+			char buf[4096];
+			ssize_t r = read(0, buf, sizeof(buf)); /* input is ignored; only its end matters */
+			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+				L->reason = "stdin";
+				return false;
+			}
+		}
+	}
+}
+
+static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
+{
+	static unsigned long long h[PKTPATH_HIST_BUCKETS];
+	FILE *out = t->out;
+
+	*overhead_ns = 0;
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+		struct pktpath_stage_totals c, d;
+		bool first = true;
+
+		if (!s->ok || slot_read(t, s->id, &c, NULL))
+			continue;
+		d.calls = c.calls - s->prev.calls;
+		d.packets = c.packets - s->prev.packets;
+		d.sum_ns = c.sum_ns - s->prev.sum_ns;
+		d.unmatched = c.unmatched - s->prev.unmatched;
+		d.timed = c.timed - s->prev.timed;
+		if (!d.calls && !d.unmatched)
+			continue;
+		*overhead_ns += d.calls * s->outer_ns;
+		fprintf(out, "{\"type\":\"hist\",\"seq\":%u,\"stage\":%d,\"calls\":%llu,\"packets\":%llu,\"sum_ns\":%llu,"
+			"\"unmatched\":%llu,\"timed\":%llu,\"buckets\":[", seq, s->id, d.calls, d.packets, d.sum_ns,
+			d.unmatched, d.timed);
+		/* read the histogram after the totals: a bucket never lags the totals it is compared with */
+		if (d.timed && !slot_read(t, s->id, &c, h)) {
+			for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++) {
+				if (h[b] == s->prev_hist[b])
+					continue;
+				fprintf(out, "%s[%d,%llu]", first ? "" : ",", b, h[b] - s->prev_hist[b]);
+				s->prev_hist[b] = h[b];
+				first = false;
+			}
+		}
+		fputs("]}\n", out);
+		/* totals re-read with the histogram are the ones consistent with prev_hist */
+		s->prev = c;
+	}
+}
+
+static int attach_all(struct tracer *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->nst; i++)
+		if (t->st[i].ok && !t->st[i].links[0] && stage_attach(t, &t->st[i]) == 0)
+			n++;
+	return n;
+}
+
+static void detach_all(struct tracer *t)
+{
+	for (int i = 0; i < t->nst; i++)
+		stage_detach(&t->st[i]);
+}
+
+int main(int argc, char **argv)
+{
+	static struct options opts;
+	static struct tracer T;
+	struct tracer *t = &T;
+	struct loop L = { .pidfd = -1 };
+	struct sampler *smp = NULL;
+	sigset_t block, orig;
+	char err[1024];
+	int rc = 0, nok = 0, err_load;
+	unsigned seq = 0;
+	double duty = 1.0;
+
+	t->out = stdout;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	signal(SIGPIPE, SIG_IGN);
+	L.ppid = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != L.ppid) /* the parent died before prctl took effect */
+		return 1;
+
+	if (parse_options(argc, argv, &opts, err, sizeof(err))) {
+		emit_error(stdout, true, NULL, "%s", err);
+		free_options(&opts);
+		return 2;
+	}
+	t->o = &opts;
+	libbpf_set_print(libbpf_print);
+	features_detect(&t->feat);
+	if (t->feat.bpf_allowed && t->feat.btf)
+		probe_fentry(&t->feat, &opts);
+	else
+		feature_missing(&t->feat, "fentry: not tried (needs BTF and CAP_BPF)");
+	emit_hello(t);
+	if (opts.check) {
+		rc = t->feat.btf && t->feat.bpf_allowed && t->feat.uprobes ? 0 : 1;
+		goto out;
+	}
+	if (!t->feat.btf || !t->feat.bpf_allowed) {
+		emit_error(stdout, true, &t->feat, "cannot trace on this host: %s", !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
+		emit_bye(stdout, "error");
+		rc = 1;
+		goto out;
+	}
+	if (opts.pid) {
+		L.pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
+		if (L.pidfd < 0 && errno == ESRCH) {
+			emit_error(stdout, true, NULL, "process %d does not exist", opts.pid);
+			emit_bye(stdout, "error");
+			rc = 1;
+			goto out;
+		}
+	}
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	t->ncpu = libbpf_num_possible_cpus();
+	t->skel = pktpath_bpf__open();
+	if (!t->skel) {
+		emit_error(stdout, true, NULL, "cannot open the BPF object: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	stages_prepare(t);
+	err_load = pktpath_bpf__load(t->skel);
+	if (err_load) {
+		emit_error(stdout, true, &t->feat, "loading the BPF programs failed: %s%s%s", strerror(-err_load),
+			   libbpf_last[0] ? ": " : "", libbpf_last);
+		emit_bye(stdout, "error");
+		rc = 1;
+		goto out;
+	}
+
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+		if (s->ok && stage_attach(t, s) == 0)
+			nok++;
+		emit_stage(t, s);
+		if (!s->ok)
+			emit_error(stdout, false, NULL, "stage %s: %s", s->sp->name, s->error);
+	}
+	fflush(stdout);
+	if (opts.sample_hz) {
+		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, err, sizeof(err));
+		if (!smp)
+			emit_error(stdout, !nok, NULL, "stack sampling: %s", err);
+	}
+	if (!nok && !smp) {
+		if (t->nst && !opts.sample_hz)
+			emit_error(stdout, true, NULL, "no stage could be attached");
+		emit_bye(stdout, "error");
+		rc = 3;
+		goto out;
+	}
+	if (opts.calibrate && nok)
+		calibrate_stages(t);
+	if (opts.max_overhead_pct > 0) {
+		for (int i = 0; i < t->nst; i++)
+			if (t->st[i].ok && !t->st[i].calibrated)
+				emit_warning(stdout, "--max-overhead: stage %s has no calibrated probe cost, so its calls "
+					     "are left out of the overhead estimate", t->st[i].sp->name);
+		duty = 0.1; /* start small: the first window measures the call rate */
+	}
+
+	L.watch_stdin = stdin_watchable();
+	/* one instant for every stage: counting starts after all are attached */
+	t->skel->bss->counting = 1;
+	unsigned long long start = now_ns(), tick_start = start;
+	if (opts.duration_s > 0)
+		L.end_ns = start + (unsigned long long)(opts.duration_s * 1e9);
+	fprintf(stdout, "{\"type\":\"ready\",\"t_ns\":%llu}\n", start);
+	fflush(stdout);
+
+	bool running = true, attached = true;
+	while (running) {
+		unsigned long long iv = (unsigned long long)opts.interval_ms * 1000000ULL;
+		unsigned long long tick_end = tick_start + iv, on_ns = 0, t_on = tick_start;
+		unsigned long long samples = 0, lost = 0;
+		double ovh_ns;
+
+		if (opts.max_overhead_pct > 0 && duty < 1.0) {
+			if (!attached) {
+				attach_all(t);
+				t->skel->bss->counting = 1;
+				attached = true;
+				t_on = now_ns();
+			}
+			running = wait_until(&L, t_on + (unsigned long long)(duty * iv), &orig);
+			t->skel->bss->counting = 0;
+			on_ns = now_ns() - t_on;
+			detach_all(t);
+			entries_clear(t); /* calls cut off by the detach never return to us */
+			attached = false;
+			if (running)
+				running = wait_until(&L, tick_end, &orig);
+		} else {
+			if (!attached) {
+				attach_all(t);
+				t->skel->bss->counting = 1;
+				attached = true;
+				t_on = now_ns();
+			}
+			running = wait_until(&L, tick_end, &orig);
+			if (!running)
+				t->skel->bss->counting = 0;
+			on_ns = now_ns() - t_on;
+		}
+		unsigned long long now = now_ns();
+		drain(t, seq, &ovh_ns);
+		if (smp)
+			sampler_drain(smp, stdout, seq, &samples, &lost);
+		double dt = (double)(now - tick_start);
+		fprintf(stdout, "{\"type\":\"tick\",\"seq\":%u,\"t_ns\":%llu,\"dt_ns\":%llu,\"samples\":%llu,\"lost\":%llu,"
+			"\"coverage\":%.4f,\"overhead_pct\":", seq, now, now - tick_start, samples, lost,
+			dt > 0 ? (on_ns > dt ? 1.0 : on_ns / dt) : 0.0);
+		if (nok && opts.calibrate)
+			fprintf(stdout, "%.3f}\n", dt > 0 ? 100.0 * ovh_ns / dt : 0.0);
+		else
+			fputs("null}\n", stdout);
+		if (fflush(stdout) || ferror(stdout)) {
+			L.reason = "error"; /* nobody reads us any more */
+			running = false;
+		}
+		if (opts.max_overhead_pct > 0 && on_ns > 0) {
+			/* the probes' share of a CPU while attached, from calibrated cost x calls */
+			double rate = 100.0 * ovh_ns / (double)on_ns;
+			double want = rate > 0 ? 0.9 * opts.max_overhead_pct / rate : duty * 2;
+			duty = want > 1.0 ? 1.0 : want < 0.01 ? 0.01 : want;
+		}
+		tick_start = now;
+		seq++;
+	}
+	t->skel->bss->counting = 0;
+	detach_all(t);
+	sampler_close(smp);
+	smp = NULL;
+	emit_bye(stdout, L.reason ? L.reason : "signal");
+out:
+	sampler_close(smp);
+	if (t->skel)
+		pktpath_bpf__destroy(t->skel);
+	if (L.pidfd >= 0)
+		close(L.pidfd);
+	features_free(&t->feat);
+	free_options(&opts);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/* spec.h — the tracer's command line: stages (NAME=SPEC) and options, parsed without a shell. */
+#ifndef PKTPATH_SPEC_H
+#define PKTPATH_SPEC_H
+#include <stddef.h>
+#include "pktpath.h"
+
+struct stage_spec {
+	char *name;
+	char *spec;   /* as given, for the stage record */
+	enum pktpath_stage_kind kind;
+	char *binary; /* uprobe, usdt */
+	char *symbol; /* uprobe (NULL when by address), kprobe/fentry: kernel function */
+	unsigned long long addr; /* uprobe by address: ELF virtual address, as nm/objdump print it */
+	char *provider, *probe;  /* usdt */
+	char *category, *event;  /* tracepoint */
+	enum pktpath_packets_from packets_from;
+	unsigned int packets_arg;
+};
+
+struct options {
+	int pid;          /* 0 with kernel_mode */
+	int kernel_mode;
+	struct stage_spec stages[PKTPATH_MAX_STAGES];
+	int nstages;
+	int sample_hz;
+	int interval_ms;
+	double duration_s; /* 0: until stopped */
+	int calibrate;
+	double max_overhead_pct; /* 0: no budget */
+	int check;
+};
+
+/* Returns 0, or -1 with a one-line message in err. */
+int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen);
+int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t errlen);
+void free_options(struct options *o);
+const char *kind_name(enum pktpath_stage_kind k);
+#endif

@@ -1,0 +1,323 @@
+/* stages.c — turns parsed stage specs into attached BPF links, and reads their counts back. */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfsym.h"
+#include "tracer.h"
+#include "pktpath.skel.h"
+
+static void set_err(struct stage_rt *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->ok = false;
+}
+
+static struct bpf_program *prog(struct tracer *t, const char *fmt, int n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), fmt, n);
+	return bpf_object__find_program_by_name(t->skel->obj, name);
+}
+
+/* btf_trace_<name> is `void (*)(void *data, <tracepoint args>...)`: is the first real argument
+ * a struct sk_buff *? Returns 1/0, or -1 when the kernel has no such tracepoint. */
+static int tp_first_arg_is_skb(const struct btf *btf, const char *event)
+{
+	char tname[160];
+	const struct btf_type *t;
+	const struct btf_param *p;
+	int id;
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	t = btf__type_by_id(btf, t->type); /* pointer */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	if (btf_vlen(t) < 2)
+		return 0;
+	p = btf_params(t) + 1;
+	t = btf__type_by_id(btf, p->type);
+	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "sk_buff");
+}
+
+static void prepare_uprobe(struct stage_rt *s)
+{
+	char err[512];
+
+	if (!realpath(s->sp->binary, s->binary)) {
+		set_err(s, "binary %s: %s", s->sp->binary, strerror(errno));
+		return;
+	}
+	s->vaddr = s->sp->addr;
+	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, s->code, &s->ncode, err, sizeof(err))) {
+		set_err(s, "%s", err);
+		return;
+	}
+	s->located = true;
+	insn_decode(s->code, s->ncode, &s->insn);
+	if (insn_single_stepped(s->insn.cls))
+		snprintf(s->warning, sizeof(s->warning),
+			 "the first instruction at %s (%s) is not emulated by the kernel's uprobe code: every hit is "
+			 "single-stepped, which costs 10-20 us here against under 1 us for a push- or nop-first site. "
+			 "Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so the "
+			 "function starts with push",
+			 s->sp->symbol ? s->sp->symbol : "the address", s->insn.text);
+}
+
+void stages_prepare(struct tracer *t)
+{
+	struct pktpath_bpf *k = t->skel;
+	struct btf *btf = NULL;
+	int nfentry = 0, first_tp = -1, first_usdt = -1;
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, k->obj)
+		bpf_program__set_autoload(p, false);
+	/* the calibration functions use these three whatever the stages are */
+	bpf_program__set_autoload(k->progs.stage_uentry, true);
+	bpf_program__set_autoload(k->progs.stage_ureturn, true);
+	bpf_program__set_autoload(k->progs.stage_usdt, true);
+	k->rodata->self_tgid = getpid();
+	k->rodata->targ_tgid = t->o->kernel_mode ? 0 : t->o->pid;
+
+	for (int i = 0; i < t->o->nstages; i++) {
+		struct stage_rt *s = &t->st[i];
+		struct pktpath_stage_cfg *cfg = (struct pktpath_stage_cfg *)&k->rodata->stage_cfg[i];
+
+		memset(s, 0, sizeof(*s));
+		s->id = i;
+		s->sp = &t->o->stages[i];
+		s->ok = true;
+		s->fentry_slot = -1;
+		s->key = "call";
+		cfg->kind = s->sp->kind;
+		cfg->packets_from = s->sp->packets_from;
+		cfg->packets_arg = s->sp->packets_arg;
+		switch (s->sp->kind) {
+		case PKTPATH_KIND_UPROBE:
+			if (!t->feat.uprobes)
+				set_err(s, "uprobes are not available on this kernel");
+			else
+				prepare_uprobe(s);
+			break;
+		case PKTPATH_KIND_USDT:
+			s->key = "thread";
+			if (!realpath(s->sp->binary, s->binary))
+				set_err(s, "binary %s: %s", s->sp->binary, strerror(errno));
+			else if (!t->feat.usdt)
+				set_err(s, "USDT needs uprobes, which this kernel lacks");
+			if (s->ok && first_usdt < 0)
+				first_usdt = i;
+			break;
+		case PKTPATH_KIND_TRACEPOINT: {
+			char dir[512];
+			int skb;
+
+			if (!btf)
+				btf = btf__load_vmlinux_btf();
+			skb = btf ? tp_first_arg_is_skb(btf, s->sp->event) : -1;
+			snprintf(dir, sizeof(dir), "/sys/kernel/tracing/events/%s/%s", s->sp->category, s->sp->event);
+			if (skb < 0) {
+				set_err(s, "no tracepoint %s:%s in this kernel (no btf_trace_%s in its BTF)",
+					s->sp->category, s->sp->event, s->sp->event);
+				break;
+			}
+			if (access("/sys/kernel/tracing/events", F_OK) == 0 && access(dir, F_OK) != 0) {
+				set_err(s, "tracepoint %s is not in category %s (no %s)", s->sp->event, s->sp->category, dir);
+				break;
+			}
+			cfg->key_skb = skb;
+			s->key = skb ? "skb" : "cpu";
+			bpf_program__set_autoload(prog(t, "tp_slot%d", i), true);
+			if (first_tp < 0)
+				first_tp = i;
+			break;
+		}
+		case PKTPATH_KIND_KPROBE:
+			if (!t->feat.kprobes) {
+				set_err(s, "kprobes are not available on this kernel (no kprobe PMU, no kprobe_events; "
+					   "CONFIG_KPROBES off): use a tracepoint: stage instead");
+				break;
+			}
+			bpf_program__set_autoload(k->progs.stage_kentry, true);
+			bpf_program__set_autoload(k->progs.stage_kreturn, true);
+			break;
+		case PKTPATH_KIND_FENTRY:
+			if (!t->feat.fentry) {
+				set_err(s, "fentry/fexit are not available on this kernel (loading an fentry program fails "
+					   "here): use a tracepoint: or kprobe: stage instead");
+				break;
+			}
+			if (nfentry == PKTPATH_FENTRY_SLOTS) {
+				set_err(s, "at most %d fentry stages", PKTPATH_FENTRY_SLOTS);
+				break;
+			}
+			s->fentry_slot = nfentry++;
+			((__u32 *)k->rodata->fentry_stage)[s->fentry_slot] = i;
+			if (bpf_program__set_attach_target(prog(t, "fentry_slot%d", s->fentry_slot), 0, s->sp->symbol) ||
+			    bpf_program__set_attach_target(prog(t, "fexit_slot%d", s->fentry_slot), 0, s->sp->symbol)) {
+				set_err(s, "kernel function %s not found in BTF", s->sp->symbol);
+				break;
+			}
+			bpf_program__set_autoload(prog(t, "fentry_slot%d", s->fentry_slot), true);
+			bpf_program__set_autoload(prog(t, "fexit_slot%d", s->fentry_slot), true);
+			break;
+		}
+	}
+	if (first_tp >= 0) {
+		((struct pktpath_stage_cfg *)&k->rodata->stage_cfg[first_tp])->first_point = 1;
+		bpf_program__set_autoload(prog(t, "tp_slot%d", PKTPATH_CAL_STAGE), true);
+	}
+	if (first_usdt >= 0)
+		((struct pktpath_stage_cfg *)&k->rodata->stage_cfg[first_usdt])->first_point = 1;
+	t->nst = t->o->nstages;
+	btf__free(btf);
+}
+
+static const char *libbpf_errstr(int err, char *buf, size_t len)
+{
+	libbpf_strerror(err, buf, len);
+	return buf;
+}
+
+int stage_attach(struct tracer *t, struct stage_rt *s)
+{
+	struct pktpath_bpf *k = t->skel;
+	pid_t pid = t->o->kernel_mode ? -1 : t->o->pid;
+	char eb[128];
+	int err;
+
+	if (!s->ok)
+		return -1;
+	switch (s->sp->kind) {
+	case PKTPATH_KIND_UPROBE: {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = s->id);
+
+		/* entry first: a return probe must never fire for a call whose entry it did not see */
+		s->links[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, pid, s->binary, s->file_off, &uo);
+		if (!s->links[0])
+			goto fail;
+		uo.retprobe = true;
+		s->links[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, pid, s->binary, s->file_off, &uo);
+		if (!s->links[1])
+			goto fail;
+		return 0;
+	}
+	case PKTPATH_KIND_USDT: {
+		LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = s->id);
+
+		s->links[0] = bpf_program__attach_usdt(k->progs.stage_usdt, pid, s->binary, s->sp->provider,
+						       s->sp->probe, &uo);
+		if (!s->links[0])
+			goto fail;
+		return 0;
+	}
+	case PKTPATH_KIND_TRACEPOINT:
+		s->links[0] = bpf_program__attach_raw_tracepoint(prog(t, "tp_slot%d", s->id), s->sp->event);
+		if (!s->links[0])
+			goto fail;
+		return 0;
+	case PKTPATH_KIND_KPROBE: {
+		LIBBPF_OPTS(bpf_kprobe_opts, ko, .bpf_cookie = s->id);
+
+		s->links[0] = bpf_program__attach_kprobe_opts(k->progs.stage_kentry, s->sp->symbol, &ko);
+		if (!s->links[0])
+			goto fail;
+		ko.retprobe = true;
+		s->links[1] = bpf_program__attach_kprobe_opts(k->progs.stage_kreturn, s->sp->symbol, &ko);
+		if (!s->links[1])
+			goto fail;
+		return 0;
+	}
+	case PKTPATH_KIND_FENTRY:
+		s->links[0] = bpf_program__attach(prog(t, "fentry_slot%d", s->fentry_slot));
+		if (!s->links[0])
+			goto fail;
+		s->links[1] = bpf_program__attach(prog(t, "fexit_slot%d", s->fentry_slot));
+		if (!s->links[1])
+			goto fail;
+		return 0;
+	}
+	set_err(s, "unknown stage kind");
+	return -1;
+fail:
+	err = -errno;
+	stage_detach(s);
+	if (s->sp->kind == PKTPATH_KIND_USDT && err == -ENOENT)
+		set_err(s, "no USDT probe %s:%s in %s", s->sp->provider, s->sp->probe, s->binary);
+	else if (err == -ESRCH)
+		set_err(s, "attach failed: process %d does not exist", t->o->pid);
+	else
+		set_err(s, "attach failed: %s", libbpf_errstr(err, eb, sizeof(eb)));
+	return -1;
+}
+
+void stage_detach(struct stage_rt *s)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
+}
+
+int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsigned long long *hist)
+{
+	struct pktpath_stage_totals per[t->ncpu];
+	unsigned long long v[t->ncpu];
+	__u32 key = slot;
+
+	memset(tot, 0, sizeof(*tot));
+	if (bpf_map__lookup_elem(t->skel->maps.totals, &key, sizeof(key), per, sizeof(per), 0))
+		return -1;
+	for (int c = 0; c < t->ncpu; c++) {
+		tot->calls += per[c].calls;
+		tot->packets += per[c].packets;
+		tot->sum_ns += per[c].sum_ns;
+		tot->unmatched += per[c].unmatched;
+		tot->timed += per[c].timed;
+	}
+	if (!hist)
+		return 0;
+	for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++) {
+		key = slot * PKTPATH_HIST_BUCKETS + b;
+		hist[b] = 0;
+		if (bpf_map__lookup_elem(t->skel->maps.hist, &key, sizeof(key), v, sizeof(v), 0))
+			return -1;
+		for (int c = 0; c < t->ncpu; c++)
+			hist[b] += v[c];
+	}
+	return 0;
+}
+
+void entries_clear(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.entries);
+	unsigned long long next; /* struct pp_entry_key: two __u32 */
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
+		if (bpf_map_delete_elem(fd, &next))
+			break;
+}

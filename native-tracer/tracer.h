@@ -1,0 +1,64 @@
+/* tracer.h — the loader's run-time state, shared by pktpath.c (main loop and stream), stages.c
+ * (attach, detach, drain) and calibrate.c. */
+#ifndef PKTPATH_TRACER_H
+#define PKTPATH_TRACER_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "hostcaps.h"
+#include "insn.h"
+#include "spec.h"
+#include "tracer_bpf.h"
+
+struct pktpath_bpf;
+struct bpf_link;
+
+struct stage_rt {
+	int id;
+	struct stage_spec *sp;
+	bool ok;
+	char error[512];
+	char warning[512];
+	char binary[4096]; /* resolved path */
+	unsigned long long vaddr, file_off;
+	unsigned char code[16];
+	size_t ncode;
+	struct insn_info insn;
+	bool located;      /* vaddr/file_off/code valid */
+	const char *key;   /* "call", "skb", "cpu", "thread" */
+	int fentry_slot;   /* -1 unless fentry */
+	struct bpf_link *links[2];
+	/* cumulative totals and histogram at the previous drain, for deltas */
+	struct pktpath_stage_totals prev;
+	unsigned long long prev_hist[PKTPATH_HIST_BUCKETS];
+	/* calibration */
+	bool calibrated;
+	const char *cal_class;
+	double outer_ns;
+};
+
+struct tracer {
+	struct options *o;
+	struct features feat;
+	struct pktpath_bpf *skel;
+	int ncpu;
+	struct stage_rt st[PKTPATH_MAX_STAGES];
+	int nst;
+	FILE *out;
+};
+
+/* before load: pick programs, fill .rodata, resolve addresses and tracepoint argument types */
+void stages_prepare(struct tracer *t);
+/* after load */
+int stage_attach(struct tracer *t, struct stage_rt *s);
+void stage_detach(struct stage_rt *s);
+/* cumulative per-slot totals and (optionally) histogram, summed over CPUs */
+int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsigned long long *hist);
+/* forgets entry timestamps left by calls that were in flight when probes were detached */
+void entries_clear(struct tracer *t);
+
+/* issue 6: per-site probe cost, measured in this process through the same programs */
+void calibrate_stages(struct tracer *t);
+
+unsigned long long now_ns(void);
+void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
