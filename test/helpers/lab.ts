@@ -4,11 +4,11 @@
 // is torn down by stop(), and by an exit hook if a test dies first.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-export const DEMO_DIR: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../native-tracer/demo');
+// The project's .ts files compile as CommonJS (no "type": "module"), so __dirname is this folder.
+export const DEMO_DIR: string = resolve(__dirname, '../../native-tracer/demo');
 const LAB_SH = join(DEMO_DIR, 'lab.sh');
 const BUILD = join(DEMO_DIR, 'build');
 

@@ -85,3 +85,9 @@ test('bad traffic options are refused with a clear error', async () => {
   await lab.stop();
   assert.deepEqual(await labLeftovers(lab.name), []);
 });
+
+test('a forwarder that cannot start fails with its own message and leaves nothing behind', async () => {
+  const name = `pdbad${process.pid % 100000}`;
+  await assert.rejects(startDemoLab({ name, fwdArgs: ['--routes', 'lots'] }), /--routes wants 0\.\.1000000, got 'lots'/);
+  assert.deepEqual(await labLeftovers(name), []);
+});
