@@ -19,8 +19,12 @@ export function buildKnownCost(): void {
 export interface Truth {
   truth: string;
   nominal_ns: number;
+  /** The median short batch's cost per call: the code's cost without the neighbours' preemptions. */
+  true_ns: number;
+  /** Mean over the batches: includes interrupts and hypervisor steal, as a traced mean does. */
   mean_ns: number;
-  median_ns: number;
+  p10_ns: number;
+  p90_ns: number;
   min_ns: number;
   max_ns: number;
   calls: number;
@@ -40,8 +44,9 @@ function withNetns(argv: string[], netns?: string): [string, string[]] {
 }
 
 /** The true cost per call of each stage, measured untraced (no probe may be attached meanwhile). */
-export function measureTruth(only?: readonly string[], batches = 21): Map<string, Truth> {
+export function measureTruth(only?: readonly string[], batches = 101, rt = 10): Map<string, Truth> {
   const args = ['truth', '--batches', String(batches)];
+  if (rt > 0) args.push('--rt', String(rt));
   if (only) args.push('--only', only.join(','));
   const out = execFileSync(KNOWN_COST, args, { encoding: 'utf8' });
   const m = new Map<string, Truth>();
