@@ -1,0 +1,188 @@
+// Shared by the sampler integration tests: build a spinning target, run a recorder on it, and read
+// back the stream through the project's own validating decoder. The recorder is the real tracer
+// (`pktpath-tracer --pid P --sample-hz N --duration S`) or, with driver 'sampler', the sampler API
+// alone driven like the tracer's main loop drives it (native-tracer/test/run_sampler.c).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StreamDecoder } from '../../src/tracer/decoder.ts';
+import type { FrameRecord, StackRecord, StreamRecord } from '../../src/tracer/protocol.ts';
+
+export const ROOT = resolve(__dirname, '../..');
+export const TRACER = join(ROOT, 'native-tracer/build/pktpath-tracer');
+export const RUN_SAMPLER = join(ROOT, 'native-tracer/build/test/run_sampler');
+
+export type Driver = 'tracer' | 'sampler';
+
+export function buildSampler(): void {
+  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), 'all'], { stdio: 'pipe' });
+}
+
+/** Builds the tracer; returns the build error text instead of throwing when it does not build. */
+export function buildTracer(): string | null {
+  try {
+    execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer')], { stdio: 'pipe' });
+    return null;
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    return (err.stderr?.toString() ?? err.message).slice(-2000);
+  }
+}
+
+export interface Target {
+  dir: string;
+  exe: string;
+  proc: ChildProcess;
+  pid: number;
+  stop(): void;
+}
+
+/** Compiles test/targets/NAME.c the way the demo is built and starts it spinning. */
+export async function startTarget(name: string, seconds: number): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'pktpath-sampler-'));
+  const exe = join(dir, name);
+  execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-o', exe, join(ROOT, 'test/targets', `${name}.c`)]);
+  const proc = spawn(exe, [String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((res, rej) => {
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /ready (\d+)/.exec(buf);
+      if (m) res(Number(m[1]));
+    });
+    proc.on('exit', (code) => rej(new Error(`${name} exited (${code}) before it was ready`)));
+  });
+  return {
+    dir,
+    exe,
+    proc,
+    pid,
+    stop() {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU time a process has run, in seconds: the scheduler's sum_exec_runtime (ns), exact rather
+ * than the 10 ms ticks of /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  const first = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0];
+  return Number(first) / 1e9;
+}
+
+export interface Recording {
+  /** stdout exactly as written */
+  raw: Buffer;
+  records: StreamRecord[];
+  decodeWarnings: string[];
+  stderr: string;
+  exitCode: number | null;
+  /** target CPU seconds between the first tick and the last, and the samples of the ticks after
+   * the first: both cover the same intervals */
+  cpuBetweenTicks: number;
+  samplesBetweenTicks: number;
+  ticks: number;
+  wallBetweenTicks: number;
+}
+
+export async function record(driver: Driver, pid: number, hz: number, seconds: number): Promise<Recording> {
+  const args =
+    driver === 'tracer'
+      ? ['--pid', String(pid), '--sample-hz', String(hz), '--duration', String(seconds)]
+      : [String(pid), String(hz), String(seconds)];
+  const child = spawn(driver === 'tracer' ? TRACER : RUN_SAMPLER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const decoder = new StreamDecoder();
+  const records: StreamRecord[] = [];
+  const decodeWarnings: string[] = [];
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  let firstCpu: number | null = null;
+  let firstWall = 0;
+  let lastCpu = 0;
+  let lastWall = 0;
+  let samplesAfterFirst = 0;
+  let ticks = 0;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    chunks.push(d);
+    for (const ev of decoder.push(d)) {
+      if (ev.kind !== 'record') {
+        decodeWarnings.push(ev.error.toString());
+        continue;
+      }
+      records.push(ev.record);
+      if (ev.record.type !== 'tick') continue;
+      ticks++;
+      let cpu: number;
+      try {
+        cpu = cpuSeconds(pid);
+      } catch {
+        continue; // the target is gone
+      }
+      if (firstCpu === null) {
+        firstCpu = cpu;
+        firstWall = performance.now();
+      } else {
+        samplesAfterFirst += ev.record.samples;
+        lastCpu = cpu;
+        lastWall = performance.now();
+      }
+    }
+  });
+  const exitCode = await new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  return {
+    raw: Buffer.concat(chunks),
+    records,
+    decodeWarnings,
+    stderr,
+    exitCode,
+    cpuBetweenTicks: firstCpu === null ? 0 : lastCpu - firstCpu,
+    samplesBetweenTicks: samplesAfterFirst,
+    ticks,
+    wallBetweenTicks: (lastWall - firstWall) / 1000,
+  };
+}
+
+export interface Profile {
+  frames: Map<number, FrameRecord>;
+  stacks: StackRecord[];
+  /** problems with the frame/stack contract: undefined ids, redefinitions */
+  problems: string[];
+}
+
+/** Frames by id and stacks, checking that each frame is defined once and before its first use. */
+export function profile(records: StreamRecord[]): Profile {
+  const frames = new Map<number, FrameRecord>();
+  const stacks: StackRecord[] = [];
+  const problems: string[] = [];
+  for (const r of records) {
+    if (r.type === 'frame') {
+      if (frames.has(r.id)) problems.push(`frame ${r.id} defined twice`);
+      frames.set(r.id, r);
+    } else if (r.type === 'stack') {
+      for (const id of r.frames) if (!frames.has(id)) problems.push(`stack uses frame ${id} before its definition`);
+      stacks.push(r);
+    }
+  }
+  return { frames, stacks, problems };
+}
+
+/** Samples per function name at the innermost user frame: the function that was running, or
+ * that entered the kernel when the sample caught it there. */
+export function userLeafCounts(p: Profile): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of p.stacks) {
+    const leaf = s.frames.map((id) => p.frames.get(id)).find((f) => f && !f.kernel);
+    const name = leaf ? leaf.fn : '(no user frame)';
+    out.set(name, (out.get(name) ?? 0) + s.count);
+  }
+  return out;
+}
+
+export function readelfBuildId(path: string): string {
+  const m = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', path]).toString());
+  if (!m?.[1]) throw new Error(`no build-id in ${path}`);
+  return m[1];
+}
