@@ -241,7 +241,7 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 		iters++;
 		if (sleep_us)
 			usleep(sleep_us);
-		if ((iters & 15) == 0) {
+		if (duty < 100 || (iters & 15) == 0) {
 			uint64_t t = now_ns();
 			if (t >= next_report) {
 				struct timespec rt;
