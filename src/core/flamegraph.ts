@@ -21,6 +21,11 @@ function basename(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
+/** GCC clones (`f.isra.0`, `f.constprop.0`, `f.cold`) are still `f`: the rule sampled.ts uses. */
+function sameFunction(fn: string, symbol: string): boolean {
+  return fn === symbol || (fn.startsWith(symbol) && fn.charAt(symbol.length) === '.');
+}
+
 /** The function each stage probes, when it probes one (uprobe/kprobe/fentry by symbol). */
 export function stageFunctions(stages: readonly SessionStage[]): StageFunction[] {
   const out: StageFunction[] = [];
@@ -61,7 +66,7 @@ class FrameTable {
     for (const sf of stageFns) {
       for (let k = 1; k < this.frames.length; k++) {
         const fr = this.frames[k]!;
-        if (fr.name === sf.symbol && (sf.module === null || basename(fr.module) === sf.module)) {
+        if (sameFunction(fr.name, sf.symbol) && (sf.module === null || basename(fr.module) === sf.module)) {
           // The first stage that claims a function keeps it: two stages on one function would
           // make "the stage a frame belongs to" ambiguous.
           if (this.stageOfKey[k] === -1) this.stageOfKey[k] = sf.stage;

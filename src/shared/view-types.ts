@@ -59,6 +59,7 @@ export interface StageView {
   ok: boolean;
   error: string | null;
   warning: string | null;
+  note: string | null; // why a number is missing or raw (from the report)
   calls: number;
   packets: number;
   unmatched: number;
@@ -72,6 +73,7 @@ export interface StageView {
   calibration_method: string | null;
   histogram: HistogramBin[]; // raw measured latencies, non-empty buckets only
   samples: number; // CPU samples attributed to this stage (nearest stage frame on the stack)
+  ci_ns: [number, number] | null; // sampled mode: interval of ns/packet (counting noise only)
 }
 
 export interface ViewModel {
@@ -79,6 +81,8 @@ export interface ViewModel {
   title: string;
   created: string;
   recording: boolean;
+  /** exact: stage probes measured latencies; sampled: ns/packet from CPU samples, no probes. */
+  mode: 'exact' | 'sampled';
   partial: boolean;
   partial_reason: string | null;
   duration_s: number;

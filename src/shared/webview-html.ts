@@ -1,6 +1,7 @@
 // The webview's HTML, built in one place so the extension and the browser tests serve the same
 // page. Strict CSP: no remote anything, scripts only with this page's nonce, styles only from the
-// given stylesheet (plus the toolkit's constructable stylesheets, which CSP does not govern).
+// given stylesheet and <style> elements carrying the nonce (the toolkit's FAST runtime reads it from
+// <meta property="csp-nonce"> for its feature probe); constructable stylesheets need no grant.
 // The initial model is JSON inside a non-executing script element; every `<` is escaped so a
 // symbol name like `</script><img onerror=...>` cannot end the element.
 
@@ -39,7 +40,7 @@ export function buildWebviewHtml(o: WebviewHtmlOptions): string {
   const csp = [
     "default-src 'none'",
     `img-src ${o.cspSource} data:`,
-    `style-src ${o.cspSource}`,
+    `style-src ${o.cspSource} 'nonce-${o.nonce}'`,
     `font-src ${o.cspSource}`,
     `script-src 'nonce-${o.nonce}'`,
   ].join('; ');
@@ -49,6 +50,7 @@ export function buildWebviewHtml(o: WebviewHtmlOptions): string {
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${attr(csp)}">
+<meta property="csp-nonce" content="${o.nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${attr(o.styleUri)}">
 <title>${attr(o.title ?? 'pktpath')}</title>
