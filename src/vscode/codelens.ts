@@ -1,0 +1,33 @@
+// A CodeLens above every function definition that was a stage of the current session.
+import * as vscode from 'vscode';
+import type { Annotations } from './annotations.ts';
+import { findCFunctions } from './c-functions.ts';
+import { C_SELECTOR } from './hover.ts';
+import { fmtNs, fmtShare } from './stage-costs.ts';
+import { settings } from './settings.ts';
+
+export function registerCodeLens(context: vscode.ExtensionContext, annotations: Annotations): void {
+  const changed = new vscode.EventEmitter<void>();
+  context.subscriptions.push(
+    changed,
+    annotations.onDidChange(() => changed.fire()),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('pktpath.codeLens') && changed.fire()),
+    vscode.languages.registerCodeLensProvider(C_SELECTOR, {
+      onDidChangeCodeLenses: changed.event,
+      async provideCodeLenses(doc) {
+        if (!settings().codeLens) return [];
+        const a = await annotations.costs();
+        if (!a) return [];
+        const lenses: vscode.CodeLens[] = [];
+        for (const f of findCFunctions(doc.getText())) {
+          const row = a.costs.byStageSymbol.get(f.name);
+          if (!row) continue;
+          const range = new vscode.Range(f.line, f.character, f.line, f.character + f.name.length);
+          const title = `$(pulse) ${row.name}: ${fmtNs(row.ns_per_packet)}/packet · ${fmtShare(row.share)} of path · p99 ${fmtNs(row.p99_ns)}${row.corrected ? '' : ' (probe cost included)'}`;
+          lenses.push(new vscode.CodeLens(range, { title, command: 'pktpath.showViews', arguments: [{ stage: row.name }] }));
+        }
+        return lenses;
+      },
+    }),
+  );
+}

@@ -1,0 +1,121 @@
+// The sessions of the workspace (`.pktpath/*.pktpath.json`) and the one whose numbers annotate the
+// editor (the "current" session: the last one recorded or opened). Hover, CodeLens, line heat and
+// the views all follow `onDidChangeCurrent`.
+import * as vscode from 'vscode';
+import { stat } from 'node:fs/promises';
+import type { Session } from '../core/session.ts';
+import { loadSession } from '../core/session-io.ts';
+import { sessionsFolder } from './settings.ts';
+
+export interface CurrentSession {
+  uri: vscode.Uri | null; // null while recording, before the first save
+  session: Session;
+  live: boolean;
+}
+
+export interface SessionEntry {
+  uri: vscode.Uri;
+  session: Session | null;
+  error: string | null; // why it could not be read
+}
+
+export class SessionStore implements vscode.Disposable {
+  private current: CurrentSession | null = null;
+  private readonly cache = new Map<string, { mtimeMs: number; entry: SessionEntry }>();
+  private readonly changeCurrent = new vscode.EventEmitter<CurrentSession | null>();
+  private readonly changeList = new vscode.EventEmitter<void>();
+  readonly onDidChangeCurrent = this.changeCurrent.event;
+  readonly onDidChangeList = this.changeList.event;
+  private readonly watcher: vscode.FileSystemWatcher | null;
+  private triedDefault = false;
+
+  constructor() {
+    const folder = sessionsFolder();
+    this.watcher = folder
+      ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '*.pktpath.json'))
+      : null;
+    const changed = (): void => this.changeList.fire();
+    this.watcher?.onDidCreate(changed);
+    this.watcher?.onDidDelete(changed);
+    this.watcher?.onDidChange(changed);
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+    this.changeCurrent.dispose();
+    this.changeList.dispose();
+  }
+
+  getCurrent(): CurrentSession | null {
+    return this.current;
+  }
+
+  setCurrent(c: CurrentSession | null): void {
+    this.current = c;
+    this.changeCurrent.fire(c);
+  }
+
+  refresh(): void {
+    this.changeList.fire();
+  }
+
+  /** Reads a session file (cached by mtime); throws SessionFileError with a readable message. */
+  async load(uri: vscode.Uri): Promise<Session> {
+    const e = await this.entry(uri);
+    if (!e.session) throw new Error(e.error ?? `cannot read ${uri.fsPath}`);
+    return e.session;
+  }
+
+  async open(uri: vscode.Uri): Promise<CurrentSession> {
+    const session = await this.load(uri);
+    const c = { uri, session, live: false };
+    this.setCurrent(c);
+    return c;
+  }
+
+  private async entry(uri: vscode.Uri): Promise<SessionEntry> {
+    let mtimeMs = -1;
+    try {
+      mtimeMs = (await stat(uri.fsPath)).mtimeMs;
+    } catch (e) {
+      return { uri, session: null, error: `${uri.fsPath}: ${(e as Error).message}` };
+    }
+    const hit = this.cache.get(uri.fsPath);
+    if (hit && hit.mtimeMs === mtimeMs) return hit.entry;
+    let entry: SessionEntry;
+    try {
+      entry = { uri, session: await loadSession(uri.fsPath), error: null };
+    } catch (e) {
+      entry = { uri, session: null, error: (e as Error).message };
+    }
+    this.cache.set(uri.fsPath, { mtimeMs, entry });
+    return entry;
+  }
+
+  /** Sessions in the workspace's sessions folder, newest first. */
+  async list(): Promise<SessionEntry[]> {
+    const folder = sessionsFolder();
+    if (!folder) return [];
+    let names: [string, vscode.FileType][];
+    try {
+      names = await vscode.workspace.fs.readDirectory(folder);
+    } catch {
+      return [];
+    }
+    const files = names
+      .filter(([n, t]) => t === vscode.FileType.File && n.endsWith('.pktpath.json'))
+      .map(([n]) => vscode.Uri.joinPath(folder, n));
+    const entries = await Promise.all(files.map((u) => this.entry(u)));
+    const key = (e: SessionEntry): string => e.session?.created ?? '';
+    return entries.sort((a, b) => key(b).localeCompare(key(a)) || b.uri.fsPath.localeCompare(a.uri.fsPath));
+  }
+
+  /** Without an explicit choice, the annotations show the newest session of the workspace. */
+  async ensureCurrent(): Promise<CurrentSession | null> {
+    if (this.current || this.triedDefault) return this.current;
+    this.triedDefault = true;
+    const newest = (await this.list()).find((e) => e.session);
+    if (newest?.session && !this.current) this.setCurrent({ uri: newest.uri, session: newest.session, live: false });
+    return this.current;
+  }
+}
