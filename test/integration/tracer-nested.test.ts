@@ -1,0 +1,98 @@
+// The real tracer on a real process: nested (outer calls inner twice) and recursive (depth 5)
+// stages give exact call counts and no unmatched returns, and a stripped copy probed by address
+// gives the same counts (issue 2: nested/recursive calls, stripped binaries).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';
+import { buildNested, buildTracer, medianBucketLow, runTracer, startNested, sumHists, type NestedBuild, type NestedTarget } from './tracer-util.ts';
+
+const ROUNDS = 300;
+let build: NestedBuild;
+const targets: NestedTarget[] = [];
+
+before(() => {
+  buildTracer();
+  build = buildNested();
+});
+after(() => {
+  for (const t of targets) t.stop();
+  build?.remove();
+});
+
+async function traceRounds(exe: string, stages: string[]): Promise<{ records: StreamRecord[]; code: number | null }> {
+  const target = await startNested(exe);
+  targets.push(target);
+  const args = ['--pid', String(target.pid), '--interval-ms', '200', '--no-calibrate'];
+  for (const s of stages) args.push('--stage', s);
+  const run = runTracer(args);
+  try {
+    await run.ready;
+    await target.go(ROUNDS);
+  } finally {
+    run.proc.kill('SIGINT');
+  }
+  const code = await run.exited;
+  target.stop();
+  assert.deepEqual(run.decodeErrors, [], 'the stream decodes cleanly');
+  return { records: run.records, code };
+}
+
+function checkCounts(records: StreamRecord[]): void {
+  const stages = records.filter((r): r is StageRecord => r.type === 'stage');
+  assert.equal(stages.length, 3);
+  for (const s of stages) assert.equal(s.ok, true, `stage ${s.name}: ${s.error}`);
+  const sums = sumHists(records);
+  const [outer, inner, rec] = [sums.get(0), sums.get(1), sums.get(2)];
+  assert.ok(outer && inner && rec, 'every stage reported');
+  assert.equal(outer.calls, ROUNDS);
+  assert.equal(inner.calls, 2 * ROUNDS, 'outer calls inner twice per round');
+  assert.equal(rec.calls, 5 * ROUNDS, 'rec(5) is five calls per round');
+  for (const s of [outer, inner, rec]) {
+    assert.equal(s.unmatched, 0);
+    assert.equal(s.packets, s.calls);
+    assert.equal([...s.buckets.values()].reduce((a, c) => a + c, 0), s.calls, 'histogram holds every call');
+  }
+  // outer contains two inner calls: its latency is at least inner's, both in mean and median
+  assert.ok(outer.sum_ns / outer.calls >= inner.sum_ns / inner.calls, 'mean outer >= mean inner');
+  assert.ok(medianBucketLow(outer.buckets) >= medianBucketLow(inner.buckets), 'median outer >= median inner');
+  const bye = records.at(-1);
+  assert.equal(bye?.type, 'bye');
+  if (bye?.type === 'bye') assert.equal(bye.reason, 'signal');
+}
+
+test('nested and recursive stages: exact calls, no unmatched returns', async () => {
+  const { records, code } = await traceRounds(build.exe, [
+    `outer=uprobe:${build.exe}:outer`,
+    `inner=uprobe:${build.exe}:inner`,
+    `rec=uprobe:${build.exe}:rec`,
+  ]);
+  assert.equal(code, 0);
+  checkCounts(records);
+  const st = records.filter((r): r is StageRecord => r.type === 'stage');
+  for (const s of st) {
+    assert.equal(s.first_insn, 'push %rbp', `${s.name} is built to start with push`);
+    assert.equal(s.single_step, false);
+  }
+});
+
+test('stripped binary probed by address gives the same counts', async () => {
+  const { records, code } = await traceRounds(build.stripped, [
+    `outer=uprobe:${build.stripped}:${build.addr.outer}`,
+    `inner=uprobe:${build.stripped}:${build.addr.inner}`,
+    `rec=uprobe:${build.stripped}:${build.addr.rec}`,
+  ]);
+  assert.equal(code, 0);
+  checkCounts(records);
+});
+
+test('a symbol looked up in a stripped binary is a clear stage error, the other stages still run', async () => {
+  const { records } = await traceRounds(build.stripped, [
+    `outer=uprobe:${build.stripped}:outer`,
+    `inner=uprobe:${build.stripped}:${build.addr.inner}`,
+    `rec=uprobe:${build.stripped}:${build.addr.rec}`,
+  ]);
+  const outer = records.find((r): r is StageRecord => r.type === 'stage' && r.id === 0);
+  assert.equal(outer?.ok, false);
+  assert.match(outer?.error ?? '', /not found.*stripped.*0xADDR/);
+  assert.equal(sumHists(records).get(1)?.calls, 2 * ROUNDS);
+});
