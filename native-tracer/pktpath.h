@@ -99,8 +99,12 @@ struct pktpath_sample_stats {
              "elf_addr":"0x1192"|null  the address in the module's own ELF address space (runtime
                 address -> file offset via /proc/PID/maps -> p_vaddr of its PT_LOAD): what
                 addr2line/DWARF need for line heat; null for kernel, anonymous and JIT frames.
-             For frames without a symbol "fn" is the address in hex ("0x7f12..."), "off" is 0;
+             Frames without a symbol: in a file, "fn" is "BASENAME+0xELF_ADDR" ("libc.so.6+0x2724a");
+             in anonymous/JIT memory the runtime address in hex ("0x7f12..."); "off" is 0 for both.
              "module" is the mapped path, "[vdso]", "[anon]", "[heap]", "[kernel]" or "[MODNAME]".
+             Kernel mode (--kernel) collects no user stacks: a sample that caught a task in user
+             mode has the single pseudo-frame {"fn":"[user space]","module":"[user]","addr":"0x0"}.
+             "addr" of a caller frame is its return address (the call site + the call's length).
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
  *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
  *             closes interval `seq`: every hist/stack of that seq came before it

@@ -365,6 +365,21 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 				lost_missing += count;
 			continue;
 		}
+		if (!nids) {
+			/* kernel mode caught a task in user mode, where it takes no user stack: the
+			 * stream wants a non-empty stack, and this CPU time is real */
+			bool fresh;
+			int id = frame_lookup(s, 0, &fresh);
+			if (id < 0) {
+				lost_frames += count;
+				continue;
+			}
+			if (fresh)
+				fprintf(out, "{\"type\":\"frame\",\"id\":%d,\"fn\":\"[user space]\",\"off\":0,"
+					     "\"module\":\"[user]\",\"build_id\":null,\"addr\":\"0x0\","
+					     "\"elf_addr\":null,\"kernel\":false}\n", id);
+			ids[nids++] = id;
+		}
 		fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[",
 			seq, count, k.tid);
 		for (int j = 0; j < nids; j++)

@@ -72,6 +72,17 @@ export function cpuSeconds(pid: number): number {
   return Number(first) / 1e9;
 }
 
+let clkTck = 0;
+
+/** Seconds all CPUs together spent busy (not idle, not iowait), from /proc/stat. */
+export function busyCpuSeconds(): number {
+  if (!clkTck) clkTck = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return busy / clkTck;
+}
+
 export interface Recording {
   /** stdout exactly as written */
   raw: Buffer;
@@ -79,19 +90,23 @@ export interface Recording {
   decodeWarnings: string[];
   stderr: string;
   exitCode: number | null;
-  /** target CPU seconds between the first tick and the last, and the samples of the ticks after
-   * the first: both cover the same intervals */
+  /** target CPU seconds (kernel mode: busy seconds of all CPUs) between the first tick and the
+   * last, and the samples of the ticks after the first: both cover the same intervals */
   cpuBetweenTicks: number;
   samplesBetweenTicks: number;
+  /** seq of the first tick: stacks with a later seq fall between the ticks */
+  firstTickSeq: number;
   ticks: number;
   wallBetweenTicks: number;
 }
 
-export async function record(driver: Driver, pid: number, hz: number, seconds: number): Promise<Recording> {
+/** Records process `pid`, or with pid 'kernel' every CPU in kernel mode. */
+export async function record(driver: Driver, pid: number | 'kernel', hz: number, seconds: number): Promise<Recording> {
+  const who = pid === 'kernel' ? ['--kernel'] : ['--pid', String(pid)];
   const args =
     driver === 'tracer'
-      ? ['--pid', String(pid), '--sample-hz', String(hz), '--duration', String(seconds)]
-      : [String(pid), String(hz), String(seconds)];
+      ? [...who, '--sample-hz', String(hz), '--duration', String(seconds)]
+      : [pid === 'kernel' ? '0' : String(pid), String(hz), String(seconds)];
   const child = spawn(driver === 'tracer' ? TRACER : RUN_SAMPLER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const decoder = new StreamDecoder();
   const records: StreamRecord[] = [];
@@ -104,6 +119,7 @@ export async function record(driver: Driver, pid: number, hz: number, seconds: n
   let lastWall = 0;
   let samplesAfterFirst = 0;
   let ticks = 0;
+  let firstTickSeq = -1;
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.on('data', (d: Buffer) => {
     chunks.push(d);
@@ -115,14 +131,15 @@ export async function record(driver: Driver, pid: number, hz: number, seconds: n
       records.push(ev.record);
       if (ev.record.type !== 'tick') continue;
       ticks++;
-      let cpu: number;
+      let cpu = 0;
       try {
-        cpu = cpuSeconds(pid);
+        cpu = pid === 'kernel' ? busyCpuSeconds() : cpuSeconds(pid);
       } catch {
         continue; // the target is gone
       }
       if (firstCpu === null) {
         firstCpu = cpu;
+        firstTickSeq = ev.record.seq;
         firstWall = performance.now();
       } else {
         samplesAfterFirst += ev.record.samples;
@@ -140,6 +157,7 @@ export async function record(driver: Driver, pid: number, hz: number, seconds: n
     exitCode,
     cpuBetweenTicks: firstCpu === null ? 0 : lastCpu - firstCpu,
     samplesBetweenTicks: samplesAfterFirst,
+    firstTickSeq,
     ticks,
     wallBetweenTicks: (lastWall - firstWall) / 1000,
   };
