@@ -97,6 +97,11 @@ export class Recorder {
     }
   }
 
+  /** An error seen outside the stream (tracer exit status, stderr, lost connection). */
+  error(message: string): void {
+    this.errors.push(message);
+  }
+
   warn(message: string): void {
     if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
     else this.suppressedWarnings++;

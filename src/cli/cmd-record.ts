@@ -1,0 +1,201 @@
+// pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
+// Checks everything it can before starting, prints progress on stderr, stops on --duration or
+// Ctrl-C (a second Ctrl-C stops harder), and saves the session whatever happened to the tracer or
+// the connection; the exit status says whether the recording was whole.
+import { parseArgs } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { openTransport } from '../remote/open.ts';
+import type { Transport } from '../remote/transport.ts';
+import { saveSession } from '../core/session-io.ts';
+import { formatNs } from '../core/report.ts';
+import type { Session } from '../core/session.ts';
+import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
+import { SpecError } from '../tracer/spec.ts';
+import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
+
+export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
+    [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--max-overhead PCT]
+    [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
+    [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
+  SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
+        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
+
+const OPTIONS = {
+  pid: { type: 'string' },
+  kernel: { type: 'boolean' },
+  stage: { type: 'string', multiple: true },
+  'sample-hz': { type: 'string' },
+  duration: { type: 'string' },
+  'interval-ms': { type: 'string' },
+  'no-calibrate': { type: 'boolean' },
+  'max-overhead': { type: 'string' },
+  mode: { type: 'string' },
+  'packets-from': { type: 'string' },
+  host: { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'accept-new-host-key': { type: 'boolean' },
+  tracer: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+/** One progress line per interval: throughput and the stage with the most ns per packet. */
+export function progressLine(s: Session): string {
+  let pps = 0;
+  let slowest: { name: string; nspp: number } | null = null;
+  for (const st of s.stages) {
+    const p = st.timeline[st.timeline.length - 1];
+    const prev = st.timeline[st.timeline.length - 2];
+    if (!p) continue;
+    const dt = p.t_s - (prev?.t_s ?? 0) || s.interval_ms / 1000;
+    pps = Math.max(pps, p.packets / dt);
+    if (p.packets > 0) {
+      const nspp = p.sum_ns / p.packets;
+      if (!slowest || nspp > slowest.nspp) slowest = { name: st.name, nspp };
+    }
+  }
+  const rate = pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} Mpps` : pps >= 1e3 ? `${(pps / 1e3).toFixed(1)} kpps` : `${Math.round(pps)} pps`;
+  const slow = slowest ? `slowest ${slowest.name} ${formatNs(slowest.nspp)}/pkt (raw)` : 'no packets this interval';
+  return `  ${s.duration_s.toFixed(1)} s  ${rate}  ${slow}${s.samples ? `  ${s.samples} samples` : ''}`;
+}
+
+export async function recordCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const out = values.output;
+  if (!out) throw new UsageError('-o FILE is required (where to save the session, e.g. run.pktpath.json)');
+  const outDir = dirname(resolve(out));
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UsageError(`-o ${out}: directory ${outDir} does not exist`);
+  const mode = values.mode ?? 'exact';
+  if (mode !== 'exact' && mode !== 'sampled') throw new UsageError(`--mode must be exact or sampled, not ${JSON.stringify(mode)}`);
+  const pidText = values.pid;
+  if (pidText !== undefined && !/^\d+$/.test(pidText)) throw new UsageError(`--pid expects a process id, got ${JSON.stringify(pidText)}`);
+  const opts: RecordOptions = {
+    stages: values.stage ?? [],
+    ...(pidText !== undefined ? { pid: Number(pidText) } : {}),
+    ...(values.kernel ? { kernel: true } : {}),
+  };
+  const hz = intFlag('--sample-hz', values['sample-hz']);
+  if (hz !== undefined) opts.sampleHz = hz;
+  const dur = numFlag('--duration', values.duration);
+  if (dur !== undefined) opts.durationS = dur;
+  const iv = intFlag('--interval-ms', values['interval-ms']);
+  if (iv !== undefined) opts.intervalMs = iv;
+  if (values['no-calibrate']) opts.calibrate = false;
+  const mo = numFlag('--max-overhead', values['max-overhead']);
+  if (mo !== undefined) opts.maxOverheadPct = mo;
+  if (values.tracer !== undefined) opts.tracer = values.tracer;
+  try {
+    tracerArgs(opts); // every flag and spec checked before a connection or a process exists
+  } catch (e) {
+    if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (mode === 'sampled') {
+    if (!values['packets-from']) throw new UsageError('--mode sampled needs --packets-from (the packet counter to divide by)');
+    if (opts.durationS === undefined) throw new UsageError('--mode sampled needs --duration SEC');
+    if (opts.pid === undefined) throw new UsageError('--mode sampled needs --pid PID');
+  }
+
+  const t = await openTransport({
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['ssh-config'] !== undefined ? { sshConfig: values['ssh-config'] } : {}),
+    ...(values['accept-new-host-key'] ? { acceptNewHostKey: true } : {}),
+  });
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err('stopping: waiting for the tracer to detach (Ctrl-C again to stop harder)');
+      abort.abort();
+    } else {
+      io.err('stopping harder');
+      process.exitCode = 130;
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io) : await recordExact(t, opts, abort.signal, io, values.quiet === true);
+    if (session === null) return EXIT_FAIL;
+    await saveSession(out, session);
+    io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
+    const failed = session.partial || (session.errors?.length ?? 0) > 0;
+    return failed ? EXIT_FAIL : EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await t.close();
+  }
+}
+
+async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSignal, io: Io, quiet: boolean): Promise<Session | null> {
+  let sawHello = false;
+  const s = await recordSession(t, { ...opts, signal }, {
+    onHello: (h) => {
+      sawHello = true;
+      if (!quiet) io.err(`tracer ${h.tracer} on ${t.host} (kernel ${h.kernel}, ${h.arch})`);
+    },
+    onStage: (st) => {
+      if (!st.ok) io.err(`stage ${st.name}: NOT attached: ${st.error ?? 'no reason given'}`);
+      else if (!quiet) io.err(`stage ${st.name}: attached ${st.spec}${st.first_insn ? ` (first instruction: ${st.first_insn})` : ''}`);
+      if (st.warning) io.err(`stage ${st.name}: warning: ${st.warning}`);
+    },
+    onRecord: (r) => {
+      if (r.type === 'calibration' && !quiet) {
+        io.err(`  calibrated stage ${r.stage}: probes add ${formatNs(r.inner_ns)} ±${formatNs(r.inner_spread_ns)} per call (${r.class})`);
+      }
+    },
+    onReady: () => io.err(`ready: counting${opts.durationS ? ` for ${opts.durationS} s` : ' until Ctrl-C'}`),
+    onSnapshot: (snap) => {
+      if (!quiet) io.err(progressLine(snap));
+    },
+    onWarning: (m) => io.err(`warning: ${m}`),
+    onError: (m) => io.err(`error: ${m}`),
+  });
+  if (!sawHello && s.stages.length === 0) {
+    io.err(`error: the tracer produced no data${s.errors?.length ? `: ${s.errors.join('; ')}` : ''}; nothing saved`);
+    return null;
+  }
+  return s;
+}
+
+async function recordSampledMode(t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io): Promise<Session> {
+  // The measurement engineer's module; loaded lazily so exact mode never depends on it.
+  let mod: typeof import('../tracer/sampled.ts');
+  let counters: typeof import('../tracer/counters.ts');
+  try {
+    mod = await import('../tracer/sampled.ts');
+    counters = await import('../tracer/counters.ts');
+  } catch (e) {
+    throw new UsageError(`--mode sampled is not available in this build (${(e as Error).message})`);
+  }
+  let packets;
+  try {
+    packets = counters.parseCounterSource(packetsFrom);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const tracer = await tracerOnHost(t, opts.tracer);
+  const stages = opts.stages.map((s) => {
+    const text = typeof s === 'string' ? s : `${s.name}=${s.spec}`;
+    const eq = text.indexOf('=');
+    return { name: text.slice(0, eq), spec: text.slice(eq + 1) };
+  });
+  io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
+  return mod.recordSampled(
+    t,
+    {
+      tracer,
+      pid: opts.pid!,
+      stages,
+      packets,
+      durationS: opts.durationS!,
+      ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),
+      ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+    },
+    { signal, onTick: (seq, n) => io.err(`  interval ${seq}: ${n} samples`), onWarning: (m) => io.err(`warning: ${m}`) },
+  );
+}

@@ -1,0 +1,24 @@
+// pktpath report FILE [--json]
+import { parseArgs } from 'node:util';
+import { loadSession } from '../core/session-io.ts';
+import { buildReport, formatReportTable } from '../core/report.ts';
+import { formatSampledReport } from '../core/sampled.ts';
+import { EXIT_OK, UsageError, type Io } from './common.ts';
+
+export const REPORT_USAGE = 'pktpath report FILE [--json]';
+
+export async function reportCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError(`expected one session file: ${REPORT_USAGE}`);
+  const s = await loadSession(positionals[0]!);
+  const r = buildReport(s);
+  if (values.json) {
+    io.out(JSON.stringify(r, null, 2));
+    return EXIT_OK;
+  }
+  let text = formatReportTable(r);
+  if (r.sampled) text += '\n\n' + formatSampledReport(r.sampled);
+  else if (r.sampled_error) text += `\n\nSampled mode: ${r.sampled_error}`;
+  io.out(text);
+  return EXIT_OK;
+}

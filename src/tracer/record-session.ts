@@ -1,0 +1,218 @@
+// One recording, start to finish, over any Transport: start the tracer as root, decode its
+// stream live into a Session, stop it politely (close stdin, wait for bye; SIGTERM, then SIGKILL
+// after a timeout) and return what was measured — also when the tracer dies or the connection
+// drops (then the session is partial and says why). The CLI's `record` and the editor's Attach
+// command both call recordSession.
+import type { Transport } from '../remote/transport.ts';
+import { isLocalHost } from '../remote/open.ts';
+import { deployTracer } from '../remote/deploy.ts';
+import type { Session } from '../core/session.ts';
+import { StreamDecoder } from './decoder.ts';
+import { Recorder } from './recorder.ts';
+import { parseStageArgs, type StageArg } from './spec.ts';
+import { locateTracer } from './locate.ts';
+import type { HelloRecord, StageRecord, StreamRecord } from './protocol.ts';
+
+export interface RecordOptions {
+  pid?: number;
+  kernel?: boolean;
+  /** `NAME=SPEC` strings, or already parsed stages. */
+  stages: ReadonlyArray<string | StageArg>;
+  sampleHz?: number;
+  durationS?: number;
+  intervalMs?: number;
+  calibrate?: boolean;
+  maxOverheadPct?: number;
+  /** A local tracer binary (deployed to remote hosts); default: locateTracer(). */
+  tracer?: string;
+  /** Shown in the session: how the target was started, when known. */
+  command?: string | null;
+  /** Stops the recording (like the end of --duration); the session is complete, not partial. */
+  signal?: AbortSignal;
+  /** How long to wait for bye after closing the tracer's stdin before SIGTERM (then as long to SIGKILL). */
+  stopTimeoutMs?: number;
+}
+
+export interface RecordCallbacks {
+  onHello?(h: HelloRecord): void;
+  onStage?(s: StageRecord): void;
+  onReady?(): void;
+  /** After every closed interval: an immutable snapshot of the whole session so far. */
+  onSnapshot?(s: Session): void;
+  onWarning?(message: string): void;
+  /** Error records of the tracer and its stderr lines. */
+  onError?(message: string): void;
+  onRecord?(r: StreamRecord): void;
+}
+
+export class RecordError extends Error {}
+
+/** Checks options before anything runs; returns the argv after the tracer path. */
+export function tracerArgs(o: RecordOptions): string[] {
+  const hasPid = o.pid !== undefined;
+  if (hasPid === (o.kernel === true)) throw new RecordError('give exactly one of --pid PID or --kernel');
+  if (hasPid && (!Number.isSafeInteger(o.pid) || o.pid! <= 0)) throw new RecordError(`--pid must be a positive process id, got ${o.pid}`);
+  const stages = o.stages.map((s) => (typeof s === 'string' ? s : `${s.name}=${s.spec}`));
+  parseStageArgs(stages);
+  if (stages.length === 0 && !(o.sampleHz && o.sampleHz > 0)) throw new RecordError('nothing to record: give at least one --stage NAME=SPEC (or --sample-hz)');
+  const argv = hasPid ? ['--pid', String(o.pid)] : ['--kernel'];
+  for (const s of stages) argv.push('--stage', s);
+  const int = (flag: string, v: number | undefined, lo: number, hi: number) => {
+    if (v === undefined) return;
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RecordError(`${flag} must be a whole number in ${lo}..${hi}, got ${v}`);
+    argv.push(flag, String(v));
+  };
+  int('--sample-hz', o.sampleHz, 0, 100000);
+  int('--interval-ms', o.intervalMs, 10, 60000);
+  if (o.durationS !== undefined) {
+    if (!(o.durationS > 0) || o.durationS > 7 * 86400) throw new RecordError(`--duration must be > 0 seconds, got ${o.durationS}`);
+    argv.push('--duration', String(o.durationS));
+  }
+  if (o.calibrate === false) argv.push('--no-calibrate');
+  if (o.maxOverheadPct !== undefined) {
+    if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
+    argv.push('--max-overhead', String(o.maxOverheadPct));
+  }
+  return argv;
+}
+
+/** The tracer's path on the transport's host: the local binary, or a verified deployed copy. */
+export async function tracerOnHost(t: Transport, explicit?: string): Promise<string> {
+  if (isLocalHost(t.host)) return locateTracer(explicit !== undefined ? { explicit } : {});
+  const local = explicit !== undefined ? locateTracer({ explicit }) : undefined;
+  return (await deployTracer(t, local !== undefined ? { localTracer: local } : {})).path;
+}
+
+export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCallbacks = {}): Promise<Session> {
+  const args = tracerArgs(o);
+  const tracer = await tracerOnHost(t, o.tracer);
+  const rec = new Recorder({
+    host: t.host,
+    pid: o.pid ?? null,
+    kernel: o.kernel === true,
+    command: o.command ?? null,
+    sampleHz: o.sampleHz ?? 0,
+    ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
+  });
+  if (cb.onSnapshot) rec.onSnapshot(cb.onSnapshot);
+  const cmd = t.run([tracer, ...args], { root: true });
+  const decoder = new StreamDecoder();
+  let byeSeen = false;
+  let stopping = false;
+  let connectionLost = false;
+  let durationTimer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let resolveBye!: () => void;
+  const bye = new Promise<void>((r) => (resolveBye = r));
+
+  const handle = (ev: ReturnType<StreamDecoder['push']>[number]): void => {
+    rec.event(ev);
+    if (ev.kind === 'warning') cb.onWarning?.(ev.error.toString());
+    else if (ev.kind === 'fatal') {
+      cb.onError?.(ev.error.toString());
+      stop(); // a stream we cannot read: stop the tracer rather than leave it running blind
+    } else {
+      const r = ev.record;
+      cb.onRecord?.(r);
+      switch (r.type) {
+        case 'hello':
+          cb.onHello?.(r);
+          break;
+        case 'stage':
+          cb.onStage?.(r);
+          break;
+        case 'ready':
+          cb.onReady?.();
+          if (o.durationS !== undefined) {
+            // The tracer stops itself after --duration; this is the backstop if it does not.
+            durationTimer = setTimeout(stop, o.durationS * 1000 + 5000);
+          }
+          break;
+        case 'warning':
+          cb.onWarning?.(r.message);
+          break;
+        case 'error':
+          cb.onError?.(r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''));
+          break;
+        case 'bye':
+          byeSeen = true;
+          resolveBye();
+          break;
+        default:
+          break;
+      }
+    }
+  };
+
+  const stdoutDone = new Promise<void>((resolve) => {
+    cmd.stdout.on('data', (b: Buffer) => {
+      for (const ev of decoder.push(b)) handle(ev);
+    });
+    cmd.stdout.on('end', resolve);
+    cmd.stdout.on('close', resolve);
+    cmd.stdout.on('error', resolve);
+  });
+  const stderrTail: string[] = [];
+  let stderrPartial = '';
+  cmd.stderr.on('data', (b: Buffer) => {
+    const lines = (stderrPartial + b.toString('utf8')).split('\n');
+    stderrPartial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      stderrTail.push(l);
+      if (stderrTail.length > 20) stderrTail.shift();
+    }
+  });
+
+  const stopTimeout = o.stopTimeoutMs ?? 5000;
+  function stop(): void {
+    if (stopping) return;
+    stopping = true;
+    cmd.stdin.end(); // the tracer's polite stop: end of stdin → final interval, bye, detach
+    const escalate = async () => {
+      await Promise.race([bye, cmd.exit, delay(stopTimeout, timers)]);
+      if (byeSeen) return;
+      cmd.kill('SIGTERM');
+      await Promise.race([cmd.exit, delay(stopTimeout, timers)]);
+      cmd.kill('SIGKILL');
+    };
+    void escalate();
+  }
+  const onAbort = () => stop();
+  if (o.signal) {
+    if (o.signal.aborted) stop();
+    else o.signal.addEventListener('abort', onAbort, { once: true });
+  }
+  void t.closed.then(() => {
+    connectionLost = true;
+    resolveBye();
+  });
+
+  const status = await Promise.race([cmd.exit, t.closed.then(() => null)]);
+  if (status !== null) await Promise.race([stdoutDone, delay(2000, timers)]);
+  for (const ev of decoder.end()) handle(ev);
+  if (stderrPartial.trim()) stderrTail.push(stderrPartial);
+  clearTimeout(durationTimer);
+  for (const tm of timers) clearTimeout(tm);
+  o.signal?.removeEventListener('abort', onAbort);
+
+  let reason: string | undefined;
+  if (status === null || connectionLost) {
+    reason = `the connection to ${t.host} was lost`;
+    rec.error(reason);
+  } else if (status.code !== 0) {
+    const how = status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
+    const tail = stderrTail.filter((l) => !/^\{/.test(l)).slice(-3).join(' | ');
+    reason = `the tracer ${how}${tail ? `: ${tail}` : ''}`;
+    // A tracer we stopped by signal after a timeout is our doing, not its error.
+    if (!(stopping && byeSeen)) rec.error(reason);
+  } else if (!byeSeen) {
+    reason = 'the tracer exited without saying bye';
+  }
+  for (const l of stderrTail) if (status && status.code !== 0) cb.onError?.(`tracer: ${l}`);
+  return rec.finish(reason);
+}
+
+function delay(ms: number, timers: NodeJS.Timeout[]): Promise<void> {
+  return new Promise((r) => timers.push(setTimeout(r, ms)));
+}

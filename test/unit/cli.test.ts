@@ -1,0 +1,115 @@
+// The CLI as a user meets it: a real `node` process per command.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StreamDecoder } from '../../src/tracer/decoder.ts';
+import { Recorder } from '../../src/tracer/recorder.ts';
+import { saveSession } from '../../src/core/session-io.ts';
+import { parseFolded } from '../../src/core/export-folded.ts';
+import { parseStageArg, SpecError } from '../../src/tracer/spec.ts';
+
+let dir = '';
+let good = '';
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pktpath-cli-'));
+  const d = new StreamDecoder();
+  const r = new Recorder({ host: 'localhost', sampleHz: 99 });
+  for (const ev of [...d.push(readFileSync('test/fixtures/stream-demo.jsonl')), ...d.end()]) r.event(ev);
+  good = join(dir, 'good.pktpath.json.gz');
+  await saveSession(good, r.finish());
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('usage errors exit 2 with a clear message, before anything runs', () => {
+  const none = cli();
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /usage:/);
+  const cases: Array<[string[], RegExp]> = [
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['record', '--stage', 'rx=uprobe:/bin/true:main', '-o', join(dir, 'x.json')], /exactly one of --pid PID or --kernel/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main'], /-o FILE is required/],
+    [['record', '--pid', 'abc', '--stage', 'rx=uprobe:/bin/true:main', '-o', join(dir, 'x.json')], /--pid expects a process id/],
+    [['record', '--pid', '12', '--stage', 'rx;rm -rf /=uprobe:/bin/true:main', '-o', join(dir, 'x.json')], /stage name "rx;rm -rf \/"/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:$(reboot)', '-o', join(dir, 'x.json')], /is not a symbol name/],
+    [['record', '--pid', '12', '--stage', 'rx=teleport:x', '-o', join(dir, 'x.json')], /kind must be uprobe/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--sample-hz', 'fast', '-o', join(dir, 'x.json')], /--sample-hz expects a whole number/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '-o', '/nonexistent-dir/x.json'], /directory \/nonexistent-dir does not exist/],
+    [['record', '--pid', '12', '--bogus'], /Unknown option '--bogus'/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--mode', 'sampled', '-o', join(dir, 'x.json')], /--packets-from/],
+    [['report'], /expected one session file/],
+    [['export', good, '--format', 'svg', '-o', join(dir, 'o')], /--format must be folded, speedscope or pprof/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  }
+});
+
+test('corrupt session files give one clear line and exit 1', () => {
+  const bad = join(dir, 'bad.pktpath.json');
+  writeFileSync(bad, '{"format":"pktpath-session","version":1,"stag');
+  const r = cli('report', bad);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad\.pktpath\.json: the file is truncated/);
+  assert.doesNotMatch(r.stderr, /SyntaxError|at .*\.ts:\d+/);
+  const missing = cli('report', join(dir, 'nope.json'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read: no such file/);
+});
+
+test('report --json keeps the contract names; text report states the correction', () => {
+  const r = cli('report', good, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { stages: Array<Record<string, unknown>>; samples: number; duration_s: number; corrected: boolean };
+  assert.equal(j.samples, 60);
+  assert.equal(j.duration_s, 2);
+  assert.equal(j.corrected, true);
+  for (const k of ['name', 'calls', 'packets', 'p50_ns', 'p99_ns', 'p999_ns', 'mean_ns', 'ns_per_packet', 'probe_overhead_ns']) {
+    assert.ok(k in j.stages[0]!, k);
+  }
+  assert.equal(j.stages[0]!.mean_ns, 600);
+  assert.equal(j.stages[0]!.raw_mean_ns, 1000);
+  const t = cli('report', good);
+  assert.equal(t.code, 0);
+  assert.match(t.stdout, /corrected where the site was calibrated/);
+  assert.match(t.stdout, /weakest link: route/);
+});
+
+test('export writes folded, speedscope and pprof files', () => {
+  const folded = join(dir, 'out.folded');
+  assert.equal(cli('export', good, '--format', 'folded', '-o', folded).code, 0);
+  const m = parseFolded(readFileSync(folded, 'utf8'));
+  assert.equal(m.get('main;fwd_rx'), 50);
+  const ss = join(dir, 'out.speedscope.json');
+  assert.equal(cli('export', good, '--format', 'speedscope', '-o', ss).code, 0);
+  assert.equal((JSON.parse(readFileSync(ss, 'utf8')) as { exporter: string }).exporter, 'pktpath');
+  const pb = join(dir, 'out.pb.gz');
+  assert.equal(cli('export', good, '--format', 'pprof', '-o', pb).code, 0);
+  assert.equal(readFileSync(pb)[0], 0x1f);
+  const d = cli('diff', good, good);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /route .* \+0\.0%/);
+});
+
+test('stage specs: the grammar of the tracer', () => {
+  assert.deepEqual(parseStageArg('rx=uprobe:/opt/fwd:fwd_rx:packets=ret'), { name: 'rx', spec: 'uprobe:/opt/fwd:fwd_rx:packets=ret', kind: 'uprobe', packets: 'ret' });
+  assert.equal(parseStageArg('x=uprobe:/opt/fwd-stripped:0x1a2b').packets, 'one');
+  assert.equal(parseStageArg('x=uprobe:/opt/app:ns::fn').kind, 'uprobe');
+  assert.equal(parseStageArg('x=usdt:/opt/fwd:pktpath:rx:packets=arg1').packets, 'arg1');
+  assert.equal(parseStageArg('q=tracepoint:net:net_dev_queue').kind, 'tracepoint');
+  assert.equal(parseStageArg('k=kprobe:ip_forward').kind, 'kprobe');
+  for (const bad of ['x=uprobe:/opt/fwd', 'x=uprobe::f', 'x=uprobe:/a:0x', 'x=usdt:/a:p:n:packets=ret', 'x=tracepoint:net', 'x=uprobe:/a:f:packets=arg9', '=uprobe:/a:f', 'x=uprobe:/a\n:f']) {
+    assert.throws(() => parseStageArg(bad), SpecError, bad);
+  }
+});
