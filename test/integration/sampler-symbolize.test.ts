@@ -1,0 +1,19 @@
+// Runs the C unit tests of the symbolizer and the JSON writer (native-tracer/test/): every
+// function nm lists in a PIE and a non-PIE test binary and in libc (through .dynsym) resolves to
+// itself, build-ids match readelf, runtime addresses map through /proc/PID/maps (also of a child
+// whose executable was deleted), kallsyms lookups, and JSON escaping of hostile bytes.
+//   node --import tsx --test test/integration/sampler-symbolize.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './sampler-run.ts';
+
+test('symbolizer and JSON writer C unit tests pass', () => {
+  const r = spawnSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), 'check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `make check failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /json: ok/);
+  assert.match(r.stdout, /test_symbolize_pie\): \d+ checks ok/);
+  assert.match(r.stdout, /test_symbolize_nopie\): \d+ checks ok/);
+  assert.match(r.stdout, /libc\.so\.6: \d{3,} nm functions checked/);
+});
