@@ -1,0 +1,44 @@
+// Runs `pktpath record` as a user would (a node process on src/cli/main.ts), waits for "ready",
+// and stops it with SIGINT like Ctrl-C. Shared by the record-* integration tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface RecordRun {
+  child: ChildProcess;
+  ready: Promise<void>;
+  exit: Promise<number | null>;
+  stderr(): string;
+}
+
+export function startRecord(args: string[], readyTimeoutMs = 60_000): RecordRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const exit = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`record: no "ready" within ${readyTimeoutMs} ms\n${err}`)), readyTimeoutMs);
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (/^ready: /m.test(err)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`record exited (${code}) before ready\n${err}`));
+    });
+  });
+  ready.catch(() => {});
+  child.stdout!.resume();
+  return { child, ready, exit, stderr: () => err };
+}
+
+/** Ctrl-C, then a hard kill if the recorder does not finish in time (the test then fails on its output). */
+export async function stopRecord(r: RecordRun, timeoutMs = 30_000): Promise<number | null> {
+  if (r.child.exitCode === null) r.child.kill('SIGINT');
+  const t = setTimeout(() => r.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await r.exit;
+  } finally {
+    clearTimeout(t);
+  }
+}
