@@ -7,6 +7,7 @@ import { LocalTransport } from '../../src/remote/local.ts';
 import { openTransport } from '../../src/remote/open.ts';
 import { startDemoLab, type DemoLab } from '../helpers/lab.ts';
 import { startSshLab, type SshLab } from '../helpers/sshd.ts';
+import { psCommand } from '../../src/cli/ps.ts';
 
 let demo: DemoLab;
 let ssh: SshLab;
@@ -82,4 +83,22 @@ test('the same over SSH', async () => {
   } finally {
     await t.close();
   }
+});
+
+test('pktpath ps --host ALIAS --json and the table', async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) };
+  assert.equal(await psCommand(['--host', ssh.alias.key, '--ssh-config', ssh.config, '--json'], io), 0);
+  const j = JSON.parse(out.join('')) as { host: string; candidates: { pid: number; reasons: string[]; dpdk: { filePrefix: string } | null }[] };
+  assert.equal(j.host, ssh.alias.key);
+  const c = j.candidates.find((x) => x.pid === demo.fwdPid);
+  assert.ok(c);
+  assert.equal(c.dpdk?.filePrefix, demo.filePrefix);
+  out.length = 0;
+  assert.equal(await psCommand(['--host', ssh.alias.key, '--ssh-config', ssh.config], io), 0);
+  const table = out.join('');
+  assert.match(table, new RegExp(`^\\s*${demo.fwdPid}\\s+\\d+\\.\\d\\d\\s+\\d+\\s+dpdk,af_packet\\S*\\s+${demo.filePrefix}\\s+\\S*fwd `, 'm'));
+  assert.match(table, /lcores rte-worker-\d+ \(tid \d+, \d\.\d\d\)/);
+  assert.deepEqual(err, []);
 });
