@@ -3,6 +3,7 @@ import { recordCommand, RECORD_USAGE } from './cmd-record.ts';
 import { reportCommand, REPORT_USAGE } from './cmd-report.ts';
 import { exportCommand, EXPORT_USAGE } from './cmd-export.ts';
 import { diffCommand, DIFF_USAGE } from './cmd-diff.ts';
+import { psCommand, PS_USAGE } from './ps.ts';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, stdio, type Io } from './common.ts';
 import { SessionFileError } from '../core/session-io.ts';
 
@@ -13,6 +14,7 @@ usage:
   ${REPORT_USAGE}
   ${EXPORT_USAGE}
   ${DIFF_USAGE}
+  ${PS_USAGE.split('\n').join('\n  ')}
 `;
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
@@ -20,6 +22,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   report: reportCommand,
   export: exportCommand,
   diff: diffCommand,
+  ps: psCommand,
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
