@@ -32,11 +32,13 @@ int main(int argc, char **argv)
 	hz = atoi(argv[2]);
 	secs = atof(argv[3]);
 	ms = argc > 4 ? atoi(argv[4]) : 1000;
+	t0 = now_ns();
 	s = sampler_open(pid, hz, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "sampler_open: %s\n", err);
 		return 1;
 	}
+	fprintf(stderr, "open_ms=%.1f\n", (now_ns() - t0) / 1e6);
 	t0 = last = now_ns();
 	for (seq = 0; now_ns() - t0 < secs * 1e9; seq++) {
 		unsigned long long samples = 0, lost = 0, a, b;
