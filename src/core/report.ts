@@ -82,17 +82,21 @@ const nz = (v: number): number | null => (Number.isFinite(v) ? v : null);
 function stageRow(st: SessionStage, s: Session): StageRow {
   const raw = Histogram.fromSparse(st.buckets, s.hist);
   const cal = st.calibration;
-  const has = st.calls > 0;
+  // Calls that carried a latency: all of them for a function stage; for a point event, those
+  // matched to an earlier stage of the same packet (the first stage of a path has none).
+  const n = raw.count;
+  const has = st.calls > 0 && n > 0;
   const corrected = cal !== null && has;
   const fix = corrected ? raw.shift(Math.max(0, cal.inner_ns)) : raw;
-  const rawMean = has ? st.sum_ns / st.calls : NaN;
+  const rawMean = has ? st.sum_ns / n : NaN;
   // The mean comes from the exact sum; the histogram only adds the clamp at 0 when shifted.
   const mean = corrected ? fix.meanFromSum(st.sum_ns) : rawMean;
-  const perPkt = (m: number) => (st.packets > 0 && has ? (m * st.calls) / st.packets : NaN);
+  const perPkt = (m: number) => (st.packets > 0 && has ? (m * n) / st.packets : NaN);
   const dur = s.duration_s;
   let note: string | null = null;
   if (!st.attach.ok) note = `not attached: ${st.attach.error ?? 'no reason given'}`;
-  else if (!has) note = 'no calls in the recording';
+  else if (st.calls === 0) note = 'no calls in the recording';
+  else if (n === 0) note = 'no latency: a point event with no earlier stage to time from (it marks where the path starts)';
   else if (!cal) note = 'site not calibrated: raw values, probe cost not subtracted';
   return {
     id: st.id,
@@ -121,7 +125,7 @@ function stageRow(st: SessionStage, s: Session): StageRow {
     calibration_class: cal ? cal.class : null,
     corrected,
     share: null,
-    packets_per_call: has ? st.packets / st.calls : null,
+    packets_per_call: st.calls > 0 ? st.packets / st.calls : null,
     calls_per_s: dur > 0 ? st.calls / dur : null,
     packets_per_s: dur > 0 ? st.packets / dur : null,
     single_step: st.attach.single_step,
@@ -137,7 +141,7 @@ export function buildReport(s: Session): Report {
   const total = measured.reduce((a, r) => a + (r.ns_per_packet ?? 0), 0);
   for (const r of measured) r.share = total > 0 ? (r.ns_per_packet ?? 0) / total : 0;
   const slowest = measured.reduce<StageRow | null>((m, r) => (m === null || (r.ns_per_packet ?? 0) > (m.ns_per_packet ?? 0) ? r : m), null);
-  const withCalls = stages.filter((r) => r.calls > 0);
+  const withCalls = stages.filter((r) => r.raw_mean_ns !== null);
   const nCorr = withCalls.filter((r) => r.corrected).length;
   let sampled: SampledReport | null = null;
   let sampledError: string | null = null;
@@ -245,7 +249,7 @@ export function formatReportTable(r: Report): string {
           'Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so it starts with push.',
       );
     }
-    if (!s.attached || (s.calls > 0 && !s.corrected)) out.push(`  ${safe(s.name)}: ${s.note}`);
+    if (s.note && (!s.attached || (s.calls > 0 && !s.corrected))) out.push(`  ${safe(s.name)}: ${s.note}`);
     else if (s.calls === 0) out.push(`  ${safe(s.name)}: no calls were counted: is the stage on the packet path?`);
     if (s.unmatched > 0) out.push(`  ${safe(s.name)}: ${s.unmatched} returns/events could not be matched to an entry.`);
   }

@@ -87,3 +87,22 @@ test('formatNs', () => {
   assert.equal(formatNs(13_400_000), '13.4 ms');
   assert.equal(formatNs(null), '-');
 });
+
+test('a point event that starts the path: calls counted, no latency, not a zero', () => {
+  const s = fixtureSession();
+  const first: Session = {
+    ...s,
+    stages: [{ ...s.stages[0]!, kind: 'tracepoint', sum_ns: 0, buckets: [] }, s.stages[1]!],
+  };
+  const r = buildReport(first);
+  const st = r.stages[0]!;
+  assert.equal(st.calls, 200);
+  assert.equal(st.packets_per_call, 32);
+  assert.equal(st.p50_ns, null);
+  assert.equal(st.mean_ns, null);
+  assert.equal(st.raw_mean_ns, null);
+  assert.equal(st.ns_per_packet, null);
+  assert.equal(st.corrected, false);
+  assert.match(st.note ?? '', /no latency: a point event/);
+  assert.equal(r.correction, 'none', 'the only timed stage (route) is uncalibrated');
+});
