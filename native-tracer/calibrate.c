@@ -34,15 +34,36 @@ __asm__(".text\n"
 	".size pktpath_cal_nop,.-pktpath_cal_nop\n"
 	".globl pktpath_cal_sstep\n.type pktpath_cal_sstep,@function\n"
 	"pktpath_cal_sstep:\n\tsub $0x8,%rsp\n\tadd $0x8,%rsp\n\tret\n"
-	".size pktpath_cal_sstep,.-pktpath_cal_sstep\n");
+	".size pktpath_cal_sstep,.-pktpath_cal_sstep\n"
+	/* the same bytes again, never probed: the untraced reference for each batch */
+	".globl pktpath_cal_push_ref\n.type pktpath_cal_push_ref,@function\n"
+	"pktpath_cal_push_ref:\n\tpush %rbp\n\tmov %rsp,%rbp\n\tpop %rbp\n\tret\n"
+	".size pktpath_cal_push_ref,.-pktpath_cal_push_ref\n"
+	".globl pktpath_cal_nop_ref\n.type pktpath_cal_nop_ref,@function\n"
+	"pktpath_cal_nop_ref:\n\tnopl 0x0(%rax,%rax,1)\n\tret\n"
+	".size pktpath_cal_nop_ref,.-pktpath_cal_nop_ref\n"
+	".globl pktpath_cal_sstep_ref\n.type pktpath_cal_sstep_ref,@function\n"
+	"pktpath_cal_sstep_ref:\n\tsub $0x8,%rsp\n\tadd $0x8,%rsp\n\tret\n"
+	".size pktpath_cal_sstep_ref,.-pktpath_cal_sstep_ref\n");
 void pktpath_cal_push(void);
 void pktpath_cal_nop(void);
 void pktpath_cal_sstep(void);
+void pktpath_cal_push_ref(void);
+void pktpath_cal_nop_ref(void);
+void pktpath_cal_sstep_ref(void);
 
 __attribute__((noinline)) void pktpath_cal_usdt(void)
 {
 	DTRACE_PROBE(pktpath_cal, hit);
 }
+
+__attribute__((noinline)) void pktpath_cal_usdt_ref(void)
+{
+	DTRACE_PROBE(pktpath_cal, ref);
+}
+
+static void (*const cal_ref[])(void) = { pktpath_cal_push_ref, pktpath_cal_nop_ref, pktpath_cal_sstep_ref,
+					 pktpath_cal_usdt_ref };
 
 enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_NCLASS };
 static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint" };
@@ -189,42 +210,53 @@ fail:
 	return -1;
 }
 
+/* Untraced and traced batches alternate, so the slow drifts of a shared machine cancel in each
+ * pair's difference. Functions have an identical unprobed twin for the untraced batches (detaching
+ * a uprobe takes ~0.3 s here); the tracepoint is attached for each traced batch only. */
 static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len)
 {
 	struct bpf_link *l[2] = {};
-	double untraced[CAL_BATCHES], inner[CAL_BATCHES], outer[CAL_BATCHES], base, sp;
+	double inner[CAL_BATCHES], outer[CAL_BATCHES];
 	static unsigned long long h0[PKTPATH_HIST_BUCKETS], h1[PKTPATH_HIST_BUCKETS];
 	struct pktpath_stage_totals t0, t1;
+	void (*probed)(void) = NULL;
 	int nb = 0;
 
 	r->done = true;
 	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : "self-probe";
-	if (cal_attach(t, c, l, err, len))
-		goto out;
-	/* untraced: the same calls with the probes detached */
-	bpf_link__destroy(l[0]);
-	bpf_link__destroy(l[1]);
-	l[0] = l[1] = NULL;
-	run_calls(c, CAL_CALLS); /* warm caches */
-	for (int b = 0; b < CAL_BATCHES; b++) {
-		unsigned long long a = now_ns();
-		run_calls(c, CAL_CALLS);
-		untraced[b] = (double)(now_ns() - a) / CAL_CALLS;
+	if (c != CAL_TP) {
+		if (cal_attach(t, c, l, err, len))
+			goto out;
+		probed = cal_fn;
 	}
-	median_iqr(untraced, CAL_BATCHES, &base, &sp);
-	if (cal_attach(t, c, l, err, len))
-		goto out;
-	t->skel->bss->calibrating = 1;
-	run_calls(c, 50);
 	for (int b = 0; b < CAL_BATCHES; b++) {
-		unsigned long long a, d;
+		unsigned long long a, d_un, d_tr;
 		double m;
 
-		if (slot_read(t, PKTPATH_CAL_STAGE, &t0, h0))
-			break;
+		if (c != CAL_TP)
+			cal_fn = cal_ref[c];
+		run_calls(c, 20); /* warm caches */
 		a = now_ns();
 		run_calls(c, CAL_CALLS);
-		d = now_ns() - a;
+		d_un = now_ns() - a;
+
+		if (c == CAL_TP && cal_attach(t, c, l, err, len))
+			goto out;
+		if (c != CAL_TP)
+			cal_fn = probed;
+		run_calls(c, 20);
+		if (slot_read(t, PKTPATH_CAL_STAGE, &t0, h0))
+			break;
+		/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
+		t->skel->bss->calibrating = 1;
+		a = now_ns();
+		run_calls(c, CAL_CALLS);
+		d_tr = now_ns() - a;
+		t->skel->bss->calibrating = 0;
+		if (c == CAL_TP) {
+			bpf_link__destroy(l[0]);
+			l[0] = NULL;
+		}
 		if (slot_read(t, PKTPATH_CAL_STAGE, &t1, h1))
 			break;
 		for (int i = 0; i < PKTPATH_HIST_BUCKETS; i++)
@@ -232,11 +264,13 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 		m = hist_median(h1);
 		if (m < 0)
 			continue;
-		inner[nb] = m - base;
-		outer[nb] = (double)d / CAL_CALLS - base;
+		inner[nb] = m - (double)d_un / CAL_CALLS;
+		outer[nb] = (double)(d_tr - d_un) / CAL_CALLS;
+		if (getenv("PKTPATH_DEBUG"))
+			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f median %.1f\n", cal_names[c], b,
+				(double)d_un / CAL_CALLS, (double)d_tr / CAL_CALLS, m);
 		nb++;
 	}
-	t->skel->bss->calibrating = 0;
 	if (nb < CAL_BATCHES / 2 + 1) {
 		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, CAL_BATCHES);
 		goto out;

@@ -348,6 +348,9 @@ static __always_inline void point_event(__u32 stage, __u64 key, bool by_cpu, __u
 
 static __always_inline void tp_hit(struct bpf_raw_tracepoint_args *ctx, __u32 stage)
 {
+	/* the calibration tracepoint (sys_enter) counts the tracer's own calls only */
+	if (stage == PKTPATH_CAL_STAGE && (bpf_get_current_pid_tgid() >> 32) != self_tgid)
+		return;
 	if (stage_cfg[stage].key_skb)
 		point_event(stage, ctx->args[0], false, 1);
 	else

@@ -60,6 +60,8 @@ static int tp_first_arg_is_skb(const struct btf *btf, const char *event)
 	if (!t || !btf_is_ptr(t))
 		return 0;
 	t = btf__type_by_id(btf, t->type);
+	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t)))
+		t = btf__type_by_id(btf, t->type); /* const struct sk_buff * */
 	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "sk_buff");
 }
 

@@ -96,3 +96,31 @@ test('a symbol looked up in a stripped binary is a clear stage error, the other 
   assert.match(outer?.error ?? '', /not found.*stripped.*0xADDR/);
   assert.equal(sumHists(records).get(1)?.calls, 2 * ROUNDS);
 });
+
+test('packets from the return value and an argument, USDT point events between two probes', async () => {
+  const { records, code } = await traceRounds(build.exe, [
+    `outer=uprobe:${build.exe}:outer:packets=ret`,
+    `inner=uprobe:${build.exe}:inner:packets=arg0`,
+    `round=usdt:${build.exe}:nested:round:packets=arg0`,
+    `after=usdt:${build.exe}:nested:after`,
+  ]);
+  assert.equal(code, 0);
+  const sums = sumHists(records);
+  const [outer, inner, round, afterStage] = [sums.get(0), sums.get(1), sums.get(2), sums.get(3)];
+  assert.ok(outer && inner && round && afterStage);
+  // outer(i) returns i + 2; inner is called with i and i + 1; nested:round carries 3
+  assert.equal(outer.packets, (ROUNDS * (ROUNDS - 1)) / 2 + 2 * ROUNDS);
+  assert.equal(inner.packets, ROUNDS * ROUNDS);
+  assert.equal(round.calls, ROUNDS);
+  assert.equal(round.packets, 3 * ROUNDS);
+  // the first point stage starts each timeline: counted, never timed
+  assert.equal(round.buckets.size, 0);
+  assert.equal(afterStage.calls, ROUNDS);
+  assert.equal([...afterStage.buckets.values()].reduce((a, c) => a + c, 0), ROUNDS);
+  assert.equal(afterStage.unmatched, 0);
+  // round → after spans outer and rec(5): longer than outer alone
+  assert.ok(afterStage.sum_ns / ROUNDS > outer.sum_ns / ROUNDS, 'the round spans outer');
+  const st = records.filter((r): r is StageRecord => r.type === 'stage');
+  assert.equal(st[2]?.kind, 'usdt');
+  assert.equal(st[2]?.packets, 'arg0');
+});

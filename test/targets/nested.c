@@ -1,8 +1,10 @@
 /* nested.c — a target for the tracer's nesting tests: outer() calls inner() twice, rec() recurses
  * to depth 5. It waits for "go N" on stdin, runs N rounds, prints "done N", then waits for stdin
- * to close. Each stage function is noinline and spins a little so latencies are well above zero. */
+ * to close. Each stage function is noinline and spins a little so latencies are well above zero.
+ * USDT probes nested:round (arg0 = 3) and nested:after mark each round's start and end. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sdt.h>
 
 volatile unsigned long sink;
 
@@ -49,8 +51,10 @@ int main(void)
 		if (sscanf(line, "go %d", &rounds) != 1)
 			continue;
 		for (int i = 0; i < rounds; i++) {
+			DTRACE_PROBE1(nested, round, 3);
 			outer(i);
 			rec(5);
+			DTRACE_PROBE(nested, after);
 		}
 		printf("done %d\n", rounds);
 	}
