@@ -87,6 +87,8 @@ export interface TracerRun {
   proc: ChildProcess;
   records: StreamRecord[];
   decodeErrors: string[];
+  /** stdout as written, for members the decoder does not know (yet) */
+  raw(): string;
   stderr(): string;
   ready: Promise<void>;
   exited: Promise<number | null>;
@@ -98,6 +100,7 @@ export function runTracer(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = 
   const records: StreamRecord[] = [];
   const decodeErrors: string[] = [];
   let err = '';
+  let out = '';
   let onReady: () => void = () => {};
   let onFail: (e: Error) => void = () => {};
   const ready = new Promise<void>((res, rej) => {
@@ -107,6 +110,7 @@ export function runTracer(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = 
   ready.catch(() => {}); // only a caller that awaits ready cares that it never came
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
     for (const ev of decoder.push(d)) {
       if (ev.kind !== 'record') {
         decodeErrors.push(ev.error.toString());
@@ -122,7 +126,7 @@ export function runTracer(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = 
       res(code);
     }),
   );
-  return { proc, records, decodeErrors, stderr: () => err, ready, exited };
+  return { proc, records, decodeErrors, raw: () => out, stderr: () => err, ready, exited };
 }
 
 export interface StageSum {
