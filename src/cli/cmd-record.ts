@@ -159,6 +159,11 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
     io.err(`error: the tracer produced no data${s.errors?.length ? `: ${s.errors.join('; ')}` : ''}; nothing saved`);
     return null;
   }
+  const measured = s.samples > 0 || s.stages.some((st) => st.timeline.length > 0 || st.calls > 0);
+  if (!measured) {
+    io.err('error: nothing was recorded (the tracer stopped before its first interval); no session saved');
+    return null;
+  }
   return s;
 }
 

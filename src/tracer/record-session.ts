@@ -209,7 +209,12 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
   } else if (!byeSeen) {
     reason = 'the tracer exited without saying bye';
   }
-  for (const l of stderrTail) if (status && status.code !== 0) cb.onError?.(`tracer: ${l}`);
+  // Stderr lines that repeat an error record (the tracer writes both) are said once.
+  const said = new Set(rec.errorMessages.map((m) => m.trim()));
+  for (const l of stderrTail) {
+    const msg = l.replace(/^pktpath-tracer: /, '').trim();
+    if (status && status.code !== 0 && !said.has(msg) && !/^\{/.test(msg)) cb.onError?.(`tracer: ${msg}`);
+  }
   return rec.finish(reason);
 }
 

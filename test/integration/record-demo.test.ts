@@ -1,6 +1,7 @@
 // `pktpath record` on the demo DPDK forwarder under 20 kpps: every stage counted, and the tx
 // stage's packets match what the sink received.
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'pktpath-rec-'));
 let lab: DemoLab | undefined;
 let rec: RecordRun | undefined;
 
+before(async () => {
+  lab = await startDemoLab();
+});
+
 after(async () => {
   if (rec && rec.child.exitCode === null) rec.child.kill('SIGKILL');
   await lab?.stop();
@@ -22,7 +27,7 @@ after(async () => {
 });
 
 test('record the demo forwarder: calls on every stage, tx packets = sink packets ±1%', { timeout: 180_000 }, async () => {
-  lab = await startDemoLab();
+  assert.ok(lab);
   const out = join(dir, 'demo.pktpath.json');
   const args = ['--pid', String(lab.fwdPid), '--sample-hz', '99', '-o', out];
   for (const s of STAGES) args.push('--stage', `${s}=uprobe:${lab.runningBinary}:${s}:packets=ret`);
@@ -51,4 +56,25 @@ test('record the demo forwarder: calls on every stage, tx packets = sink packets
   // Progress went to stderr while recording.
   assert.match(rec.stderr(), /kpps\s+slowest /);
   console.log(JSON.stringify({ sent: traffic.sent, received: traffic.received, stages: r.stages.map((x) => ({ name: x.name, calls: x.calls, packets: x.packets, ns_per_packet: x.ns_per_packet, raw_ns_per_packet: x.raw_ns_per_packet, p50: x.p50_ns, overhead: x.probe_overhead_ns })) }));
+});
+
+test('the tracer killed mid-recording: the session is saved, partial, with what arrived', { timeout: 120_000 }, async () => {
+  assert.ok(lab);
+  const out = join(dir, 'killed.pktpath.json.gz');
+  rec = startRecord(['--pid', String(lab.fwdPid), '--stage', `fwd_tx=uprobe:${lab.runningBinary}:fwd_tx:packets=ret`, '-q', '-o', out]);
+  await rec.ready;
+  const traffic = lab.traffic({ pps: 20000, seconds: 3 });
+  await new Promise((r) => setTimeout(r, 2500)); // at least one closed interval
+  const tracerPid = Number(execFileSync('ps', ['-o', 'pid=', '--ppid', String(rec.child.pid)], { encoding: 'utf8' }).trim().split(/\s+/)[0]);
+  assert.ok(tracerPid > 0, 'found the tracer process');
+  process.kill(tracerPid, 'SIGKILL');
+  const code = await rec.exit;
+  await traffic;
+  assert.equal(code, 1, 'a cut recording exits non-zero');
+  assert.match(rec.stderr(), /PARTIAL: the tracer was killed by SIGKILL/);
+  const s = await loadSession(out);
+  assert.equal(s.partial, true);
+  assert.match(s.partial_reason ?? '', /killed by SIGKILL/);
+  assert.ok(s.stages[0]!.calls > 0 && s.stages[0]!.packets > 0, 'the intervals that arrived are kept');
+  assert.ok(s.duration_s >= 1);
 });
