@@ -14,7 +14,7 @@
  *       times B short batches (~0.5 ms) of back-to-back calls of each stage with clock_gettime,
  *       untraced (run it with no probe attached): true_ns, the median batch's cost per call.
  *   known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U] [--report-ms M]
- *                  [--duty PCT] [--rt PRIO]
+ *                  [--duty PCT] [--rt PRIO] [--jitter-ns N]
  *       the steady loop to trace: each iteration calls every selected stage once, then (with
  *       --udp-port) sends one UDP datagram to 127.0.0.1:P, so interface counters count iterations.
  *       Prints {"ready":...} at start, with --report-ms M a {"rate":...} line every M ms (throughput
@@ -215,7 +215,7 @@ static void truth(unsigned batches, const char *only)
 }
 
 static void run(double seconds, const char *only, int udp_port, unsigned sleep_us, unsigned report_ms,
-		unsigned duty)
+		unsigned duty, unsigned jitter_ns)
 {
 	int fd = -1, rx = -1;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -244,6 +244,7 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 	 * this very context (caches, the syscall before it); traced, it is that plus everything the
 	 * probes cost the caller. The cost of the timing itself (two rdtsc) is measured and removed. */
 	uint64_t cyc[NSTAGES] = {0}, ncalls = 0, pair = tsc_pair_cost();
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid(), jitter_ticks = tsc_per_us_x1024 * jitter_ns / 1024 / 1000;
 	if (nf == 0) {
 		fprintf(stderr, "known_cost: --only selects no stage\n");
 		exit(2);
@@ -261,6 +262,14 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 			uint64_t c0 = rdtsc();
 			sink = fns[i](sink);
 			cyc[i] += rdtsc() - c0;
+			if (jitter_ticks) {
+				/* A random gap after each stage (xorshift64), outside every stage: a strictly
+				 * periodic loop would alias with a periodic sampler. */
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				SPIN(rng % jitter_ticks);
+			}
 		}
 		ncalls++;
 		if (fd >= 0 && sendto(fd, payload, sizeof payload, 0, (struct sockaddr *)&to, sizeof to) ==
@@ -316,7 +325,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: known_cost truth [--batches B] [--only a,b] [--rt PRIO]\n"
 			"       known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U] [--report-ms M]\n"
-			"                      [--duty PCT] [--rt PRIO]\n");
+			"                      [--duty PCT] [--rt PRIO] [--jitter-ns N]\n");
 	exit(2);
 }
 
@@ -324,7 +333,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
-	unsigned batches = 101, sleep_us = 0, report_ms = 0, duty = 100;
+	unsigned batches = 101, sleep_us = 0, report_ms = 0, duty = 100, jitter_ns = 0;
 	int rt = 0;
 	double seconds = 0;
 	int udp_port = 0;
@@ -336,6 +345,8 @@ int main(int argc, char **argv)
 			usage();
 		if (!strcmp(a, "--rt"))
 			rt = atoi(v);
+		else if (!strcmp(a, "--jitter-ns"))
+			jitter_ns = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--duty"))
 			duty = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--batches"))
@@ -371,7 +382,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "truth"))
 		truth(batches, only);
 	else if (!strcmp(argv[1], "run"))
-		run(seconds, only, udp_port, sleep_us, report_ms, duty);
+		run(seconds, only, udp_port, sleep_us, report_ms, duty, jitter_ns);
 	else
 		usage();
 	return 0;
