@@ -7,6 +7,8 @@ export interface CFunction {
   line: number; // 0-based line of the name
   character: number; // 0-based column of the name
   bodyEndLine: number; // 0-based line of the closing brace
+  params: string[]; // parameter names, in order ("" where a parameter has no name)
+  returnType: string; // the text before the name, attributes and storage class removed
 }
 
 const NOT_FUNCTIONS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', '__attribute__', 'defined']);
@@ -78,8 +80,8 @@ export function findCFunctions(src: string): CFunction[] {
   let parenDepth = 0;
   let lastCloseParen = -1; // offset of the `)` that closed a top-level parameter list
   let lastOpenParen = -1;
-  let open: { name: string; off: number } | null = null;
-  let candidate: { name: string; off: number } | null = null;
+  let open: { name: string; off: number; params: string[] } | null = null;
+  let candidate: { name: string; off: number; params: string[] } | null = null;
   for (let i = 0; i < code.length; i++) {
     const c = code[i]!;
     if (depth === 0) {
@@ -93,7 +95,7 @@ export function findCFunctions(src: string): CFunction[] {
           const name = before?.[1];
           // `__attribute__((x))` after a parameter list must not replace the function's name.
           if (name && !NOT_FUNCTIONS.has(name)) {
-            candidate = { name, off: lastOpenParen - before[0].length };
+            candidate = { name, off: lastOpenParen - before[0].length, params: paramNames(code.slice(lastOpenParen + 1, i)) };
             lastCloseParen = i;
           }
         }
@@ -116,12 +118,46 @@ export function findCFunctions(src: string): CFunction[] {
       depth--;
       if (depth === 0 && open) {
         const p = pos(open.off);
-        found.push({ name: open.name, line: p.line, character: p.character, bodyEndLine: pos(i).line });
+        found.push({ name: open.name, line: p.line, character: p.character, bodyEndLine: pos(i).line, params: open.params,
+          returnType: returnTypeBefore(code, open.off) });
         open = null;
       }
     }
   }
   return found;
+}
+
+function paramNames(list: string): string[] {
+  const t = list.trim();
+  if (t === '' || t === 'void') return [];
+  return t.split(',').map((p) => {
+    const m = /([A-Za-z_]\w*)\s*(\[[^\]]*\]\s*)*$/.exec(p.trim());
+    // A lone type (`int`) has no name; a name is the last identifier after a type.
+    return m && /[\s*]/.test(p.trim().slice(0, m.index).trim() + ' ') && p.trim().slice(0, m.index).trim() !== '' ? m[1]! : '';
+  });
+}
+
+function returnTypeBefore(code: string, off: number): string {
+  const start = Math.max(code.lastIndexOf(';', off), code.lastIndexOf('}', off), code.lastIndexOf('{', off)) + 1;
+  return code
+    .slice(start, off)
+    .replace(/__attribute__\s*\(\(.*?\)\)/gs, ' ')
+    .replace(/\b(static|inline|extern|__inline__|__always_inline)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * How many packets one call of a stage function handles, guessed from its C signature: receive
+ * functions return the burst they got; others take a count parameter (`n`, `nb_pkts`, ...);
+ * otherwise one call is one packet. The user can edit the spec; this is only the suggestion.
+ */
+export function guessPackets(f: Pick<CFunction, 'name' | 'params' | 'returnType'>): 'one' | 'ret' | `arg${number}` {
+  const integral = /\b(u?int(8|16|32|64)_t|unsigned|int|size_t|uint)\b/.test(f.returnType) && !f.returnType.includes('*');
+  if (integral && /(^|_)(rx|recv|receive|poll)(_|$)/i.test(f.name)) return 'ret';
+  const i = f.params.findIndex((p) => /^(n|nb|nb_pkts|nb_rx|nb_tx|count|cnt|num|npkts|n_pkts|pkt_count)$/i.test(p));
+  if (i >= 0) return `arg${i}`;
+  return 'one';
 }
 
 /** Names that look like stages of a packet path (rx/tx/parse/route/lookup/rewrite, fwd_*). */

@@ -8,12 +8,17 @@ import { registerHover } from './hover.ts';
 import { registerCodeLens } from './codelens.ts';
 import { SessionEditorProvider, ViewsPanel } from './views.ts';
 import { registerExportSession } from './export-session.ts';
+import { Recording } from './recording.ts';
+import { registerAttach } from './attach.ts';
+import { LineHeat, registerLineHeat } from './line-heat.ts';
 
 /** What activate() returns: used by the extension-host tests, and by other extensions if they wish. */
 export interface PktpathApi {
   store: SessionStore;
   sessionsTree: SessionsTree;
   views: ViewsPanel;
+  recording: Recording;
+  lineHeat: LineHeat;
 }
 
 export function activate(context: vscode.ExtensionContext): PktpathApi {
@@ -22,19 +27,26 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
   const sessionsTree = new SessionsTree(store);
   const annotations = new Annotations(store);
   const views = new ViewsPanel(context.extensionUri, store, log);
-  context.subscriptions.push(log, store, sessionsTree, annotations, views,
+  const recording = new Recording(context, store, log, (on, msg) => views.postStatus(on, msg));
+  const lineHeat = new LineHeat(store, log);
+  context.subscriptions.push(log, store, sessionsTree, annotations, views, recording,
     vscode.window.registerTreeDataProvider('pktpath.sessions', sessionsTree),
     vscode.window.registerCustomEditorProvider('pktpath.session', new SessionEditorProvider(context.extensionUri, store, log), {
       webviewOptions: { retainContextWhenHidden: true },
     }),
     vscode.commands.registerCommand('pktpath.showViews', () => views.show()),
     vscode.commands.registerCommand('pktpath.refreshSessions', () => store.refresh()),
+    vscode.commands.registerCommand('pktpath.stop', () => {
+      if (!recording.stop()) void vscode.window.showInformationMessage('Packet Path: no recording is running.');
+    }),
   );
   registerOpenSession(context, store, async () => void (await views.show()));
   registerExportSession(context, store);
   registerHover(context, annotations);
   registerCodeLens(context, annotations);
-  return { store, sessionsTree, views };
+  registerLineHeat(context, lineHeat);
+  registerAttach(context, recording, log);
+  return { store, sessionsTree, views, recording, lineHeat };
 }
 
 export function deactivate(): void {}

@@ -12,6 +12,9 @@ import * as esbuild from 'esbuild';
 import { cacheDir, installCodeServer, prepareProfile, removeProfile, run, startServer, type Server } from './vscode/code-server.ts';
 import { runExtensionHostSuite } from './vscode/drive.ts';
 import { runUiWalkthrough } from './vscode/ui.ts';
+import { startDemoLab, type DemoLab } from '../helpers/lab.ts';
+import { startSshLab, type SshLab } from '../helpers/sshd.ts';
+import { writeFile } from 'node:fs/promises';
 
 const REPO = resolve(__dirname, '..', '..');
 const FIXTURE = process.env.PKTPATH_E2E_FIXTURE ?? join(REPO, 'test', 'fixtures', 'demo-session.pktpath.json');
@@ -26,6 +29,8 @@ let bin = '';
 let vsix = '';
 let installedDir = '';
 let sessionPath = '';
+let lab: DemoLab | null = null;
+let ssh: SshLab | null = null;
 const timings: Record<string, number> = {};
 
 before(async () => {
@@ -49,6 +54,18 @@ before(async () => {
   sessionPath = join(ws, '.pktpath', 'demo.pktpath.json');
   await copyFile(FIXTURE, sessionPath);
 
+  // The forwarder Attach records (traffic runs while the suite does), and a loopback sshd to attach through.
+  t = Date.now();
+  lab = await startDemoLab();
+  ssh = await startSshLab();
+  timings.labs_s = (Date.now() - t) / 1000;
+  await mkdir(join(ws, '.vscode'), { recursive: true });
+  await writeFile(join(ws, '.vscode', 'settings.json'), JSON.stringify({
+    'pktpath.sshConfig': ssh.config,
+    // The fixture may come from another checkout: line heat reads DWARF from this checkout's build.
+    'pktpath.localBinary': lab.fwdBinary,
+  }, null, 1));
+
   t = Date.now();
   const profile = await prepareProfile(bin, vsix);
   profileRoot = profile.root;
@@ -66,6 +83,8 @@ before(async () => {
   server = await startServer(bin, profile, {
     PKTPATH_E2E_WS: ws,
     PKTPATH_E2E_SESSION: sessionPath,
+    PKTPATH_E2E_ATTACH_PID: String(lab.fwdPid),
+    PKTPATH_E2E_SSH_HOST: ssh.alias.key,
   });
   timings.serverStart_s = (Date.now() - t) / 1000;
   timings.setup_s = (Date.now() - t0) / 1000;
@@ -73,6 +92,8 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
+  await lab?.stop();
+  await ssh?.stop();
   if (profileRoot) await removeProfile(profileRoot);
   if (work) await rm(work, { recursive: true, force: true });
   console.log(`vscode e2e timings: ${JSON.stringify(timings)}`);
@@ -93,10 +114,16 @@ test('the .vsix holds the bundles, the tracer binary and the manifest, nothing e
 
 test('extension-host suite in code-server (installed .vsix)', { timeout: 240_000 }, async () => {
   assert.ok(server);
+  assert.ok(lab);
   const t = Date.now();
+  // Traffic through the forwarder for as long as the suite may record (the Attach tests).
+  const traffic = lab.traffic({ pps: 20000, seconds: 40 });
+  traffic.catch(() => undefined);
   const r = await runExtensionHostSuite({
     url: server.url, devPath: installedDir, testsPath: join(work, 'suite'), folder: ws, timeoutMs: 200_000,
   });
+  const sent = await traffic;
+  console.log(`traffic during the suite: ${JSON.stringify(sent)}`);
   timings.extensionHostSuite_s = (Date.now() - t) / 1000;
   const log = r.log.join('\n');
   console.log(log.split('\n').filter((l) => /^(ok|not ok|extension-host suite)/.test(l)).join('\n'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { findCFunctions, looksLikeStage } from '../../src/vscode/c-functions.ts';
+import { findCFunctions, guessPackets, looksLikeStage } from '../../src/vscode/c-functions.ts';
 
 test('finds the five stage functions of the demo forwarder, at their lines', () => {
   const src = readFileSync('native-tracer/demo/fwd.c', 'utf8');
@@ -41,4 +41,14 @@ test('ignores declarations, initializers, comments, strings and macros', () => {
 test('stage-like names', () => {
   for (const n of ['fwd_anything', 'eth_rx', 'rx_burst', 'ip_route_input', 'l3_lookup', 'hdr_rewrite']) assert.ok(looksLikeStage(n), n);
   for (const n of ['main', 'usage', 'print_counters', 'proxy', 'txt_parser']) assert.ok(!looksLikeStage(n), n);
+});
+
+test('packet counts guessed from the demo stage signatures', () => {
+  const fns = findCFunctions(readFileSync('native-tracer/demo/fwd.c', 'utf8'));
+  const guess = (n: string): string => guessPackets(fns.find((f) => f.name === n)!);
+  assert.deepEqual(fns.find((f) => f.name === 'fwd_route_lookup')!.params, ['pkts', 'hop', 'n']);
+  assert.equal(fns.find((f) => f.name === 'fwd_rx')!.returnType, 'uint16_t');
+  assert.deepEqual(['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx', 'main'].map(guess),
+    ['ret', 'arg1', 'arg2', 'arg2', 'arg2', 'one']);
+  assert.deepEqual(findCFunctions('int f(int, char *) { return 0; }')[0]!.params, ['', '']);
 });

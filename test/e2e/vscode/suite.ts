@@ -4,12 +4,14 @@
 // from the environment the harness gives code-server.
 import * as vscode from 'vscode';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PktpathApi } from '../../../src/vscode/extension.ts';
 import { buildReport } from '../../../src/core/report.ts';
 import { fmtNs } from '../../../src/vscode/stage-costs.ts';
 import { loadSession } from '../../../src/core/session-io.ts';
+import { exportFolded } from '../../../src/core/export-folded.ts';
+import { findCFunctions } from '../../../src/vscode/c-functions.ts';
 
 type T = { name: string; fn: () => Promise<void> };
 const tests: T[] = [];
@@ -18,7 +20,8 @@ const test = (name: string, fn: () => Promise<void>): void => void tests.push({ 
 const WS = process.env.PKTPATH_E2E_WS ?? '';
 const SESSION = process.env.PKTPATH_E2E_SESSION ?? ''; // a saved demo session inside WS/.pktpath
 const ATTACH_PID = Number(process.env.PKTPATH_E2E_ATTACH_PID ?? '0');
-const DEMO_BINARY = process.env.PKTPATH_E2E_DEMO_BINARY ?? '';
+const SSH_HOST = process.env.PKTPATH_E2E_SSH_HOST ?? '';
+const DEMO_STAGES = ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'];
 const DEMO_SOURCE = join(WS, 'native-tracer', 'demo', 'fwd.c');
 
 async function api(): Promise<PktpathApi> {
@@ -111,6 +114,66 @@ test('a CodeLens sits above each of the five stage functions', async () => {
   for (const fn of ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'])
     assert.ok(lines.some((t) => t.includes(`${fn}(`)), `lens on ${fn}: ${lines.join(' | ')}`);
   assert.ok(ours.every((l) => /ns\/packet|µs\/packet/.test(l.command?.title ?? '')), 'lens titles carry ns/packet');
+});
+
+test('line heat puts the sampled cost on lines of the stage functions in fwd.c', async () => {
+  const a = await api();
+  await vscode.commands.executeCommand('pktpath.openSession', { path: SESSION, views: false });
+  assert.equal(await vscode.commands.executeCommand('pktpath.toggleLineHeat', { on: true }), true);
+  const costs = await a.lineHeat.lineCosts();
+  assert.ok(costs, 'line costs computed');
+  const lines = costs.files.get(DEMO_SOURCE);
+  assert.ok(lines && lines.size > 0, `fwd.c has hot lines; files: ${[...costs.files.keys()].join(', ')}; unresolved: ${costs.unresolvedModules.join(', ')}`);
+  const fns = findCFunctions(readFileSync(DEMO_SOURCE, 'utf8'));
+  const inStage = [...lines.entries()].filter(([l]) => fns.some((f) => DEMO_STAGES.includes(f.name) && l - 1 >= f.line && l - 1 <= f.bodyEndLine));
+  assert.ok(inStage.length > 0, `some hot lines inside stage functions: ${[...lines.keys()].join(',')}`);
+  const total = [...lines.values()].reduce((x, y) => x + y, 0);
+  assert.ok(total <= costs.samples && costs.attributed <= costs.samples, 'never more samples on lines than were taken');
+  assert.equal(await vscode.commands.executeCommand('pktpath.toggleLineHeat', { on: false }), false);
+});
+
+test('Export Session… writes folded stacks equal to the core exporter', async () => {
+  const out = join(WS, 'export-test.folded');
+  const written = await vscode.commands.executeCommand<string | undefined>('pktpath.exportSession', { path: SESSION, format: 'folded', output: out });
+  assert.equal(written, out);
+  assert.equal(readFileSync(out, 'utf8'), exportFolded(await loadSession(SESSION)));
+  const bad = await vscode.commands.executeCommand<string | undefined>('pktpath.exportSession', { path: SESSION, format: 'svg', output: out });
+  assert.equal(bad, undefined, 'an unknown format is refused');
+});
+
+async function attachAndCheck(host: string): Promise<void> {
+  assert.ok(ATTACH_PID > 0, 'PKTPATH_E2E_ATTACH_PID names the demo forwarder');
+  const a = await api();
+  const t0 = Date.now();
+  const saved = await vscode.commands.executeCommand<string | undefined>('pktpath.attach', {
+    host, pid: ATTACH_PID, stages: DEMO_STAGES, durationSeconds: 3, sampleHz: 99,
+  });
+  console.log(`attach via ${host}: ${((Date.now() - t0) / 1000).toFixed(1)} s to a saved session`);
+  assert.ok(saved, 'attach returned the saved session path (see the Packet Path output channel on failure)');
+  assert.ok(saved.startsWith(join(WS, '.pktpath')) && saved.endsWith('.pktpath.json'), saved);
+  assert.ok(existsSync(saved));
+  const s = await loadSession(saved);
+  assert.equal(s.target.pid, ATTACH_PID);
+  assert.equal(s.target.host, host);
+  assert.equal(s.partial, false, `complete recording: ${s.partial_reason}`);
+  assert.deepEqual(s.stages.map((x) => x.name), DEMO_STAGES);
+  for (const st of s.stages) assert.ok(st.attach.ok, `${st.name} attached: ${st.attach.error}`);
+  const rx = s.stages[0]!;
+  // The harness sends 20 kpps through the forwarder while the suite runs: 3 s see tens of thousands.
+  assert.ok(rx.packets > 10_000 && rx.packets < 20_000 * 6, `rx packets ${rx.packets} for ~3 s at 20 kpps`);
+  assert.equal(s.stages[1]!.packets_from, 'arg1', 'fwd_parse counts packets from its n argument (guessed from the signature)');
+  assert.equal(a.store.getCurrent()?.uri?.fsPath, saved, 'the new session is the current one');
+  const items = await a.sessionsTree.getChildren();
+  assert.ok(items.some((i) => i.resourceUri?.fsPath === saved), 'the Sessions tree lists the new recording');
+}
+
+test('Attach to Process… records the demo forwarder on localhost and saves the session in .pktpath/', async () => {
+  await attachAndCheck('localhost');
+});
+
+test('Attach to Process… over SSH (loopback sshd) records the demo forwarder', async () => {
+  assert.ok(SSH_HOST, 'PKTPATH_E2E_SSH_HOST names the loopback sshd alias');
+  await attachAndCheck(SSH_HOST);
 });
 
 export async function run(): Promise<void> {

@@ -85,7 +85,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     }
     const text = await hover.innerText();
     say('hover:', JSON.stringify(text));
-    if (!/stage `?parse/.test(text) || !/p50/.test(text) || !/probe overhead/.test(text)) throw new Error(`hover lacks the stage cost: ${text}`);
+    if (!/stage `?(fwd_)?parse/.test(text) || !/p50/.test(text) || !/probe overhead/.test(text)) throw new Error(`hover lacks the stage cost: ${text}`);
     await page.waitForTimeout(400);
     await shot(page, 'hover.png');
     await hover.screenshot({ path: join(o.shots, 'hover-only.png') });

@@ -1,0 +1,214 @@
+// "Attach to Process…" and "Profile Kernel Path…": pick a host, a process and stages, then record.
+// Both accept an argument object ({host, pid, stages, durationSeconds, sampleHz}) that skips the
+// pickers, for tests and keybindings.
+import * as vscode from 'vscode';
+import { basename } from 'node:path';
+import { openTransport } from '../remote/open.ts';
+import type { Transport } from '../remote/transport.ts';
+import { discover, type Candidate } from '../remote/discovery.ts';
+import { asArgs, argNumber, argString, argStrings } from './args.ts';
+import { guessPackets, looksLikeStage } from './c-functions.ts';
+import type { Recording, RecordingResult } from './recording.ts';
+import { passphraseAsker } from './secrets.ts';
+import { settings } from './settings.ts';
+import { sshConfigHosts } from './ssh-hosts.ts';
+import { workspaceCFunctions } from './workspace-functions.ts';
+import { checkBuildId } from './local-binary.ts';
+
+const RECENT_HOSTS = 'pktpath.recentHosts';
+const LAST_STAGES = 'pktpath.lastStages';
+
+export const KERNEL_TRACEPOINTS = [
+  'net:netif_rx', 'net:netif_receive_skb', 'fib:fib_table_lookup', 'net:net_dev_queue', 'net:net_dev_start_xmit', 'net:net_dev_xmit',
+];
+
+async function pickHost(context: vscode.ExtensionContext): Promise<string | undefined> {
+  const recent = context.globalState.get<string[]>(RECENT_HOSTS, []);
+  const cfg = settings();
+  const fromConfig = sshConfigHosts(cfg.sshConfig || undefined);
+  type Item = vscode.QuickPickItem & { host?: string };
+  const items: Item[] = [{ label: 'localhost', description: 'this machine, no SSH', host: 'localhost' }];
+  for (const h of recent) if (h !== 'localhost') items.push({ label: h, description: 'recent', host: h });
+  for (const h of fromConfig) if (!recent.includes(h)) items.push({ label: h, description: '~/.ssh/config', host: h });
+  const qp = vscode.window.createQuickPick<Item>();
+  qp.title = 'Packet Path: host running the forwarder';
+  qp.placeholder = 'localhost, an ~/.ssh/config alias, or user@host[:port]';
+  qp.items = items;
+  return new Promise((resolve) => {
+    qp.onDidAccept(() => {
+      const v = qp.selectedItems[0]?.host ?? qp.value.trim();
+      qp.hide();
+      resolve(v || undefined);
+    });
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+}
+
+async function rememberHost(context: vscode.ExtensionContext, host: string): Promise<void> {
+  const recent = context.globalState.get<string[]>(RECENT_HOSTS, []).filter((h) => h !== host);
+  await context.globalState.update(RECENT_HOSTS, [host, ...recent].slice(0, 10));
+}
+
+async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | undefined> {
+  const cands = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Packet Path: looking for packet processes on ${t.host}…` },
+    () => discover(t),
+  );
+  type Item = vscode.QuickPickItem & { c?: Candidate; other?: true };
+  const items: Item[] = cands.map((c) => ({
+    label: `${c.comm} (${c.pid})`,
+    description: `${c.cpu.toFixed(2)} cores · ${c.reasons.join(', ') || 'busy'}`,
+    detail: c.command.join(' '),
+    c,
+  }));
+  items.push({ label: '$(edit) Other process… (enter a PID)', other: true, alwaysShow: true });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `Packet Path: process on ${t.host}`,
+    placeHolder: cands.length ? 'DPDK, AF_PACKET/AF_XDP and busy-polling processes first' : 'No packet processes found: enter a PID',
+    matchOnDetail: true,
+  });
+  if (!pick) return undefined;
+  if (pick.c) return pick.c;
+  const pid = await vscode.window.showInputBox({ title: 'Process id', validateInput: (v) => (/^\d+$/.test(v) ? null : 'a process id') });
+  return pid ? { pid: Number(pid) } : undefined;
+}
+
+/** Specs for bare function names (`fwd_parse`), using the workspace's signature for the packet count. */
+export function stageSpecs(names: readonly string[], exe: string, signatures: Map<string, 'one' | 'ret' | `arg${number}`>): string[] {
+  return names.map((n) => {
+    if (n.includes('=')) return n;
+    const p = signatures.get(n) ?? 'one';
+    return `${n}=uprobe:${exe}:${n}${p === 'one' ? '' : `:packets=${p}`}`;
+  });
+}
+
+async function pickStages(context: vscode.ExtensionContext, exe: string): Promise<string[] | undefined> {
+  const fns = await workspaceCFunctions();
+  const sig = new Map(fns.map((f) => [f.name, guessPackets(f)] as const));
+  const sets: Array<[string, string[]]> = Object.entries(settings().stageSets);
+  const last = context.workspaceState.get<Record<string, string[]>>(LAST_STAGES, {})[basename(exe)];
+  if (last) sets.unshift([`last used for ${basename(exe)}`, last]);
+  if (sets.length) {
+    type SetItem = vscode.QuickPickItem & { stages?: string[] };
+    const pick = await vscode.window.showQuickPick<SetItem>(
+      [{ label: '$(list-selection) Choose functions…' }, ...sets.map(([n, st]) => ({ label: n, description: `${st.length} stages`, detail: st.join(', '), stages: st }))],
+      { title: 'Packet Path: stages' },
+    );
+    if (!pick) return undefined;
+    if (pick.stages) return stageSpecs(pick.stages, exe, sig);
+  }
+  type FnItem = vscode.QuickPickItem & { name: string };
+  const seen = new Set<string>();
+  const items: FnItem[] = [];
+  for (const f of fns) {
+    if (seen.has(f.name)) continue;
+    seen.add(f.name);
+    const p = guessPackets(f);
+    items.push({ label: f.name, description: `${vscode.workspace.asRelativePath(f.uri)}:${f.line + 1}`, detail: p === 'one' ? undefined : `packets=${p}`, picked: looksLikeStage(f.name), name: f.name });
+  }
+  items.sort((a, b) => Number(b.picked) - Number(a.picked) || a.label.localeCompare(b.label));
+  const qp = vscode.window.createQuickPick<FnItem>();
+  qp.canSelectMany = true;
+  qp.title = `Packet Path: functions of ${basename(exe)} to measure (uprobes)`;
+  qp.placeholder = fns.length ? 'Stage-like names are pre-selected; type NAME=SPEC and Enter to add a custom stage' : 'No C functions in the workspace: type function names or NAME=SPEC, comma-separated';
+  qp.items = items;
+  qp.selectedItems = items.filter((i) => i.picked);
+  const chosen = await new Promise<string[] | undefined>((resolve) => {
+    qp.onDidAccept(() => {
+      const typed = qp.value.split(',').map((s) => s.trim()).filter(Boolean);
+      resolve([...qp.selectedItems.map((i) => i.name), ...typed.filter((t) => !seen.has(t) || !qp.selectedItems.some((i) => i.name === t))]);
+      qp.hide();
+    });
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+  if (!chosen || chosen.length === 0) return undefined;
+  const all = context.workspaceState.get<Record<string, string[]>>(LAST_STAGES, {});
+  await context.workspaceState.update(LAST_STAGES, { ...all, [basename(exe)]: chosen });
+  return stageSpecs(chosen, exe, sig);
+}
+
+export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: vscode.OutputChannel): void {
+  context.subscriptions.push(
+    vscode.commands.registerCommand('pktpath.attach', async (arg?: unknown): Promise<string | undefined> => {
+      const a = asArgs(arg);
+      const cfg = settings();
+      const host = argString(a, 'host') ?? (await pickHost(context));
+      if (!host) return undefined;
+      let transport: Transport;
+      try {
+        transport = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Packet Path: connecting to ${host}…` },
+          () => openTransport({ host, ...(cfg.sshConfig ? { sshConfig: cfg.sshConfig } : {}), acceptNewHostKey: cfg.acceptNewHostKeys,
+            passphrase: passphraseAsker(context.secrets) }),
+        );
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Packet Path: cannot connect to ${host}: ${(e as Error).message}. Check the host in ~/.ssh/config and that you can \`ssh ${host}\`.`);
+        return undefined;
+      }
+      let result: RecordingResult | undefined;
+      try {
+        await rememberHost(context, host);
+        let pid = argNumber(a, 'pid');
+        let exe = argString(a, 'binary') ?? null;
+        let command: string | null = null;
+        if (pid === undefined) {
+          const p = await pickProcess(transport);
+          if (!p) return undefined;
+          pid = p.pid;
+          if ('exe' in p) {
+            exe = p.exe;
+            command = p.command.join(' ');
+          }
+        }
+        if (!exe) {
+          const r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
+          exe = r.stdout.trim();
+          if (r.code !== 0 || !exe) {
+            void vscode.window.showErrorMessage(`Packet Path: process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);
+            return undefined;
+          }
+        }
+        const given = argStrings(a, 'stages');
+        const stages = given
+          ? stageSpecs(given, exe, new Map((await workspaceCFunctions()).map((f) => [f.name, guessPackets(f)] as const)))
+          : await pickStages(context, exe);
+        if (!stages) return undefined;
+        log.appendLine(`attach ${host} pid ${pid} (${exe}): ${stages.join(' ')}`);
+        result = await recording.run({
+          host, pid, stages, transport, command: command ?? exe,
+          durationSeconds: argNumber(a, 'durationSeconds') ?? cfg.durationSeconds,
+          sampleHz: argNumber(a, 'sampleHz') ?? cfg.sampleHz,
+        });
+      } finally {
+        await transport.close().catch(() => undefined);
+      }
+      if (result) await checkBuildId(result.session, log);
+      return result?.path;
+    }),
+    vscode.commands.registerCommand('pktpath.profileKernel', async (arg?: unknown): Promise<string | undefined> => {
+      const a = asArgs(arg);
+      const cfg = settings();
+      const host = argString(a, 'host') ?? (await pickHost(context));
+      if (!host) return undefined;
+      let tps = argStrings(a, 'stages');
+      if (!tps) {
+        const picks = await vscode.window.showQuickPick(
+          KERNEL_TRACEPOINTS.map((t) => ({ label: t, picked: true })),
+          { title: 'Packet Path: kernel tracepoints along the forwarding path', canPickMany: true },
+        );
+        if (!picks || picks.length === 0) return undefined;
+        tps = picks.map((p) => p.label);
+      }
+      await rememberHost(context, host);
+      const stages = tps.map((t) => (t.includes('=') ? t : `${t.split(':').pop()}=tracepoint:${t}`));
+      const r = await recording.run({
+        host, kernel: true, stages,
+        durationSeconds: argNumber(a, 'durationSeconds') ?? cfg.durationSeconds,
+        sampleHz: argNumber(a, 'sampleHz') ?? cfg.sampleHz,
+      });
+      return r?.path;
+    }),
+  );
+}

@@ -1,0 +1,122 @@
+// Line heat: a background on sampled source lines, stronger where more CPU samples fell (DWARF line
+// info of the local build, inlined header code at its call site). Toggled by pktpath.toggleLineHeat.
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import type { Session } from '../core/session.ts';
+import type { SessionStore } from './session-store.ts';
+import { computeLineCosts, type LineCosts } from './line-costs.ts';
+import { checkBuildId, localBinaryFor, sourcePrefixes } from './local-binary.ts';
+import { buildSourceIndex, mapSourcePath } from './source-map.ts';
+import { settings } from './settings.ts';
+
+const LEVELS = 8;
+
+export class LineHeat implements vscode.Disposable {
+  private enabled: boolean;
+  private readonly levels: vscode.TextEditorDecorationType[];
+  private costs: { session: Session; costs: LineCosts } | null = null;
+  private computing: Promise<LineCosts | null> | null = null;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(private readonly store: SessionStore, private readonly log: vscode.OutputChannel) {
+    this.enabled = settings().lineHeat;
+    this.levels = Array.from({ length: LEVELS }, (_, i) =>
+      vscode.window.createTextEditorDecorationType({
+        isWholeLine: true,
+        backgroundColor: `rgba(255, 96, 32, ${(0.07 + (0.5 * (i + 1)) / LEVELS).toFixed(3)})`,
+        overviewRulerColor: `rgba(255, 96, 32, ${(0.3 + (0.7 * (i + 1)) / LEVELS).toFixed(2)})`,
+        overviewRulerLane: vscode.OverviewRulerLane.Right,
+      }),
+    );
+    this.subs.push(
+      store.onDidChangeCurrent((c) => {
+        if (c?.live) return; // recompute once the recording is saved, not every interval
+        this.costs = null;
+        void this.refresh();
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => void this.refresh()),
+    );
+  }
+
+  dispose(): void {
+    for (const d of [...this.levels, ...this.subs]) d.dispose();
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  async toggle(on?: boolean): Promise<boolean> {
+    this.enabled = on ?? !this.enabled;
+    await this.refresh();
+    return this.enabled;
+  }
+
+  /** The line costs of the current session (computed once per session). */
+  async lineCosts(): Promise<LineCosts | null> {
+    const cur = await this.store.ensureCurrent();
+    if (!cur || cur.live) return null;
+    if (this.costs?.session === cur.session) return this.costs.costs;
+    if (this.computing) return this.computing;
+    const session = cur.session;
+    this.computing = (async () => {
+      try {
+        const bins = new Map<string, string | null>();
+        for (const f of session.frames) if (!f.kernel && !bins.has(f.module)) bins.set(f.module, await localBinaryFor(f.module, session.target.binary));
+        const sources = await vscode.workspace.findFiles('**/*.{c,h,cc,cpp,hpp}', '{**/node_modules/**,**/.git/**}', 20000);
+        const index = buildSourceIndex(sources.map((u) => u.fsPath));
+        const prefixes = sourcePrefixes();
+        const costs = await computeLineCosts(session, {
+          localBinary: (m) => bins.get(m) ?? null,
+          mapFile: (p) => mapSourcePath(p, prefixes, index, existsSync),
+        });
+        void checkBuildId(session, this.log);
+        if (costs.unresolvedModules.length)
+          this.log.appendLine(`line heat: no local build with DWARF for ${costs.unresolvedModules.join(', ')} (set pktpath.localBinary or pktpath.sourceMap)`);
+        this.costs = { session, costs };
+        return costs;
+      } catch (e) {
+        this.log.appendLine(`line heat failed: ${(e as Error).message}`);
+        return null;
+      } finally {
+        this.computing = null;
+      }
+    })();
+    return this.computing;
+  }
+
+  async refresh(): Promise<void> {
+    const editors = vscode.window.visibleTextEditors;
+    const costs = this.enabled ? await this.lineCosts() : null;
+    for (const ed of editors) {
+      const lines = costs?.files.get(ed.document.uri.fsPath);
+      const buckets: vscode.DecorationOptions[][] = this.levels.map(() => []);
+      if (lines && costs) {
+        const max = Math.max(...lines.values());
+        for (const [line, n] of lines) {
+          if (line < 1 || line > ed.document.lineCount) continue;
+          const level = Math.min(LEVELS - 1, Math.floor((n / max) * LEVELS));
+          const pct = costs.samples > 0 ? ((100 * n) / costs.samples).toFixed(1) : '0';
+          buckets[level]!.push({
+            range: new vscode.Range(line - 1, 0, line - 1, 0),
+            hoverMessage: new vscode.MarkdownString(`Packet Path: **${n}** CPU samples (${pct}% of ${costs.samples}) on this line, including library code it called`),
+          });
+        }
+      }
+      this.levels.forEach((d, i) => ed.setDecorations(d, buckets[i]!));
+    }
+  }
+}
+
+export function registerLineHeat(context: vscode.ExtensionContext, heat: LineHeat): void {
+  context.subscriptions.push(
+    heat,
+    vscode.commands.registerCommand('pktpath.toggleLineHeat', async (arg?: unknown) => {
+      const on = typeof arg === 'object' && arg !== null && typeof (arg as { on?: unknown }).on === 'boolean' ? (arg as { on: boolean }).on : undefined;
+      const enabled = await heat.toggle(on);
+      if (enabled && !(await heat.lineCosts()))
+        void vscode.window.showInformationMessage('Packet Path: no CPU samples to show. Open or record a session with sampling on (pktpath.sampleHz > 0).');
+      return enabled;
+    }),
+  );
+}
