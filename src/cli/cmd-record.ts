@@ -133,19 +133,21 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
 
 async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSignal, io: Io, quiet: boolean): Promise<Session | null> {
   let sawHello = false;
+  const stageNames = new Map<number, string>();
   const s = await recordSession(t, { ...opts, signal }, {
     onHello: (h) => {
       sawHello = true;
       if (!quiet) io.err(`tracer ${h.tracer} on ${t.host} (kernel ${h.kernel}, ${h.arch})`);
     },
     onStage: (st) => {
+      stageNames.set(st.id, st.name);
       if (!st.ok) io.err(`stage ${st.name}: NOT attached: ${st.error ?? 'no reason given'}`);
       else if (!quiet) io.err(`stage ${st.name}: attached ${st.spec}${st.first_insn ? ` (first instruction: ${st.first_insn})` : ''}`);
       if (st.warning) io.err(`stage ${st.name}: warning: ${st.warning}`);
     },
     onRecord: (r) => {
       if (r.type === 'calibration' && !quiet) {
-        io.err(`  calibrated stage ${r.stage}: probes add ${formatNs(r.inner_ns)} ±${formatNs(r.inner_spread_ns)} per call (${r.class})`);
+        io.err(`  calibrated ${stageNames.get(r.stage) ?? `stage ${r.stage}`}: probes add ${formatNs(r.inner_ns)} ±${formatNs(r.inner_spread_ns)} per call (${r.class})`);
       }
     },
     onReady: () => io.err(`ready: counting${opts.durationS ? ` for ${opts.durationS} s` : ' until Ctrl-C'}`),

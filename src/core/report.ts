@@ -218,6 +218,12 @@ export function formatReportTable(r: Report): string {
   const where = r.kernel ? 'kernel path' : `pid ${r.pid ?? '?'}`;
   out.push(`pktpath: ${where} on ${safe(r.host, 60)}, ${r.duration_s.toFixed(2)} s recorded (tracer ${r.tracer_version})`);
   if (r.partial) out.push(`PARTIAL recording: ${r.partial_reason ?? 'ended early'}; the numbers cover what arrived.`);
+  if (r.stages.length === 0) {
+    out.push(r.sampled || r.sampled_error ? 'No probed stages: a sampled-mode recording (below).' : 'No stages were recorded.');
+    out.push(`CPU samples: ${r.samples}${r.lost_samples ? ` (${r.lost_samples} lost)` : ''}.`);
+    for (const e of r.errors) out.push(`tracer error: ${safe(e, 300)}`);
+    return out.join('\n');
+  }
   if (r.correction === 'all') out.push('Latencies are corrected: the probe cost measured at each site (column "probe") was subtracted.');
   else if (r.correction === 'some') out.push('Latencies are corrected where the site was calibrated (column "probe"); rows marked raw are not.');
   else out.push('Latencies are RAW: no site was calibrated, so they include the probes\' own cost.');
