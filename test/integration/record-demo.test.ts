@@ -78,3 +78,34 @@ test('the tracer killed mid-recording: the session is saved, partial, with what 
   assert.ok(s.stages[0]!.calls > 0 && s.stages[0]!.packets > 0, 'the intervals that arrived are kept');
   assert.ok(s.duration_s >= 1);
 });
+
+test('a stripped forwarder probed by address: the same packet counts', { timeout: 180_000 }, async () => {
+  const stripped = await startDemoLab({ stripped: true });
+  try {
+    // Addresses from the unstripped twin (same build), as nm prints them.
+    const nm = execFileSync('nm', ['--defined-only', stripped.fwdBinary], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+    const addr = (sym: string) => {
+      const m = new RegExp(`^([0-9a-f]+) [Tt] ${sym}$`, 'm').exec(nm);
+      assert.ok(m, `${sym} in nm output`);
+      return `0x${m[1]!.replace(/^0+/, '')}`;
+    };
+    const out = join(dir, 'stripped.pktpath.json');
+    rec = startRecord([
+      '--pid', String(stripped.fwdPid), '-q', '-o', out,
+      '--stage', `rx=uprobe:${stripped.strippedBinary}:${addr('fwd_rx')}:packets=ret`,
+      '--stage', `tx=uprobe:${stripped.strippedBinary}:${addr('fwd_tx')}:packets=ret`,
+    ]);
+    await rec.ready;
+    const traffic = await stripped.traffic({ pps: 20000, seconds: 2 });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await stopRecord(rec), 0, rec.stderr());
+    const s = await loadSession(out);
+    const tx = s.stages.find((x) => x.name === 'tx')!;
+    assert.equal(tx.attach.symbol, null);
+    assert.ok(tx.calls > 0);
+    const rel = Math.abs(tx.packets - traffic.received) / traffic.received;
+    assert.ok(rel <= 0.01, `tx packets ${tx.packets} vs sink ${traffic.received}`);
+  } finally {
+    await stripped.stop();
+  }
+});
