@@ -168,3 +168,28 @@ test('the client killed mid-record (SIGKILL): the remote tracer goes away within
   console.log(JSON.stringify({ clientKilled_tracerGoneMs: goneMs }));
   assert.ok(goneMs <= 2000, `the remote tracer took ${goneMs} ms to exit after its client died`);
 });
+
+test('hostile binary path through `pktpath record --host`: reaches the tracer byte for byte, runs nothing', { timeout: 120_000 }, async () => {
+  const { mkdirSync, symlinkSync, existsSync } = await import('node:fs');
+  const { homedir } = await import('node:os');
+  const { spawn } = await import('node:child_process');
+  const canary = `pp-canary-${process.pid}`;
+  // The remote shell starts in the user's home; relative payloads would land there or in our cwd.
+  const places = [join(homedir(), canary), join(process.cwd(), canary), join(dir, canary)];
+  const hostileDir = join(dir, `x';touch ${canary};'`, `$(touch ${canary})`, `\`touch ${canary}\``);
+  mkdirSync(hostileDir, { recursive: true });
+  const bin = join(hostileDir, 'fwd');
+  symlinkSync(demo.runningBinary, bin);
+  const out = join(dir, 'hostile.pktpath.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(demo.fwdPid), '--duration', '2', '--no-calibrate',
+    '--stage', `fwd_tx=uprobe:${bin}:fwd_tx:packets=ret`, '-o', out, '--host', ssh.alias.key, '--ssh-config', ssh.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout.resume();
+  const code = await new Promise<number | null>((r) => child.once('close', r));
+  assert.equal(code, 0, err);
+  const s = await loadSession(out);
+  const r = buildReport(s);
+  assert.ok(r.stages[0]!.attached, `the stage attached through the hostile path: ${r.stages[0]!.attach_error}`);
+  for (const p of places) assert.equal(existsSync(p), false, `payload ran: ${p}`);
+});
