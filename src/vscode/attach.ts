@@ -8,6 +8,7 @@ import type { Transport } from '../remote/transport.ts';
 import { discover, type Candidate } from '../remote/discovery.ts';
 import { asArgs, argNumber, argString, argStrings } from './args.ts';
 import { guessPackets, looksLikeStage } from './c-functions.ts';
+import { stageSpecs } from './stage-specs.ts';
 import type { Recording, RecordingResult } from './recording.ts';
 import { passphraseAsker } from './secrets.ts';
 import { settings } from './settings.ts';
@@ -72,15 +73,6 @@ async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | 
   if (pick.c) return pick.c;
   const pid = await vscode.window.showInputBox({ title: 'Process id', validateInput: (v) => (/^\d+$/.test(v) ? null : 'a process id') });
   return pid ? { pid: Number(pid) } : undefined;
-}
-
-/** Specs for bare function names (`fwd_parse`), using the workspace's signature for the packet count. */
-export function stageSpecs(names: readonly string[], exe: string, signatures: Map<string, 'one' | 'ret' | `arg${number}`>): string[] {
-  return names.map((n) => {
-    if (n.includes('=')) return n;
-    const p = signatures.get(n) ?? 'one';
-    return `${n}=uprobe:${exe}:${n}${p === 'one' ? '' : `:packets=${p}`}`;
-  });
 }
 
 async function pickStages(context: vscode.ExtensionContext, exe: string): Promise<string[] | undefined> {

@@ -17,9 +17,9 @@ export function sshConfigHosts(file: string = join(homedir(), '.ssh', 'config'),
     const m = /^(\w+)\s*=?\s*(.*)$/.exec(line);
     if (!m) continue;
     const key = m[1]!.toLowerCase();
-    const vals = m[2]!.split(/\s+/).filter(Boolean);
+    const vals = [...m[2]!.matchAll(/"([^"]*)"|(\S+)/g)].map((x) => x[1] ?? x[2]!).filter(Boolean);
     if (key === 'host') {
-      for (const v of vals) if (!/[*?!]/.test(v)) out.push(v.replace(/^"|"$/g, ''));
+      for (const v of vals) if (!/[*?!]/.test(v)) out.push(v);
     } else if (key === 'include' && depth < 4) {
       for (const v of vals) {
         const p = v.startsWith('~/') ? join(homedir(), v.slice(2)) : isAbsolute(v) ? v : join(dirname(file), v);

@@ -4,7 +4,7 @@
 // from the environment the harness gives code-server.
 import * as vscode from 'vscode';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PktpathApi } from '../../../src/vscode/extension.ts';
 import { buildReport } from '../../../src/core/report.ts';
@@ -83,6 +83,16 @@ test('a saved session of the demo forwarder opens', async () => {
   const cur = a.store.getCurrent();
   assert.ok(cur && cur.uri?.fsPath === SESSION, 'current session is the opened one');
   assert.ok(cur.session.stages.length >= 5, 'demo session has the five stages');
+  assert.ok(a.views.visiblePanel, 'the views panel opened with it');
+  // As a file: the custom editor shows the views.
+  await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(SESSION), 'pktpath.session');
+  await until('custom editor tab', async () =>
+    vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'pktpath.session'));
+  // A damaged file is refused with a message, and the current session stays.
+  const bad = join(WS, 'damaged.pktpath.json');
+  writeFileSync(bad, readFileSync(SESSION, 'utf8').slice(0, 500));
+  assert.equal(await vscode.commands.executeCommand('pktpath.openSession', { path: bad, views: false }), undefined);
+  assert.equal(a.store.getCurrent()?.uri?.fsPath, SESSION);
 });
 
 test('executeHoverProvider on a stage function of the demo source returns its measured cost', async () => {
@@ -100,6 +110,9 @@ test('executeHoverProvider on a stage function of the demo source returns its me
   assert.ok(text.includes(`${fmtNs(row.p50_ns)} / ${fmtNs(row.p99_ns)}`), `p50/p99 in ${text}`);
   assert.ok(text.includes(row.calls.toLocaleString('en-US')), `calls in ${text}`);
   assert.match(text, /probe overhead \| .*(subtracted|not measured)/);
+  // A function that was not a stage but is on sampled stacks shows its samples.
+  const mainHover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, lineOf(doc, /^int (main)\(/)));
+  assert.match(mainHover, /CPU samples: [\d,]+ of [\d,]+ \([\d.]+%\) on the stack/);
   // A function that is neither a stage nor sampled gets no Packet Path hover.
   const usage = lineOf(doc, /static void (usage)\(/);
   const none = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, usage));

@@ -94,8 +94,13 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     await lens.waitFor({ timeout: 15000 });
     say('codelens:', JSON.stringify(await lens.innerText()));
 
+    // Line heat (on by default): whole-line backgrounds on sampled lines of fwd.c.
     await page.mouse.move(0, 0);
     await page.keyboard.press('Escape');
+    const heat = page.locator('.view-overlays div[class*="TextEditorDecorationType"]');
+    await heat.first().waitFor({ timeout: 20000 });
+    say('line heat: decorated lines in view', String(await heat.count()));
+    await shot(page, 'line-heat.png');
     await palette(page, 'Packet Path: Show Views');
     const inner = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const table = inner.locator('#packet-path');
