@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { discover, type Candidate } from '../remote/discovery.ts';
 import { openTransport } from '../remote/open.ts';
-import { ttyPassphrase } from '../remote/tty-passphrase.ts';
 import { EXIT_OK, type Io } from './common.ts';
 
 export const PS_USAGE = `pktpath ps [--host H] [--ssh-config FILE] [--accept-new-host-key] [--json] [--no-root]
@@ -65,7 +64,6 @@ export async function psCommand(argv: string[], io: Io): Promise<number> {
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values['ssh-config'] !== undefined ? { sshConfig: values['ssh-config'] } : {}),
     ...(values['accept-new-host-key'] ? { acceptNewHostKey: true } : {}),
-    passphrase: ttyPassphrase,
   });
   try {
     const cands = await discover(t, { root: values['no-root'] !== true });

@@ -3,6 +3,7 @@
 import { LocalTransport } from './local.ts';
 import { resolveTarget } from './ssh-config.ts';
 import { SshTransport } from './ssh.ts';
+import { ttyPassphrase } from './tty-passphrase.ts';
 import type { Transport } from './transport.ts';
 
 export interface OpenOptions {
@@ -12,7 +13,8 @@ export interface OpenOptions {
   sshConfig?: string;
   /** Record an unknown host key (OpenSSH's accept-new); a changed key is always refused. */
   acceptNewHostKey?: boolean;
-  /** Asked when a private key is encrypted; never stored by the transport. */
+  /** Asked when a private key is encrypted; never stored by the transport. Default: a prompt on the
+   *  terminal when this process runs interactively (stdin and stderr are TTYs), else none. */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
   /** ms to wait for each SSH hop's handshake and authentication (default 20 s). */
   readyTimeoutMs?: number;
@@ -28,7 +30,7 @@ export async function openTransport(opts: OpenOptions = {}): Promise<Transport> 
   const target = resolveTarget(host, opts.sshConfig !== undefined ? { configPath: opts.sshConfig } : {});
   return SshTransport.connect(host, target, {
     ...(opts.acceptNewHostKey !== undefined ? { acceptNewHostKey: opts.acceptNewHostKey } : {}),
-    ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+    ...(opts.passphrase ? { passphrase: opts.passphrase } : process.stdin.isTTY && process.stderr.isTTY ? { passphrase: ttyPassphrase } : {}),
     ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
   });
 }
