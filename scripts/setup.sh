@@ -13,6 +13,8 @@ APT_PACKAGES=(
   iproute2 ethtool openssh-server openssh-client chromium bpftrace
   # VS Code e2e: code-server's native modules (node-gyp, krb5) and its ripgrep, seeded from Debian's
   ripgrep libkrb5-dev build-essential fonts-dejavu-core
+  # SSH tests: a non-root login that reaches root through sudo -n
+  sudo
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
