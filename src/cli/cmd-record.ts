@@ -40,23 +40,27 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
-/** One progress line per interval: throughput and the stage with the most ns per packet. */
+/**
+ * One progress line per interval: throughput, and the stage with the most ns per packet in that
+ * interval (corrected by its calibrated probe cost per call when there is one).
+ */
 export function progressLine(s: Session): string {
   let pps = 0;
-  let slowest: { name: string; nspp: number } | null = null;
+  let slowest: { name: string; nspp: number; corrected: boolean } | null = null;
   for (const st of s.stages) {
     const p = st.timeline[st.timeline.length - 1];
     const prev = st.timeline[st.timeline.length - 2];
     if (!p) continue;
     const dt = p.t_s - (prev?.t_s ?? 0) || s.interval_ms / 1000;
     pps = Math.max(pps, p.packets / dt);
-    if (p.packets > 0) {
-      const nspp = p.sum_ns / p.packets;
-      if (!slowest || nspp > slowest.nspp) slowest = { name: st.name, nspp };
+    if (p.packets > 0 && p.sum_ns > 0) {
+      const inner = st.calibration?.inner_ns ?? 0;
+      const nspp = Math.max(0, p.sum_ns - inner * p.calls) / p.packets;
+      if (!slowest || nspp > slowest.nspp) slowest = { name: st.name, nspp, corrected: st.calibration !== null };
     }
   }
   const rate = pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} Mpps` : pps >= 1e3 ? `${(pps / 1e3).toFixed(1)} kpps` : `${Math.round(pps)} pps`;
-  const slow = slowest ? `slowest ${slowest.name} ${formatNs(slowest.nspp)}/pkt (raw)` : 'no packets this interval';
+  const slow = slowest ? `slowest ${slowest.name} ${formatNs(slowest.nspp)}/pkt${slowest.corrected ? '' : ' (raw)'}` : 'no packets this interval';
   return `  ${s.duration_s.toFixed(1)} s  ${rate}  ${slow}${s.samples ? `  ${s.samples} samples` : ''}`;
 }
 

@@ -46,6 +46,7 @@ export class StreamDecoder {
   private skipping = false; // inside an over-long line, dropping until its newline
   private lineNo = 0;
   private fatal = false;
+  private readonly unknownTypes = new Set<string>();
   private readonly maxLine: number;
 
   constructor(opts: DecoderOptions = {}) {
@@ -138,8 +139,12 @@ export class StreamDecoder {
       return;
     }
     if (res === null) {
+      // A newer tracer's record: said once per type, not once per interval.
       const t = (value as { type: string }).type;
-      out.push({ kind: 'warning', error: new DecodeError(this.lineNo, `unknown record type ${JSON.stringify(t)}, ignored`, '') });
+      if (!this.unknownTypes.has(t) && this.unknownTypes.size < 100) {
+        this.unknownTypes.add(t);
+        out.push({ kind: 'warning', error: new DecodeError(this.lineNo, `unknown record type ${JSON.stringify(t)}, ignored (said once)`, '') });
+      }
       return;
     }
     if (res.type === 'hello' && res.version !== STREAM_VERSION) {

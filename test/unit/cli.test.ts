@@ -10,6 +10,8 @@ import { Recorder } from '../../src/tracer/recorder.ts';
 import { saveSession } from '../../src/core/session-io.ts';
 import { parseFolded } from '../../src/core/export-folded.ts';
 import { parseStageArg, SpecError } from '../../src/tracer/spec.ts';
+import { progressLine } from '../../src/cli/cmd-record.ts';
+import { loadSession } from '../../src/core/session-io.ts';
 
 let dir = '';
 let good = '';
@@ -112,4 +114,12 @@ test('stage specs: the grammar of the tracer', () => {
   for (const bad of ['x=uprobe:/opt/fwd', 'x=uprobe::f', 'x=uprobe:/a:0x', 'x=usdt:/a:p:n:packets=ret', 'x=tracepoint:net', 'x=uprobe:/a:f:packets=arg9', '=uprobe:/a:f', 'x=uprobe:/a\n:f']) {
     assert.throws(() => parseStageArg(bad), SpecError, bad);
   }
+});
+
+test('progress line: rate and the slowest stage of the last interval, corrected where calibrated', async () => {
+  const s = await loadSession(good);
+  // Interval 2: rx 3200 pkts in 1 s; rx (1000-400)·100/3200 = 18.75 ns/pkt corrected; route 16 µs raw.
+  assert.equal(progressLine(s), '  2.0 s  3.2 kpps  slowest route 16.0 µs/pkt (raw)  60 samples');
+  const onlyRx = { ...s, stages: [s.stages[0]!] };
+  assert.equal(progressLine(onlyRx), '  2.0 s  3.2 kpps  slowest rx 18.8 ns/pkt  60 samples');
 });

@@ -69,7 +69,7 @@ test('garbage, truncated JSON and wrong types become warnings with line numbers;
 
 test('unknown record types are ignored with a warning; unknown members are dropped', () => {
   const ev = decodeAll([
-    '{"type":"hello2","x":1}\n{"type":"warning","message":"hi","extra":{"deep":1}}\n',
+    '{"type":"hello2","x":1}\n{"type":"warning","message":"hi","extra":{"deep":1}}\n{"type":"hello2","x":2}\n',
   ]);
   assert.equal(warnings(ev).length, 1);
   assert.match(warnings(ev)[0]!.reason, /unknown record type "hello2"/);
