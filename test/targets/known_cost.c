@@ -1,8 +1,11 @@
 /* known_cost.c — a test target whose stages cost a known time per call.
  *
- * Each stage function spins on the TSC until a fixed deadline (rdtsc inline, no calls, so a stack
- * sample inside a stage always has the stage as its leaf frame, and a preemption inside a stage does
- * not lengthen it unless it outlasts the deadline). Two kinds of first instruction:
+ * Each stage function does a fixed amount of work: a dependent chain of multiply-adds, inline (no
+ * calls, so a stack sample inside a stage has the stage as its leaf frame), its length set at start
+ * from the measured cost of one step. Fixed work, not a deadline, because that is what real code
+ * does: an interrupt inside a stage (a sampling tick) lengthens the stage it hits. A deadline spin
+ * would absorb it in long stages only, and a periodic sampler would then phase-lock onto the short
+ * ones. Two kinds of first instruction:
  *   kc_push_*  built with frame pointers and -fno-shrink-wrap: the first instruction is `push %rbp`,
  *              which the kernel emulates when a uprobe hits it (cheap probe);
  *   kc_ss_*    built without a frame pointer: the first instruction is a `mov` the kernel must
@@ -50,45 +53,50 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Ticks to spin per stage; set once at start from the measured TSC rate. Globals so the
+/* Work steps per stage; set once at start from the measured cost of a step. Globals so the
  * single-stepped stages start by loading one (a rip-relative mov). */
-volatile uint64_t kc_ticks_200ns, kc_ticks_1us, kc_ticks_5us, kc_ticks_20us;
+volatile uint64_t kc_iters_200ns, kc_iters_1us, kc_iters_5us, kc_iters_20us;
+volatile uint64_t kc_sink;
+static double ns_per_step;
 
-#define SPIN(ticks)                                                                                \
+/* n dependent multiply-adds (an LCG step): the compiler can neither vectorize nor skip them. */
+#define WORK(n)                                                                                    \
 	do {                                                                                       \
-		uint64_t t_ = (ticks);                                                             \
-		uint64_t s_ = rdtsc();                                                             \
-		while (rdtsc() - s_ < t_)                                                          \
-			__asm__ __volatile__("pause");                                             \
+		uint64_t n_ = (n), x_ = n_;                                                        \
+		for (uint64_t i_ = 0; i_ < n_; i_++) {                                             \
+			x_ = x_ * 6364136223846793005ull + 1442695040888963407ull;                 \
+			__asm__ __volatile__("" : "+r"(x_));                                       \
+		}                                                                                  \
+		kc_sink = x_;                                                                      \
 	} while (0)
+
 
 uint64_t kc_empty(uint64_t x);
 
 /* Push-first stages: the Makefile builds this file with -fno-omit-frame-pointer -fno-shrink-wrap,
  * but GCC still drops the frame of a leaf function; the call of kc_empty makes it a non-leaf. */
-#define PUSH_STAGE(name, ticks)                                                                    \
+#define PUSH_STAGE(name, iters)                                                                    \
 	__attribute__((noinline, used)) uint64_t name(uint64_t x)                                  \
 	{                                                                                          \
-		SPIN(ticks);                                                                       \
+		WORK(iters);                                                                       \
 		return kc_empty(x) + 1;                                                            \
 	}
 /* Single-stepped stages: leaf functions without a frame pointer, so the first instruction is the
- * load of the tick count (a rip-relative mov). */
-#define SS_STAGE(name, ticks)                                                                      \
+ * load of the step count (a rip-relative mov). */
+#define SS_STAGE(name, iters)                                                                      \
 	__attribute__((noinline, used, optimize("omit-frame-pointer"))) uint64_t name(uint64_t x)  \
 	{                                                                                          \
-		SPIN(ticks);                                                                       \
-		__asm__ __volatile__("" ::: "memory");                                             \
+		WORK(iters);                                                                       \
 		return x + 1;                                                                      \
 	}
 
-PUSH_STAGE(kc_push_200ns, kc_ticks_200ns)
-PUSH_STAGE(kc_push_1us, kc_ticks_1us)
-PUSH_STAGE(kc_push_5us, kc_ticks_5us)
-PUSH_STAGE(kc_push_20us, kc_ticks_20us)
-SS_STAGE(kc_ss_1us, kc_ticks_1us)
-SS_STAGE(kc_ss_5us, kc_ticks_5us)
-SS_STAGE(kc_ss_20us, kc_ticks_20us)
+PUSH_STAGE(kc_push_200ns, kc_iters_200ns)
+PUSH_STAGE(kc_push_1us, kc_iters_1us)
+PUSH_STAGE(kc_push_5us, kc_iters_5us)
+PUSH_STAGE(kc_push_20us, kc_iters_20us)
+SS_STAGE(kc_ss_1us, kc_iters_1us)
+SS_STAGE(kc_ss_5us, kc_iters_5us)
+SS_STAGE(kc_ss_20us, kc_iters_20us)
 
 /* An empty call, to state what the call itself costs in the truth loop. */
 __attribute__((noinline, used)) uint64_t kc_empty(uint64_t x)
@@ -118,7 +126,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* Measures the TSC rate against CLOCK_MONOTONIC over ~50 ms (the spin deadlines are in ticks). */
+/* Measures the TSC rate against CLOCK_MONOTONIC over ~50 ms (the loop times each call in ticks). */
 static void calibrate_tsc(void)
 {
 	uint64_t t0 = now_ns(), c0 = rdtsc();
@@ -126,10 +134,26 @@ static void calibrate_tsc(void)
 		;
 	uint64_t t1 = now_ns(), c1 = rdtsc();
 	tsc_per_us_x1024 = (c1 - c0) * 1000ull * 1024ull / (t1 - t0);
-	kc_ticks_200ns = tsc_per_us_x1024 * 200 / 1000 / 1024;
-	kc_ticks_1us = tsc_per_us_x1024 / 1024;
-	kc_ticks_5us = tsc_per_us_x1024 * 5 / 1024;
-	kc_ticks_20us = tsc_per_us_x1024 * 20 / 1024;
+}
+
+/* The cost of one work step: the fastest of several 1 ms-ish runs (a run that was interrupted or
+ * preempted is only slower). The truth mode measures what the stages really cost anyway. */
+static void calibrate_work(void)
+{
+	const uint64_t n = 500000;
+	uint64_t best = UINT64_MAX;
+	for (int r = 0; r < 15; r++) {
+		uint64_t t0 = now_ns();
+		WORK(n);
+		uint64_t d = now_ns() - t0;
+		if (d < best)
+			best = d;
+	}
+	ns_per_step = (double)best / (double)n;
+	kc_iters_200ns = (uint64_t)(200 / ns_per_step);
+	kc_iters_1us = (uint64_t)(1000 / ns_per_step);
+	kc_iters_5us = (uint64_t)(5000 / ns_per_step);
+	kc_iters_20us = (uint64_t)(20000 / ns_per_step);
 }
 
 /* Median cost of two back-to-back rdtsc (ticks): what timing a call adds to it. */
@@ -244,7 +268,7 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 	 * this very context (caches, the syscall before it); traced, it is that plus everything the
 	 * probes cost the caller. The cost of the timing itself (two rdtsc) is measured and removed. */
 	uint64_t cyc[NSTAGES] = {0}, ncalls = 0, pair = tsc_pair_cost();
-	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid(), jitter_ticks = tsc_per_us_x1024 * jitter_ns / 1024 / 1000;
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid(), jitter_steps = (uint64_t)(jitter_ns / ns_per_step);
 	if (nf == 0) {
 		fprintf(stderr, "known_cost: --only selects no stage\n");
 		exit(2);
@@ -262,13 +286,13 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 			uint64_t c0 = rdtsc();
 			sink = fns[i](sink);
 			cyc[i] += rdtsc() - c0;
-			if (jitter_ticks) {
+			if (jitter_steps) {
 				/* A random gap after each stage (xorshift64), outside every stage: a strictly
 				 * periodic loop would alias with a periodic sampler. */
 				rng ^= rng << 13;
 				rng ^= rng >> 7;
 				rng ^= rng << 17;
-				SPIN(rng % jitter_ticks);
+				WORK(rng % jitter_steps);
 			}
 		}
 		ncalls++;
@@ -379,6 +403,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	calibrate_tsc();
+	calibrate_work();
 	if (!strcmp(argv[1], "truth"))
 		truth(batches, only);
 	else if (!strcmp(argv[1], "run"))
