@@ -3,7 +3,7 @@
 // (`pktpath-tracer --pid P --sample-hz N --duration S`) or, with driver 'sampler', the sampler API
 // alone driven like the tracer's main loop drives it (native-tracer/test/run_sampler.c).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
@@ -39,11 +39,11 @@ export interface Target {
 }
 
 /** Compiles test/targets/NAME.c the way the demo is built and starts it spinning. */
-export async function startTarget(name: string, seconds: number): Promise<Target> {
+export async function startTarget(name: string, seconds: number, extraArgs: string[] = []): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'pktpath-sampler-'));
   const exe = join(dir, name);
-  execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-o', exe, join(ROOT, 'test/targets', `${name}.c`)]);
-  const proc = spawn(exe, [String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-pthread', '-o', exe, join(ROOT, 'test/targets', `${name}.c`)]);
+  const proc = spawn(exe, [String(seconds), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((res, rej) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -65,11 +65,18 @@ export async function startTarget(name: string, seconds: number): Promise<Target
   };
 }
 
-/** CPU time a process has run, in seconds: the scheduler's sum_exec_runtime (ns), exact rather
- * than the 10 ms ticks of /proc/PID/stat. */
+/** CPU time all threads of a process have run, in seconds: the scheduler's sum_exec_runtime (ns)
+ * per thread, exact rather than the 10 ms ticks of /proc/PID/stat. */
 export function cpuSeconds(pid: number): number {
-  const first = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0];
-  return Number(first) / 1e9;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return ns / 1e9;
 }
 
 let clkTck = 0;
