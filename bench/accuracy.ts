@@ -4,35 +4,29 @@
 // One target process runs the whole time (SCHED_FIFO, 50% duty cycle, inside its own network
 // namespace so that `lo` counts one datagram per loop iteration for sampled mode). On it, one after
 // the other: untraced, pktpath exact mode, bpftrace, pktpath --max-overhead 5, pktpath sampled mode,
-// untraced again. The target's throughput is read from its own rate lines in each phase. The truth
-// is the same binary's untraced timing of each stage (known_cost truth), before and after.
+// untraced again. The target times every call in its loop and reports rates and per-stage costs
+// every 250 ms: the truth is that in-loop cost during the two untraced phases; `known_cost truth`
+// (short batches in a separate process, before and after) is shown beside it as a cross-check.
 //
 // Accuracy table: baseline bpftrace (the usual uprobe/uretprobe one-liner). Overhead table:
 // baseline untraced. Results also go to bench/results/accuracy-*.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInterface } from 'node:readline';
 import { LocalTransport } from '../src/remote/local.ts';
 import { recordSampled } from '../src/tracer/sampled.ts';
 import { sampledStageNumbers } from '../src/core/sampled.ts';
 import type { StageRow } from '../src/core/report.ts';
 import {
-  KNOWN_COST, PUSH_STAGES, SS_STAGES, buildKnownCost, measureTruth, startKnownCost, type Truth,
+  KNOWN_COST, PUSH_STAGES, SS_STAGES, buildKnownCost, inLoopCost, measureTruth, startKnownCost, throughput, type Truth,
 } from '../test/helpers/known-cost.ts';
 import { ROOT, TRACER, addNetns, bpftraceMeans, buildTracer, delNetns, recordExact } from '../test/helpers/measure.ts';
 
 const argSeconds = process.argv.indexOf('--seconds');
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 5;
-const SAMPLE_HZ = 4999;
+const SAMPLE_HZ = 999;
 const STAGES = [...PUSH_STAGES, ...SS_STAGES];
 const ns = `pp${process.pid % 100000}b`;
-
-interface Rate {
-  t_ms: number;
-  rate: number;
-  in_loop_ns: Record<string, number>;
-}
 
 function pct(v: number, truth: number): string {
   const e = ((v - truth) / truth) * 100;
@@ -56,16 +50,9 @@ async function main(): Promise<void> {
   const truthBefore = measureTruth(STAGES);
   addNetns(ns);
   const t = new LocalTransport();
-  const target = await startKnownCost(['run', '--udp-port', '9999', '--report-ms', '250', '--rt', '10', '--duty', '50'], ns);
-  const rates: Rate[] = [];
-  createInterface({ input: target.proc.stdout! }).on('line', (l) => {
-    try {
-      const v = JSON.parse(l) as Partial<Rate>;
-      if (typeof v.rate === 'number' && typeof v.t_ms === 'number') rates.push({ t_ms: v.t_ms, rate: v.rate, in_loop_ns: v.in_loop_ns ?? {} });
-    } catch {
-      // not a rate line
-    }
-  });
+  const target = await startKnownCost(
+    ['run', '--udp-port', '9999', '--report-ms', '250', '--rt', '10', '--duty', '50', '--jitter-ns', '1000'], ns,
+  );
   const phases: Array<{ name: string; from: number; to: number }> = [];
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const from = Date.now();
@@ -81,7 +68,7 @@ async function main(): Promise<void> {
     const budget = await phase('pktpath --max-overhead 5', () => recordExact(target.pid, specs, SECONDS, ['--max-overhead', '5']));
     const sampled = await phase(`pktpath sampled (${SAMPLE_HZ} Hz)`, () =>
       recordSampled(t, {
-        tracer: TRACER, pid: target.pid, stages: specs, sampleHz: SAMPLE_HZ, durationS: SECONDS + 1,
+        tracer: TRACER, pid: target.pid, stages: specs, sampleHz: SAMPLE_HZ, durationS: 2 * SECONDS + 1,
         packets: { kind: 'netdev', iface: 'lo', field: 'tx_packets', netns: ns },
       }),
     );
@@ -91,15 +78,8 @@ async function main(): Promise<void> {
     const truthAfter = measureTruth(STAGES);
 
     // Rate lines inside a phase (its first 300 ms left out: attaching and detaching take time).
-    const linesIn = (p: { from: number; to: number }): Rate[] => rates.filter((r) => r.t_ms > p.from + 300 && r.t_ms <= p.to);
-    const rateIn = (p: { from: number; to: number }): number => {
-      const inside = linesIn(p);
-      return inside.length ? inside.reduce((a, r) => a + r.rate, 0) / inside.length : Number.NaN;
-    };
-    const inLoop = (p: { from: number; to: number }, stage: string): number => {
-      const v = linesIn(p).map((r) => r.in_loop_ns[stage]).filter((x): x is number => typeof x === 'number');
-      return v.length ? v.reduce((a, x) => a + x, 0) / v.length : Number.NaN;
-    };
+    const rateIn = (p: { from: number; to: number }): number => throughput(target.rates, p.from + 300, p.to);
+    const inLoop = (p: { from: number; to: number }, stage: string): number => inLoopCost(target.rates, stage, [[p.from + 300, p.to]]);
     const untraced = [phases[0]!, phases[5]!];
     const exactPhase = phases[1]!;
     const bpfPhase = phases[2]!;
@@ -112,13 +92,13 @@ async function main(): Promise<void> {
     for (const s of STAGES) {
       const tb = truthBefore.get(s) as Truth;
       const ta = truthAfter.get(s) as Truth;
-      const truth = (tb.mean_ns + ta.mean_ns) / 2;
-      const ctx = (inLoop(untraced[0]!, s) + inLoop(untraced[1]!, s)) / 2;
+      const batches = (tb.mean_ns + ta.mean_ns) / 2;
+      const truth = inLoopCost(target.rates, s, untraced.map((p) => [p.from + 300, p.to] as [number, number]));
       const r = byName.get(s);
       const sp = sampledNums.stages.find((x) => x.name === s);
       const b = bpf.get(s);
       rows.push([
-        s, r?.first_insn ?? '?', truth.toFixed(0), n1(ctx),
+        s, r?.first_insn ?? '?', truth.toFixed(0), n1(batches),
         n1(r?.raw_mean_ns), r?.raw_mean_ns ? pct(r.raw_mean_ns, truth) : '—',
         r?.probe_overhead_ns !== null && r?.probe_overhead_ns !== undefined ? `${n1(r.probe_overhead_ns)}±${n1(r.probe_overhead_spread_ns)}` : '—',
         n1(r?.mean_ns), r?.mean_ns ? pct(r.mean_ns, truth) : '—',
@@ -126,8 +106,7 @@ async function main(): Promise<void> {
         n1(b?.mean_ns), b ? pct(b.mean_ns, truth) : '—',
       ]);
       results.push({
-        stage: s, first_insn: r?.first_insn, class: r?.calibration_class, truth_before: tb, truth_after: ta, true_mean_ns: truth,
-        in_loop_untraced_ns: ctx, in_loop_pktpath_ns: inLoop(exactPhase, s), in_loop_bpftrace_ns: inLoop(bpfPhase, s),
+        stage: s, first_insn: r?.first_insn, class: r?.calibration_class, truth_before: tb, truth_after: ta, true_ns: truth, in_loop_pktpath_ns: inLoop(exactPhase, s), in_loop_bpftrace_ns: inLoop(bpfPhase, s),
         probe_outer_ns: r?.probe_outer_ns,
         raw_mean_ns: r?.raw_mean_ns, probe_overhead_ns: r?.probe_overhead_ns, probe_overhead_spread_ns: r?.probe_overhead_spread_ns,
         mean_ns: r?.mean_ns, p50_ns: r?.p50_ns, raw_p50_ns: r?.raw_p50_ns, calls: r?.calls,
@@ -135,20 +114,20 @@ async function main(): Promise<void> {
       });
     }
     console.log(`\nAccuracy: mean ns per call, against the untraced truth (pktpath via ${exact.via}; baseline: bpftrace)`);
-    console.log(table(['stage', 'first insn', 'true', 'in loop', 'raw', 'raw err', 'subtracted', 'corrected', 'err', 'sampled [95% CI]', 'err', 'bpftrace', 'err'], rows));
+    console.log(table(['stage', 'first insn', 'true', 'batches', 'raw', 'raw err', 'subtracted', 'corrected', 'err', 'sampled [95% CI]', 'err', 'bpftrace', 'err'], rows));
     console.log(
       `sampled: ${sampledNums.samples} samples at ${SAMPLE_HZ} Hz over ${sampledNums.window_s.toFixed(1)} s, ` +
         `${sampledNums.packets} packets (${sampledNums.packets_source})`,
     );
 
     console.log(
-      'true: untraced timing of short batches (known_cost truth, before and after); in loop: the same calls timed in the ' +
-        'running loop while untraced. err: against true.',
+      'true: each call timed in the running loop while untraced (before and after); batches: known_cost truth, short ' +
+        'batches in another process (cross-check). raw/corrected: pktpath mean per call; err: against true.',
     );
 
     // ---- cost to the caller ---------------------------------------------------------------------
     const crows = STAGES.map((s) => {
-      const ctx = (inLoop(untraced[0]!, s) + inLoop(untraced[1]!, s)) / 2;
+      const ctx = inLoopCost(target.rates, s, untraced.map((p) => [p.from + 300, p.to] as [number, number]));
       const r = byName.get(s);
       return [s, n1(inLoop(exactPhase, s) - ctx), n1(r?.probe_outer_ns), n1(inLoop(bpfPhase, s) - ctx)];
     });
