@@ -22,6 +22,10 @@ export interface StageRow {
   attached: boolean;
   attach_error: string | null;
   calls: number;
+  /** Calls that carried a latency: all for entry/return pairs; point events need an earlier one. */
+  timed: number;
+  /** How latencies are formed: "call" (entry→return) or since the previous event of the same skb/cpu/thread. */
+  latency_key: string | null;
   packets: number;
   unmatched: number;
   /** Corrected when `corrected`, else raw; null when the stage saw no calls. */
@@ -61,6 +65,11 @@ export interface Report {
   correction: 'all' | 'some' | 'none';
   partial: boolean;
   partial_reason: string | null;
+  /** Share of the recording the probes were attached (time-weighted; < 1 under --max-overhead
+   * windows). Counts and rates are NOT scaled up: they cover only that time. null: not reported. */
+  coverage: number | null;
+  /** Estimated probe cost to the target, % of one CPU (time-weighted over the intervals that had one). */
+  overhead_pct: number | null;
   /** The stage with the highest ns per packet: the weakest link among the listed stages. */
   slowest: string | null;
   total_ns_per_packet: number | null;
@@ -107,6 +116,8 @@ function stageRow(st: SessionStage, s: Session): StageRow {
     attached: st.attach.ok,
     attach_error: st.attach.error,
     calls: st.calls,
+    timed: n,
+    latency_key: st.latency_key ?? (st.kind === 'uprobe' || st.kind === 'kprobe' || st.kind === 'fentry' ? 'call' : null),
     packets: st.packets,
     unmatched: st.unmatched,
     p50_ns: nz(fix.quantile(0.5)),
@@ -150,8 +161,14 @@ export function buildReport(s: Session): Report {
   } catch (e) {
     sampledError = (e as Error).message;
   }
+  const iv = s.intervals ?? [];
+  const span = iv.reduce((a, i) => a + i.dt_s, 0);
+  const withCost = iv.filter((i) => i.overhead_pct !== null);
+  const costSpan = withCost.reduce((a, i) => a + i.dt_s, 0);
   return {
     stages,
+    coverage: span > 0 ? iv.reduce((a, i) => a + i.coverage * i.dt_s, 0) / span : null,
+    overhead_pct: costSpan > 0 ? withCost.reduce((a, i) => a + (i.overhead_pct ?? 0) * i.dt_s, 0) / costSpan : null,
     samples: s.samples,
     duration_s: s.duration_s,
     corrected: nCorr > 0,
@@ -218,6 +235,10 @@ export function formatReportTable(r: Report): string {
   const where = r.kernel ? 'kernel path' : `pid ${r.pid ?? '?'}`;
   out.push(`pktpath: ${where} on ${safe(r.host, 60)}, ${r.duration_s.toFixed(2)} s recorded (tracer ${r.tracer_version})`);
   if (r.partial) out.push(`PARTIAL recording: ${r.partial_reason ?? 'ended early'}; the numbers cover what arrived.`);
+  if (r.coverage !== null && r.coverage < 0.999) {
+    out.push(`Probes were attached ${(r.coverage * 100).toFixed(1)}% of the time (--max-overhead windows): calls, packets and rates cover only that time, unscaled.`);
+  }
+  if (r.overhead_pct !== null) out.push(`Estimated probe cost to the target: ${r.overhead_pct.toFixed(1)}% of one CPU.`);
   if (r.stages.length === 0) {
     out.push(r.sampled || r.sampled_error ? 'No probed stages: a sampled-mode recording (below).' : 'No stages were recorded.');
     out.push(`CPU samples: ${r.samples}${r.lost_samples ? ` (${r.lost_samples} lost)` : ''}.`);

@@ -142,6 +142,13 @@ function checkShape(v: O): void {
   });
   need(isObj(v.drops) && Object.values(v.drops as O).every(isNum), '"drops"', 'must map names to numbers');
   need(Array.isArray(v.warnings) && (v.warnings as unknown[]).every((w) => typeof w === 'string'), '"warnings"', 'must be an array of strings');
+  if (v.intervals !== undefined) {
+    need(
+      Array.isArray(v.intervals) && (v.intervals as unknown[]).every((i) => isObj(i) && isNum(i.t_s) && isNum(i.dt_s) && isNum(i.coverage) && (i.overhead_pct === null || isNum(i.overhead_pct))),
+      '"intervals"',
+      'must be points of t_s, dt_s, coverage, overhead_pct',
+    );
+  }
   if (v.errors !== undefined) need(Array.isArray(v.errors) && (v.errors as unknown[]).every((w) => typeof w === 'string'), '"errors"', 'must be an array of strings');
 }
 

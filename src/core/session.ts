@@ -39,6 +39,8 @@ export interface StageAttach {
   first_insn: string | null;
   single_step: boolean;
   warning: string | null;
+  /** Additive: hex bytes at the probed site (uprobes). */
+  first_bytes?: string | null;
 }
 
 /** Totals of one stage over one interval (the live timeline). */
@@ -47,6 +49,19 @@ export interface StagePoint {
   calls: number;
   packets: number;
   sum_ns: number;
+  /** Additive: calls with a latency in this interval (point events without a predecessor have none). */
+  timed?: number;
+}
+
+/** Additive: one closed interval of the recording, as the tracer's tick described it. */
+export interface IntervalInfo {
+  t_s: number; // end of the interval, seconds since ready
+  dt_s: number;
+  samples: number;
+  /** Share of the interval the probes were attached (1 unless windowed by --max-overhead). */
+  coverage: number;
+  /** Estimated probe cost to the target, % of one CPU; null when uncalibrated or not reported. */
+  overhead_pct: number | null;
 }
 
 export interface SessionStage {
@@ -63,6 +78,10 @@ export interface SessionStage {
   buckets: SparseBuckets;
   calibration: Calibration | null;
   timeline: StagePoint[];
+  /** Additive: calls with a latency (= calls for entry/return pairs); mean = sum_ns / timed. */
+  timed?: number;
+  /** Additive: how latencies are formed: entry/return "call", or since the previous event of the same skb/cpu/thread. */
+  latency_key?: 'call' | 'skb' | 'cpu' | 'thread';
 }
 
 export interface Frame {
@@ -150,6 +169,8 @@ export interface Session {
   errors?: string[];
   /** Additive: how the stream ended ("stdin", "signal", "duration", ...), null when it never said. */
   end_reason?: string | null;
+  /** Additive: every closed interval (coverage and probe cost to the target per interval). */
+  intervals?: IntervalInfo[];
   /** Additive: present when recorded in sampled mode (then `stages` is empty: nothing attached). */
   sampled?: SampledMeasurement;
 }

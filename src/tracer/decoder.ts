@@ -7,6 +7,7 @@ import {
   BYE_REASONS,
   CALIBRATION_CLASSES,
   DROP_KINDS,
+  LATENCY_KEYS,
   STAGE_KINDS,
   STREAM_VERSION,
   type StreamRecord,
@@ -192,6 +193,11 @@ function num(o: Obj, rec: string, f: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(rec, f, 'a finite number', v);
   return v;
 }
+function fraction(o: Obj, rec: string, f: string): number {
+  const v = o[f];
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(rec, f, 'a number in 0..1', v);
+  return v;
+}
 function count(o: Obj, rec: string, f: string): number {
   const v = o[f];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(rec, f, 'a non-negative integer', v);
@@ -282,6 +288,8 @@ function build(o: Obj): StreamRecord | null {
         first_insn: strOrNull(o, t, 'first_insn'),
         single_step: o.single_step === undefined ? false : bool(o, t, 'single_step'),
         warning: strOrNull(o, t, 'warning'),
+        ...(o.first_bytes !== undefined ? { first_bytes: strOrNull(o, t, 'first_bytes') } : {}),
+        ...(o.key !== undefined ? { key: oneOf(o, t, 'key', LATENCY_KEYS) } : {}),
       };
     }
     case 'ready':
@@ -312,6 +320,7 @@ function build(o: Obj): StreamRecord | null {
         packets: count(o, t, 'packets'),
         sum_ns: count(o, t, 'sum_ns'),
         unmatched: o.unmatched === undefined ? 0 : count(o, t, 'unmatched'),
+        ...(o.timed !== undefined ? { timed: count(o, t, 'timed') } : {}),
         buckets,
       };
     }
@@ -342,6 +351,8 @@ function build(o: Obj): StreamRecord | null {
         dt_ns: count(o, t, 'dt_ns'),
         samples: o.samples === undefined ? 0 : count(o, t, 'samples'),
         lost: o.lost === undefined ? 0 : count(o, t, 'lost'),
+        ...(o.coverage !== undefined ? { coverage: fraction(o, t, 'coverage') } : {}),
+        ...(o.overhead_pct !== undefined ? { overhead_pct: o.overhead_pct === null ? null : num(o, t, 'overhead_pct') } : {}),
       };
     case 'calibration':
       return {

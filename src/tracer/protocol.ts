@@ -30,6 +30,10 @@ export type PacketsSpec = 'one' | 'ret' | `arg${number}`;
 export const CALIBRATION_CLASSES = ['push', 'nop', 'single_step', 'usdt', 'tracepoint'] as const;
 export type CalibrationClass = (typeof CALIBRATION_CLASSES)[number];
 
+/** How a stage's latencies are formed: entry/return pair, or time since the previous event. */
+export const LATENCY_KEYS = ['call', 'skb', 'cpu', 'thread'] as const;
+export type LatencyKey = (typeof LATENCY_KEYS)[number];
+
 export const DROP_KINDS = ['stacks', 'entries', 'frames'] as const;
 export type DropKind = (typeof DROP_KINDS)[number];
 
@@ -82,6 +86,10 @@ export interface StageRecord {
   first_insn: string | null;
   single_step: boolean;
   warning: string | null;
+  /** Additive: hex bytes at the probed site (uprobes), e.g. "55 48 89 e5". */
+  first_bytes?: string | null;
+  /** Additive: how latencies are formed (entry/return pair, or since the previous event of the same skb/CPU/thread). */
+  key?: LatencyKey;
 }
 
 export interface ReadyRecord {
@@ -98,6 +106,8 @@ export interface HistRecord {
   packets: number;
   sum_ns: number;
   unmatched: number;
+  /** Additive: calls with a latency (the buckets' sum); mean latency = sum_ns / timed. */
+  timed?: number;
   buckets: Array<[number, number]>;
 }
 
@@ -132,6 +142,10 @@ export interface TickRecord {
   dt_ns: number;
   samples: number;
   lost: number;
+  /** Additive: share of the interval the probes were attached (1 unless windowed by --max-overhead). */
+  coverage?: number;
+  /** Additive: estimated probe cost to the target in this interval, % of one CPU; null if uncalibrated. */
+  overhead_pct?: number | null;
 }
 
 export interface CalibrationRecord {

@@ -3,7 +3,7 @@
 // intervals; each tick publishes an immutable snapshot for live views. When the stream ends
 // without bye (connection lost, tracer crashed) everything that arrived is kept and the session
 // is marked partial with the reason.
-import type { Calibration, Frame, Session, SessionStage, SessionTarget, StackSample } from '../core/session.ts';
+import type { Calibration, Frame, IntervalInfo, Session, SessionStage, SessionTarget, StackSample } from '../core/session.ts';
 import { SESSION_FORMAT, SESSION_VERSION } from '../core/session.ts';
 import { Histogram } from '../core/histogram.ts';
 import type { DecodeEvent } from './decoder.ts';
@@ -22,8 +22,9 @@ export interface RecorderOptions {
 }
 
 interface LiveStage {
-  meta: Omit<SessionStage, 'calls' | 'packets' | 'sum_ns' | 'unmatched' | 'buckets' | 'timeline' | 'calibration'>;
+  meta: Omit<SessionStage, 'calls' | 'packets' | 'sum_ns' | 'unmatched' | 'buckets' | 'timeline' | 'calibration' | 'timed'>;
   calls: number;
+  timed: number;
   packets: number;
   sum_ns: number;
   unmatched: number;
@@ -45,6 +46,7 @@ export class Recorder {
   private bye: ByeRecord | null = null;
   private readonly stages = new Map<number, LiveStage>();
   private readonly frames = new Map<number, Frame>();
+  private readonly intervals: IntervalInfo[] = [];
   private readonly stacks = new Map<string, StackSample>();
   private pendingHist: HistRecord[] = [];
   private pendingStacks: StackRecord[] = [];
@@ -135,9 +137,12 @@ export class Recorder {
               first_insn: r.first_insn,
               single_step: r.single_step,
               warning: r.warning,
+              ...(r.first_bytes !== undefined ? { first_bytes: r.first_bytes } : {}),
             },
+            ...(r.key !== undefined ? { latency_key: r.key } : {}),
           },
           calls: 0,
+          timed: 0,
           packets: 0,
           sum_ns: 0,
           unmatched: 0,
@@ -233,6 +238,13 @@ export class Recorder {
     this.samples += t.samples;
     this.lostSamples += t.lost;
     this.commit(t.t_ns);
+    this.intervals.push({
+      t_s: this.readyNs === null ? 0 : Math.max(0, (t.t_ns - this.readyNs) / 1e9),
+      dt_s: t.dt_ns / 1e9,
+      samples: t.samples,
+      coverage: t.coverage ?? 1,
+      overhead_pct: t.overhead_pct ?? null,
+    });
     this.lastTickNs = t.t_ns;
     if (this.listeners.size) {
       const s = this.snapshot();
@@ -242,19 +254,23 @@ export class Recorder {
 
   /** Moves the held interval data into the totals; a timeline point per stage when `tNs` is known. */
   private commit(tNs: number | null): void {
-    const per = new Map<number, { calls: number; packets: number; sum_ns: number }>();
+    const per = new Map<number, { calls: number; packets: number; sum_ns: number; timed: number }>();
     for (const h of this.pendingHist) {
       const st = this.stage(h.stage, 'a histogram');
       if (!st) continue;
+      // An older tracer does not send "timed": it is the buckets' sum by definition.
+      const timed = h.timed ?? h.buckets.reduce((a, [, c]) => a + c, 0);
       st.calls += h.calls;
+      st.timed += timed;
       st.packets += h.packets;
       st.sum_ns += h.sum_ns;
       st.unmatched += h.unmatched;
       st.hist.addSparse(h.buckets);
-      const p = per.get(h.stage) ?? { calls: 0, packets: 0, sum_ns: 0 };
+      const p = per.get(h.stage) ?? { calls: 0, packets: 0, sum_ns: 0, timed: 0 };
       p.calls += h.calls;
       p.packets += h.packets;
       p.sum_ns += h.sum_ns;
+      p.timed += timed;
       per.set(h.stage, p);
     }
     for (const s of this.pendingStacks) {
@@ -268,7 +284,7 @@ export class Recorder {
     if (tNs === null) return;
     const t_s = this.readyNs === null ? 0 : Math.max(0, (tNs - this.readyNs) / 1e9);
     for (const [id, st] of this.stages) {
-      const p = per.get(id) ?? { calls: 0, packets: 0, sum_ns: 0 };
+      const p = per.get(id) ?? { calls: 0, packets: 0, sum_ns: 0, timed: 0 };
       st.timeline.push({ t_s, ...p });
     }
   }
@@ -281,6 +297,7 @@ export class Recorder {
         ...st.meta,
         attach: { ...st.meta.attach },
         calls: st.calls,
+        timed: st.timed,
         packets: st.packets,
         sum_ns: st.sum_ns,
         unmatched: st.unmatched,
@@ -329,6 +346,7 @@ export class Recorder {
       warnings,
       errors: [...this.errors],
       end_reason: this.bye?.reason ?? null,
+      intervals: this.intervals.map((i) => ({ ...i })),
     };
     return deepFreeze(s);
   }

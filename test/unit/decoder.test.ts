@@ -47,6 +47,8 @@ test('garbage, truncated JSON and wrong types become warnings with line numbers;
     '[1,2,3]',
     '{"no":"type"}',
     '{"type":"tick","seq":1,"t_ns":-5,"dt_ns":1}',
+    '{"type":"tick","seq":1,"t_ns":5,"dt_ns":1,"coverage":1.5}',
+    '{"type":"stage","id":0,"name":"x","kind":"uprobe","spec":"s","packets":"one","ok":true,"key":"pkt"}',
   ];
   const mixed: string[] = [];
   lines.forEach((l, i) => {

@@ -50,6 +50,10 @@ test('report: corrected where calibrated, raw elsewhere, with the contract names
   assert.ok(Math.abs(route!.share! - 16000 / (16000 + 18.75)) < 1e-12);
   assert.equal(r.samples, 60);
   assert.equal(r.duration_s, 2);
+  assert.equal(r.coverage, 0.75);
+  assert.equal(r.overhead_pct, 2);
+  assert.equal(rx!.latency_key, 'call');
+  assert.equal(rx!.timed, 200);
 });
 
 test('text table states correction per stage and warns about single-stepped sites', () => {
@@ -60,6 +64,8 @@ test('text table states correction per stage and warns about single-stepped site
   assert.match(text, /route !? ?\*?\s+16\.0 µs.*raw/);
   assert.match(text, /route: the kernel single-steps its first instruction \(endbr64\)/);
   assert.match(text, /weakest link: route/);
+  assert.match(text, /Probes were attached 75\.0% of the time .*unscaled/);
+  assert.match(text, /probe cost to the target: 2\.0% of one CPU/);
 });
 
 test('a session with no calls and no calibration: nulls, raw, no crash; hostile names stay data', () => {

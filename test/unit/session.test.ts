@@ -47,6 +47,14 @@ test('the recorder accumulates totals, buckets, timeline, stacks, drops', () => 
       [2, 100, 3200],
     ],
   );
+  assert.equal(rx!.timed, 200, 'timed: from the member, or the buckets of an older tracer');
+  assert.equal(rx!.latency_key, 'call');
+  assert.equal(rx!.attach.first_bytes, '55 48 89 e5');
+  assert.equal(route!.latency_key, undefined);
+  assert.deepEqual(s.intervals, [
+    { t_s: 1, dt_s: 1, samples: 40, coverage: 1, overhead_pct: null },
+    { t_s: 2, dt_s: 1, samples: 20, coverage: 0.5, overhead_pct: 2 },
+  ]);
   assert.equal(s.samples, 60);
   assert.equal(s.lost_samples, 1);
   assert.deepEqual(s.drops, { stacks: 2 });
