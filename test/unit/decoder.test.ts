@@ -116,3 +116,40 @@ test('multi-byte UTF-8 split across chunks decodes intact', () => {
   const ev = decodeAll([line.subarray(0, 31), line.subarray(31, 33), line.subarray(33)]);
   assert.deepEqual(records(ev), [{ type: 'warning', message: 'naïve — ✓' }]);
 });
+
+test('random bytes and mangled fixture lines never throw and never lose a valid line', () => {
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const valid = FIXTURE.toString('utf8').trimEnd().split('\n');
+  for (let round = 0; round < 200; round++) {
+    const lines: string[] = [];
+    let kept = 0;
+    for (const l of valid) {
+      if (l.includes('"hello"')) {
+        lines.push(l);
+        kept++;
+        continue;
+      }
+      const r = rnd();
+      if (r < 0.5) {
+        lines.push(l);
+        kept++;
+      } else if (r < 0.75) {
+        // Cut, or a byte flipped into something that is not JSON.
+        const at = Math.floor(rnd() * l.length);
+        lines.push(l.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 32)) + l.slice(at + 1));
+      } else {
+        lines.push(Buffer.from(Array.from({ length: Math.floor(rnd() * 200) }, () => Math.floor(rnd() * 256))).toString('latin1'));
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; ) {
+      const n = 1 + Math.floor(rnd() * 300);
+      chunks.push(text.slice(i, i + n));
+      i += n;
+    }
+    const ev = decodeAll(chunks);
+    assert.ok(records(ev).length >= kept, `round ${round}: ${records(ev).length} records < ${kept} valid lines`);
+  }
+});
