@@ -60,7 +60,7 @@ export class FlameView {
   private end = new Int32Array(0);
   private parent = new Int32Array(0);
   private shade = new Uint8Array(0);
-  private keys: string[] = [];
+  private keys: Array<string | undefined> = []; // frame identity across snapshots, made on demand
   private maxDepth = 0;
   private match: Uint8Array | null = null;
   private query = '';
@@ -73,7 +73,7 @@ export class FlameView {
   private pendE = new Float64Array(0);
 
   /** Exposed for the tests and the render bench. */
-  readonly stats = { nodes: 0, drawn: 0, merged: 0, lastDrawMs: 0, lastLayoutMs: 0 };
+  readonly stats = { nodes: 0, drawn: 0, merged: 0, lastDrawMs: 0, lastLayoutMs: 0, phases: [0, 0] };
   lastSearch: SearchResult | null = null;
 
   constructor(private theme: Theme, private readonly opts: FlameViewOptions) {
@@ -140,35 +140,43 @@ export class FlameView {
     this.data = d;
     const n = d.frame.length;
     this.n = n;
-    this.frameOf = Int32Array.from(d.frame);
-    this.depth = Uint16Array.from(d.depth);
-    this.total = Float64Array.from(d.total);
-    this.self = Float64Array.from(d.self);
-    this.samples = Float64Array.from(d.samples);
-    this.stage = Int32Array.from(d.stage);
-    this.keys = d.frames.map(frameKey);
-    this.shade = Uint8Array.from(d.frames, (f) => hashShade(f.name));
-    this.end = new Int32Array(n);
-    this.parent = new Int32Array(n);
-    this.x = new Float64Array(n);
+    // new T(array) takes the array-like fast path; T.from(array) would iterate.
+    this.frameOf = new Int32Array(d.frame);
+    this.depth = new Uint16Array(d.depth);
+    this.total = new Float64Array(d.total);
+    this.self = new Float64Array(d.self);
+    this.samples = new Float64Array(d.samples);
+    this.stage = new Int32Array(d.stage);
+    this.keys = new Array<string | undefined>(d.frames.length);
+    const shade = new Uint8Array(d.frames.length);
+    for (let f = 0; f < shade.length; f++) shade[f] = hashShade(d.frames[f]!.name);
+    this.shade = shade;
+    const t1 = performance.now();
+    // Locals, not fields, in the hot loop: stores into one typed array would otherwise make V8
+    // reload every field on each iteration.
+    const depth = this.depth, total = this.total;
+    const end = (this.end = new Int32Array(n));
+    const parent = (this.parent = new Int32Array(n));
+    const x = (this.x = new Float64Array(n));
     const next = new Float64Array(n);
     const stack = new Int32Array(Math.max(1, n));
     let sp = 0;
     let maxDepth = 0;
     for (let i = 0; i < n; i++) {
-      const di = this.depth[i]!;
-      while (sp > 0 && this.depth[stack[sp - 1]!]! >= di) this.end[stack[--sp]!] = i;
+      const di = depth[i]!;
+      while (sp > 0 && depth[stack[sp - 1]!]! >= di) end[stack[--sp]!] = i;
       const p = sp > 0 ? stack[sp - 1]! : -1;
-      this.parent[i] = p;
+      parent[i] = p;
       if (p >= 0) {
-        this.x[i] = next[p]!;
-        next[p]! += this.total[i]!;
+        x[i] = next[p]!;
+        next[p]! += total[i]!;
       }
-      next[i] = this.x[i]!;
+      next[i] = x[i]!;
       stack[sp++] = i;
       if (di > maxDepth) maxDepth = di;
     }
-    while (sp > 0) this.end[stack[--sp]!] = n;
+    while (sp > 0) end[stack[--sp]!] = n;
+    this.stats.phases = [t1 - t0, performance.now() - t1];
     this.maxDepth = maxDepth;
     this.pendS = new Float64Array(maxDepth + 1);
     this.pendE = new Float64Array(maxDepth + 1);
@@ -184,8 +192,12 @@ export class FlameView {
 
   private pathOf(node: number): string[] {
     const out: string[] = [];
-    for (let i = node; i > 0; i = this.parent[i]!) out.push(this.keys[this.frameOf[i]!]!);
+    for (let i = node; i > 0; i = this.parent[i]!) out.push(this.keyOf(this.frameOf[i]!));
     return out.reverse();
+  }
+
+  private keyOf(f: number): string {
+    return (this.keys[f] ??= frameKey(this.data!.frames[f]!));
   }
 
   /** The node at a frame path; the deepest that still exists (or -1 when `exact` and gone). */
@@ -194,7 +206,7 @@ export class FlameView {
     for (const key of path) {
       let found = -1;
       for (let c = node + 1; c < this.end[node]!; c = this.end[c]!) {
-        if (this.keys[this.frameOf[c]!] === key) { found = c; break; }
+        if (this.keyOf(this.frameOf[c]!) === key) { found = c; break; }
       }
       if (found < 0) return exact ? -1 : node;
       node = found;
