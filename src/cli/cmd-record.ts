@@ -108,21 +108,22 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     ...(values['accept-new-host-key'] ? { acceptNewHostKey: true } : {}),
   });
   const abort = new AbortController();
+  const kill = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
       io.err('stopping: waiting for the tracer to detach (Ctrl-C again to stop harder)');
       abort.abort();
-    } else {
-      io.err('stopping harder');
-      process.exitCode = 130;
+    } else if (interrupts === 2) {
+      io.err('stopping harder: terminating the tracer; what arrived is still saved');
+      kill.abort();
     }
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io) : await recordExact(t, opts, abort.signal, io, values.quiet === true);
+    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (session === null) return EXIT_FAIL;
     await saveSession(out, session);
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);

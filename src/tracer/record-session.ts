@@ -29,6 +29,8 @@ export interface RecordOptions {
   command?: string | null;
   /** Stops the recording (like the end of --duration); the session is complete, not partial. */
   signal?: AbortSignal;
+  /** Stops hard: SIGTERM now, SIGKILL soon after (a second Ctrl-C); what arrived is kept, partial. */
+  killSignal?: AbortSignal;
   /** How long to wait for bye after closing the tracer's stdin before SIGTERM (then as long to SIGKILL). */
   stopTimeoutMs?: number;
 }
@@ -183,6 +185,15 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
     if (o.signal.aborted) stop();
     else o.signal.addEventListener('abort', onAbort, { once: true });
   }
+  const onKill = () => {
+    stop();
+    cmd.kill('SIGTERM');
+    timers.push(setTimeout(() => cmd.kill('SIGKILL'), Math.min(stopTimeout, 2000)));
+  };
+  if (o.killSignal) {
+    if (o.killSignal.aborted) onKill();
+    else o.killSignal.addEventListener('abort', onKill, { once: true });
+  }
   void t.closed.then(() => {
     connectionLost = true;
     resolveBye();
@@ -195,6 +206,7 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
   clearTimeout(durationTimer);
   for (const tm of timers) clearTimeout(tm);
   o.signal?.removeEventListener('abort', onAbort);
+  o.killSignal?.removeEventListener('abort', onKill);
 
   let reason: string | undefined;
   if (status === null || connectionLost) {

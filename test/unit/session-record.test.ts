@@ -66,3 +66,20 @@ test('a tracer that dies mid-line: partial, the torn line reported, earlier data
   assert.equal(s.duration_s, 1);
   assert.ok(errors.some((e) => /segfault-ish/.test(e)));
 });
+
+test('a hard stop (second Ctrl-C) terminates a tracer that ignores stdin at once', { timeout: 30_000 }, async () => {
+  const tracer = script('deaf.sh', `head -n 13 '${FIXTURE}'; exec sleep 60 </dev/null`);
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const t0 = Date.now();
+  const s = await recordSession(new LocalTransport(), { pid: 4242, stages: STAGE, tracer, signal: stop.signal, killSignal: kill.signal, stopTimeoutMs: 20_000 }, {
+    onReady: () => {
+      stop.abort();
+      setTimeout(() => kill.abort(), 200);
+    },
+  });
+  assert.ok(Date.now() - t0 < 10_000, 'did not wait for the 20 s stop timeout');
+  assert.equal(s.partial, true);
+  assert.match(s.partial_reason ?? '', /killed by SIGTERM/);
+  assert.equal(s.stages[0]!.calls, 100);
+});
