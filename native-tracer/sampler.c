@@ -43,6 +43,17 @@ struct sample_event {
 	unsigned gen; /* scan that last saw the thread */
 };
 
+#define SC_SLOTS (4 * MAX_KEYS) /* stack ids resolved per drain: at most 2 per key */
+
+/* One stack id resolved during this drain: its frame ids sit in fidbuf[start..start+len). */
+struct stack_slot {
+	int id;
+	unsigned gen; /* drain that filled it; other values mean empty */
+	unsigned start;
+	unsigned short len;
+	bool ok;
+};
+
 struct frame_slot {
 	unsigned long long addr; /* user and kernel addresses never coincide on x86-64 */
 	unsigned id;             /* id + 1; 0 = empty */
@@ -62,6 +73,13 @@ struct sampler {
 	unsigned nframes;
 	unsigned long long frames_dropped;
 	struct pktpath_sample_key *keys;
+	unsigned long long *vals;
+	struct stack_slot *sc;
+	unsigned sc_gen;
+	int *fidbuf;
+	unsigned nfid;
+	int *used_stacks;
+	int nused;
 	unsigned long long *ips;
 	int ncpu_possible;
 	struct pktpath_sample_stats prev;
@@ -260,9 +278,14 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 	on = calloc(maxcpu, sizeof(*on));
 	s->frames = calloc(FRAME_SLOTS, sizeof(*s->frames));
 	s->keys = malloc(MAX_KEYS * sizeof(*s->keys));
+	s->vals = malloc(MAX_KEYS * sizeof(*s->vals));
+	s->sc = calloc(SC_SLOTS, sizeof(*s->sc));
+	s->fidbuf = malloc((size_t)2 * MAX_KEYS * PKTPATH_MAX_STACK * sizeof(*s->fidbuf));
+	s->used_stacks = malloc(2 * MAX_KEYS * sizeof(*s->used_stacks));
 	s->ips = malloc(PKTPATH_MAX_STACK * sizeof(*s->ips));
 	s->percpu = calloc(maxcpu, sizeof(*s->percpu));
-	if (!s->evs || !on || !s->frames || !s->keys || !s->ips || !s->percpu ||
+	if (!s->evs || !on || !s->frames || !s->keys || !s->vals || !s->sc || !s->fidbuf ||
+	    !s->used_stacks || !s->ips || !s->percpu ||
 	    s->ncpu_possible <= 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -377,16 +400,38 @@ static void write_frame(struct sampler *s, FILE *out, int id, unsigned long long
 	fprintf(out, ",\"kernel\":%s}\n", kernel ? "true" : "false");
 }
 
-/* Appends the frame ids of one stack (leaf first) to ids; false when a frame could not be
- * interned (the table is full). */
+/* Appends the frame ids of one stack (leaf first) to ids; false when the stack is gone or a frame
+ * could not be interned (the table is full). Each stack id is read once per drain: many keys
+ * (threads, the other half of the stack) share it. */
 static bool add_stack(struct sampler *s, FILE *out, int map_fd, int stack_id, bool kernel,
 		      int *ids, int *nids)
 {
+	unsigned h = ((unsigned)stack_id * 2654435761u) & (SC_SLOTS - 1);
+	struct stack_slot *c;
+
 	if (stack_id < 0)
 		return true;
+	for (;; h = (h + 1) & (SC_SLOTS - 1)) {
+		c = &s->sc[h];
+		if (c->gen != s->sc_gen || c->id == stack_id)
+			break;
+	}
+	if (c->gen == s->sc_gen) {
+		if (!c->ok)
+			return false;
+		memcpy(ids + *nids, s->fidbuf + c->start, c->len * sizeof(*ids));
+		*nids += c->len;
+		return true;
+	}
+	c->gen = s->sc_gen;
+	c->id = stack_id;
+	c->ok = false;
+	s->used_stacks[s->nused++] = stack_id;
 	memset(s->ips, 0, PKTPATH_MAX_STACK * sizeof(*s->ips));
 	if (bpf_map_lookup_elem(map_fd, &stack_id, s->ips))
 		return false;
+	c->start = s->nfid;
+	c->len = 0;
 	for (int i = 0; i < PKTPATH_MAX_STACK && s->ips[i]; i++) {
 		bool fresh;
 		int id = frame_lookup(s, s->ips[i], &fresh);
@@ -395,8 +440,54 @@ static bool add_stack(struct sampler *s, FILE *out, int map_fd, int stack_id, bo
 		if (fresh)
 			write_frame(s, out, id, s->ips[i], kernel);
 		ids[(*nids)++] = id;
+		s->fidbuf[s->nfid++] = id;
+		c->len++;
 	}
+	c->ok = true;
 	return true;
+}
+
+/* Reads and deletes every count of the drained set, in batches where the kernel can. */
+static int take_counts(struct sampler *s, int fd)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct pktpath_sample_key next;
+	void *prev = NULL;
+	__u32 batch = 0;
+	int n = 0, k = 0;
+	bool first = true;
+
+	while (n < MAX_KEYS) {
+		__u32 cnt = MAX_KEYS - n;
+		int err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch, &batch, s->keys + n,
+							  s->vals + n, &cnt, &opts);
+		int e = errno;
+		n += cnt;
+		first = false;
+		if (!err)
+			continue;
+		if (e == ENOENT)
+			return n; /* all read */
+		if (n)
+			break; /* e.g. ENOSPC near the end of the buffer: the rest waits for next time */
+		goto one_by_one; /* no batch support */
+	}
+	return n;
+one_by_one:
+	while (k < MAX_KEYS && !bpf_map_get_next_key(fd, prev, &next)) {
+		s->keys[k] = next;
+		prev = &s->keys[k++];
+	}
+	n = 0;
+	for (int i = 0; i < k; i++) {
+		if (bpf_map_lookup_and_delete_elem(fd, &s->keys[i], &s->vals[n])) {
+			if (bpf_map_lookup_elem(fd, &s->keys[i], &s->vals[n]))
+				continue;
+			bpf_map_delete_elem(fd, &s->keys[i]);
+		}
+		s->keys[n++] = s->keys[i];
+	}
+	return n;
 }
 
 static void read_stats(struct sampler *s, struct pktpath_sample_stats *sum)
@@ -424,8 +515,7 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	struct pktpath_sample_stats now;
 	int counts_fd, stacks_fd, nkeys = 0, ids[2 * PKTPATH_MAX_STACK];
 	unsigned long long lost_frames = 0, lost_missing = 0, dropped_samples;
-	struct pktpath_sample_key k, next;
-	void *prev = NULL;
+	struct pktpath_sample_key k;
 	unsigned old;
 
 	if (!s)
@@ -450,20 +540,15 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 				     "threads; %d more are not sampled\"}\n", MAX_THREADS, s->threads_over);
 		}
 	}
-	while (nkeys < MAX_KEYS && !bpf_map_get_next_key(counts_fd, prev, &next)) {
-		s->keys[nkeys] = next;
-		prev = &s->keys[nkeys++];
-	}
+	s->sc_gen++;
+	s->nfid = 0;
+	s->nused = 0;
+	nkeys = take_counts(s, counts_fd);
 	for (int i = 0; i < nkeys; i++) {
-		unsigned long long count = 0;
+		unsigned long long count = s->vals[i];
 		int nids = 0;
 
 		k = s->keys[i];
-		if (bpf_map_lookup_and_delete_elem(counts_fd, &k, &count)) {
-			if (bpf_map_lookup_elem(counts_fd, &k, &count))
-				continue;
-			bpf_map_delete_elem(counts_fd, &k);
-		}
 		if (!count)
 			continue;
 		/* kernel frames are the leaf end of a user thread's stack */
@@ -496,7 +581,10 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			fprintf(out, j ? ",%d" : "%d", ids[j]);
 		fputs("]}\n", out);
 	}
-	/* empty the drained stack map so the next round on this set starts without collisions */
+	/* empty the drained stack map so the next round on this set starts without collisions: the
+	 * stacks read above, then whatever no count referred to (its count was lost) */
+	for (int i = 0; i < s->nused; i++)
+		bpf_map_delete_elem(stacks_fd, &s->used_stacks[i]);
 	{
 		unsigned id, nid;
 		bool first = true;
@@ -532,6 +620,10 @@ void sampler_close(struct sampler *s)
 	free(s->evs);
 	free(s->frames);
 	free(s->keys);
+	free(s->vals);
+	free(s->sc);
+	free(s->fidbuf);
+	free(s->used_stacks);
 	free(s->ips);
 	free(s->percpu);
 	free(s);

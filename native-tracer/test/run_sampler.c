@@ -46,10 +46,11 @@ int main(int argc, char **argv)
 		a = now_ns();
 		sampler_drain(s, stdout, seq, &samples, &lost);
 		b = now_ns();
+		/* like pktpath.c: t_ns is the end of the interval, taken just before the drain */
 		printf("{\"type\":\"tick\",\"seq\":%u,\"t_ns\":%llu,\"dt_ns\":%llu,\"samples\":%llu,"
-		       "\"lost\":%llu}\n", seq, b, b - last, samples, lost);
+		       "\"lost\":%llu}\n", seq, a, a - last, samples, lost);
 		fflush(stdout);
-		last = b;
+		last = a;
 		tot_samples += samples;
 		tot_lost += lost;
 		drain_sum += b - a;

@@ -108,6 +108,18 @@ export interface Recording {
 }
 
 /** Records process `pid`, or with pid 'kernel' every CPU in kernel mode. */
+/** CPU seconds at monotonic time t (ns), interpolated between the readings around it. */
+function cpuAt(readings: Array<[bigint, number]>, t: bigint): number {
+  let i = readings.findIndex(([rt]) => rt >= t);
+  if (i < 0) i = readings.length - 1;
+  if (i === 0) return readings[0]?.[1] ?? 0;
+  const [t0, c0] = readings[i - 1] as [bigint, number];
+  const [t1, c1] = readings[i] as [bigint, number];
+  if (t1 === t0) return c1;
+  const f = Math.min(1, Math.max(0, Number(t - t0) / Number(t1 - t0)));
+  return c0 + f * (c1 - c0);
+}
+
 export async function record(driver: Driver, pid: number | 'kernel', hz: number, seconds: number): Promise<Recording> {
   const who = pid === 'kernel' ? ['--kernel'] : ['--pid', String(pid)];
   const args =
@@ -120,53 +132,45 @@ export async function record(driver: Driver, pid: number | 'kernel', hz: number,
   const decodeWarnings: string[] = [];
   const chunks: Buffer[] = [];
   let stderr = '';
-  let firstCpu: number | null = null;
-  let firstWall = 0;
-  let lastCpu = 0;
-  let lastWall = 0;
-  let samplesAfterFirst = 0;
-  let ticks = 0;
-  let firstTickSeq = -1;
+  // The target's CPU time against CLOCK_MONOTONIC (what process.hrtime and the tick's t_ns use),
+  // read every few ms: a tick is compared with the CPU time at its own t_ns, not at the moment a
+  // busy machine gets round to delivering it to us.
+  const readings: Array<[bigint, number]> = [];
+  const read = (): void => {
+    try {
+      const cpu = pid === 'kernel' ? busyCpuSeconds() : cpuSeconds(pid);
+      readings.push([process.hrtime.bigint(), cpu]);
+    } catch {
+      // the target is gone
+    }
+  };
+  read();
+  const poll = setInterval(read, 5);
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.on('data', (d: Buffer) => {
     chunks.push(d);
     for (const ev of decoder.push(d)) {
-      if (ev.kind !== 'record') {
-        decodeWarnings.push(ev.error.toString());
-        continue;
-      }
-      records.push(ev.record);
-      if (ev.record.type !== 'tick') continue;
-      ticks++;
-      let cpu = 0;
-      try {
-        cpu = pid === 'kernel' ? busyCpuSeconds() : cpuSeconds(pid);
-      } catch {
-        continue; // the target is gone
-      }
-      if (firstCpu === null) {
-        firstCpu = cpu;
-        firstTickSeq = ev.record.seq;
-        firstWall = performance.now();
-      } else {
-        samplesAfterFirst += ev.record.samples;
-        lastCpu = cpu;
-        lastWall = performance.now();
-      }
+      if (ev.kind === 'record') records.push(ev.record);
+      else decodeWarnings.push(ev.error.toString());
     }
   });
   const exitCode = await new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  clearInterval(poll);
+  const ticks = records.filter((r) => r.type === 'tick');
+  const first = ticks[0];
+  const last = ticks[ticks.length - 1];
+  const between = ticks.slice(1).reduce((n, r) => n + r.samples, 0);
   return {
     raw: Buffer.concat(chunks),
     records,
     decodeWarnings,
     stderr,
     exitCode,
-    cpuBetweenTicks: firstCpu === null ? 0 : lastCpu - firstCpu,
-    samplesBetweenTicks: samplesAfterFirst,
-    firstTickSeq,
-    ticks,
-    wallBetweenTicks: (lastWall - firstWall) / 1000,
+    cpuBetweenTicks: first && last ? cpuAt(readings, BigInt(last.t_ns)) - cpuAt(readings, BigInt(first.t_ns)) : 0,
+    samplesBetweenTicks: between,
+    firstTickSeq: first?.seq ?? -1,
+    ticks: ticks.length,
+    wallBetweenTicks: first && last ? (last.t_ns - first.t_ns) / 1e9 : 0,
   };
 }
 

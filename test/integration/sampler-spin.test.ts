@@ -60,7 +60,7 @@ async function spinCase(driver: Driver, t: { diagnostic(msg: string): void }): P
         `${expected.toFixed(0)}; ${rate.toFixed(0)} samples/s vs ${HZ} Hz requested`,
     );
     assert.ok(rec.ticks >= SECONDS, `one tick per second (${rec.ticks})`);
-    assert.ok(rec.cpuBetweenTicks > 0.5, 'the target got CPU time to sample');
+    assert.ok(rec.cpuBetweenTicks > 0.2, 'the target got CPU time to sample (a crowded machine may give it little)');
     assert.ok(
       Math.abs(rec.samplesBetweenTicks / expected - 1) < 0.15,
       `samples ${rec.samplesBetweenTicks} within 15% of hz x cpu = ${expected.toFixed(0)}`,
