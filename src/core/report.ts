@@ -276,7 +276,9 @@ export function formatReportTable(r: Report): string {
           'Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so it starts with push.',
       );
     }
-    if (s.note && (!s.attached || (s.calls > 0 && !s.corrected))) out.push(`  ${safe(s.name)}: ${s.note}`);
+    // "not calibrated" per stage only when others were: the header already says when none was.
+    const uncal = s.calls > 0 && !s.corrected && !(r.correction === 'none' && s.raw_mean_ns !== null);
+    if (s.note && (!s.attached || uncal)) out.push(`  ${safe(s.name)}: ${s.note}`);
     else if (s.calls === 0) out.push(`  ${safe(s.name)}: no calls were counted: is the stage on the packet path?`);
     if (s.unmatched > 0) out.push(`  ${safe(s.name)}: ${s.unmatched} returns/events could not be matched to an entry.`);
   }
