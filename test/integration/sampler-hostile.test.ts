@@ -8,6 +8,7 @@ import { buildSampler, buildTracer, profile, record, startTarget, type Driver } 
 
 const HOSTILE = 'we"ird\\name <img src=x onerror=alert(1)>\t$';
 const BAD_UTF8 = 'bad\uFFFDutf8';
+const HOSTILE_DIR = 'd"ir\\ <img src=x onerror=alert(2)> \u00e9';
 let tracerBuildError: string | null = null;
 
 before(() => {
@@ -16,7 +17,8 @@ before(() => {
 });
 
 async function hostileCase(driver: Driver): Promise<void> {
-  const target = await startTarget('spin_hostile', 20);
+  // the module path is untrusted too: the binary sits in a directory with a hostile name
+  const target = await startTarget('spin_hostile', 20, [], HOSTILE_DIR);
   try {
     const rec = await record(driver, target.pid, 499, 2);
     assert.equal(rec.exitCode, 0, `recorder failed: ${rec.stderr}`);
@@ -30,7 +32,9 @@ async function hostileCase(driver: Driver): Promise<void> {
     assert.ok(names.has(HOSTILE), `exact hostile name among ${JSON.stringify([...names])}`);
     assert.ok(names.has(BAD_UTF8), 'invalid UTF-8 byte became U+FFFD');
     const hostile = [...p.frames.values()].filter((f) => f.fn === HOSTILE);
-    assert.ok(hostile.every((f) => f.module === target.exe && f.build_id !== null));
+    assert.ok(hostile.length > 0 && hostile.every((f) => f.module === target.exe && f.build_id !== null),
+      `module ${JSON.stringify(hostile[0]?.module)} is the exact path ${JSON.stringify(target.exe)}`);
+    assert.ok(target.exe.includes(HOSTILE_DIR));
   } finally {
     target.stop();
   }

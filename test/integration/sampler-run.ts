@@ -3,7 +3,7 @@
 // (`pktpath-tracer --pid P --sample-hz N --duration S`) or, with driver 'sampler', the sampler API
 // alone driven like the tracer's main loop drives it (native-tracer/test/run_sampler.c).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
@@ -38,10 +38,12 @@ export interface Target {
   stop(): void;
 }
 
-/** Compiles test/targets/NAME.c the way the demo is built and starts it spinning. */
-export async function startTarget(name: string, seconds: number, extraArgs: string[] = []): Promise<Target> {
+/** Compiles test/targets/NAME.c the way the demo is built and starts it spinning; `subdir` puts
+ * the executable one (possibly hostile-named) directory deeper. */
+export async function startTarget(name: string, seconds: number, extraArgs: string[] = [], subdir = ''): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'pktpath-sampler-'));
-  const exe = join(dir, name);
+  if (subdir) mkdirSync(join(dir, subdir));
+  const exe = join(dir, subdir, name);
   execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-pthread', '-o', exe, join(ROOT, 'test/targets', `${name}.c`)]);
   const proc = spawn(exe, [String(seconds), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((res, rej) => {
