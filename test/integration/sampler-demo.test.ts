@@ -41,6 +41,8 @@ test('pktpath-tracer --pid FWD --sample-hz 999 profiles the forwarder under traf
   // built without frame pointers, so a stack whose leaf is in their code loses the callers up to
   // the next frame-pointer function (KNOWN: frame-pointer unwinding only); the leaves themselves
   // are exact, and the static DPDK driver functions keep their names in the forwarder's .symtab.
+  const heaviest = [...p.stacks].sort((a, b) => b.count - a.count).slice(0, 3);
+  for (const s of heaviest) t.diagnostic(`${s.count}x ${s.frames.map((id) => p.frames.get(id)?.fn).join(' <- ')}`);
   const leaves = userLeafCounts(p);
   t.diagnostic(`top leaves: ${JSON.stringify([...leaves].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
   assert.ok((leaves.get('eth_af_packet_rx') ?? 0) + (leaves.get('eth_af_packet_tx') ?? 0) > 0, 'DPDK af_packet driver functions named');
