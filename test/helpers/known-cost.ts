@@ -58,9 +58,18 @@ export function measureTruth(only?: readonly string[], batches = 101, rt = 10): 
   return m;
 }
 
+/** One `--report-ms` line: throughput and each stage's cost per call timed in the loop itself. */
+export interface RateLine {
+  t_ms: number; // wall clock (ms since the epoch), comparable with Date.now()
+  rate: number; // loop iterations per second over the last report period
+  in_loop_ns: Record<string, number>;
+}
+
 export interface RunningTarget {
   pid: number;
   proc: ChildProcess;
+  /** Rate lines so far (with --report-ms). */
+  rates: RateLine[];
   done: Promise<RunSummary>;
   stop(): void;
 }
@@ -79,8 +88,9 @@ export function startKnownCost(args: string[], netns?: string): Promise<RunningT
     });
     done.catch(() => {});
     let started = false;
+    const rates: RateLine[] = [];
     lines.on('line', (line) => {
-      let v: { ready?: boolean; pid?: number; done?: boolean };
+      let v: { ready?: boolean; pid?: number; done?: boolean } & Partial<RateLine>;
       try {
         v = JSON.parse(line) as typeof v;
       } catch {
@@ -88,7 +98,9 @@ export function startKnownCost(args: string[], netns?: string): Promise<RunningT
       }
       if (v.ready && typeof v.pid === 'number') {
         started = true;
-        resolve({ pid: v.pid, proc, done, stop: () => proc.kill('SIGTERM') });
+        resolve({ pid: v.pid, proc, rates, done, stop: () => proc.kill('SIGTERM') });
+      } else if (typeof v.rate === 'number' && typeof v.t_ms === 'number') {
+        rates.push({ t_ms: v.t_ms, rate: v.rate, in_loop_ns: v.in_loop_ns ?? {} });
       } else if (v.done) resolveDone(v as RunSummary);
     });
     proc.on('exit', (code, sig) => {
@@ -102,4 +114,27 @@ export function startKnownCost(args: string[], netns?: string): Promise<RunningT
 export async function runKnownCost(args: string[], netns?: string): Promise<RunSummary> {
   const r = await startKnownCost(args, netns);
   return r.done;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * A stage's cost per call timed in the running loop while no probe was attached: the median of
+ * the report periods inside the given windows (each [from, to] in Date.now() ms).
+ */
+export function inLoopCost(rates: readonly RateLine[], stage: string, windows: ReadonlyArray<[number, number]>): number {
+  const v = rates
+    .filter((r) => windows.some(([from, to]) => r.t_ms > from && r.t_ms <= to))
+    .map((r) => r.in_loop_ns[stage])
+    .filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return median(v);
+}
+
+/** Mean loop throughput (iterations/s) over the report periods inside [from, to]. */
+export function throughput(rates: readonly RateLine[], from: number, to: number): number {
+  const v = rates.filter((r) => r.t_ms > from && r.t_ms <= to).map((r) => r.rate);
+  return v.length ? v.reduce((a, x) => a + x, 0) / v.length : Number.NaN;
 }

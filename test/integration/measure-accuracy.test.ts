@@ -4,26 +4,29 @@
 //
 // The target runs SCHED_FIFO with a 50% duty cycle (2 ms periods): the machine's other tenants
 // cannot preempt a stage mid-call, so the numbers are the code's and the probes', and half a CPU
-// stays free for them. The truth is the same binary timing the same functions with no probe
-// attached (known_cost truth, short batches, mean).
+// stays free for them. The truth is the same process timing each call in its loop (TSC) while no
+// probe is attached, in the seconds right before and right after the recording: same code, same
+// context, same machine weather. `known_cost truth` (short batches, another process) is printed
+// beside it as a cross-check.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  KNOWN_COST, PUSH_STAGES, SS_STAGES, buildKnownCost, measureTruth, startKnownCost, type RunningTarget, type Truth,
+  KNOWN_COST, PUSH_STAGES, SS_STAGES, buildKnownCost, inLoopCost, measureTruth, startKnownCost, type RunningTarget, type Truth,
 } from '../helpers/known-cost.ts';
 import { TRACER, addNetns, buildTracer, delNetns, recordExact, recordSampledCli } from '../helpers/measure.ts';
 import type { StageRow } from '../../src/core/report.ts';
 
 const ns = `pp${process.pid % 100000}m`;
 const running: RunningTarget[] = [];
-let truth: Map<string, Truth>;
+let batchTruth: Map<string, Truth>;
 
 before(() => {
   buildKnownCost();
   buildTracer();
   assert.ok(existsSync(TRACER), `the tracer is built: ${TRACER}`);
-  truth = measureTruth([...PUSH_STAGES, ...SS_STAGES]);
+  batchTruth = measureTruth([...PUSH_STAGES, ...SS_STAGES]);
   addNetns(ns);
 });
 
@@ -36,33 +39,47 @@ after(async () => {
 });
 
 async function target(args: string[], netns?: string): Promise<RunningTarget> {
-  const r = await startKnownCost(['run', '--rt', '10', '--duty', '50', ...args], netns);
+  const r = await startKnownCost(['run', '--rt', '10', '--duty', '50', '--report-ms', '250', ...args], netns);
   running.push(r);
   return r;
+}
+
+/** Runs `measure` between two untraced spells of the target; returns its result and the truth. */
+async function bracketed<T>(t: RunningTarget, stages: readonly string[], measure: () => Promise<T>): Promise<[T, Map<string, number>]> {
+  await sleep(2500);
+  const before: [number, number] = [Date.now() - 2000, Date.now()];
+  const result = await measure();
+  const from = Date.now() + 300;
+  await sleep(2500);
+  const after: [number, number] = [from, Date.now()];
+  t.stop();
+  await t.done;
+  const truth = new Map(stages.map((s) => [s, inLoopCost(t.rates, s, [before, after])]));
+  for (const [s, v] of truth) assert.ok(Number.isFinite(v) && v > 0, `an untraced in-loop cost for ${s}`);
+  return [result, truth];
 }
 
 function within(measured: number, truthNs: number, rel: number, abs: number): boolean {
   return Math.abs(measured - truthNs) <= Math.max(rel * truthNs, abs);
 }
 
-function describe(rows: StageRow[]): string {
+function describe(rows: StageRow[], truth: Map<string, number>): string {
   return rows
-    .map((r) => `${r.name}: true ${truth.get(r.name)?.mean_ns.toFixed(0)} raw ${r.raw_mean_ns?.toFixed(0)} ` +
+    .map((r) => `${r.name}: true ${truth.get(r.name)?.toFixed(0)} (batches ${batchTruth.get(r.name)?.mean_ns.toFixed(0)}) raw ${r.raw_mean_ns?.toFixed(0)} ` +
       `-${r.probe_overhead_ns?.toFixed(0)} = ${r.mean_ns?.toFixed(0)} (${r.calibration_class})`)
     .join('; ');
 }
 
 async function exactCase(stages: readonly string[], singleStep: boolean): Promise<void> {
   const t = await target(['--only', stages.join(',')]);
-  const { report } = await recordExact(t.pid, stages.map((s) => ({ name: s, spec: `uprobe:${KNOWN_COST}:${s}` })), 4);
-  t.stop();
-  await t.done;
+  const [{ report }, truth] = await bracketed(t, stages, () =>
+    recordExact(t.pid, stages.map((s) => ({ name: s, spec: `uprobe:${KNOWN_COST}:${s}` })), 4));
   const rows = stages.map((s) => {
     const r = report.stages.find((x) => x.name === s);
     assert.ok(r, `stage ${s} in the report`);
     return r;
   });
-  const info = describe(rows);
+  const info = describe(rows, truth);
   // One counting switch for all stages: one loop calls each stage once per iteration.
   const calls = rows.map((r) => r.calls);
   assert.ok(Math.max(...calls) - Math.min(...calls) <= 2, `consistent counts: ${calls.join(', ')}`);
@@ -73,12 +90,12 @@ async function exactCase(stages: readonly string[], singleStep: boolean): Promis
     assert.equal(r.corrected, true, `${r.name} corrected`);
     assert.ok(r.calls > 1000, `${r.name}: ${r.calls} calls`);
     // The probes really cost something here, and the raw mean shows it: the correction matters.
-    assert.ok(r.raw_mean_ns! - tr.mean_ns > 300, `${r.name}: raw ${r.raw_mean_ns} vs true ${tr.mean_ns}`);
+    assert.ok(r.raw_mean_ns! - tr > 300, `${r.name}: raw ${r.raw_mean_ns} vs true ${tr}`);
     assert.ok(Math.abs(r.raw_mean_ns! - r.probe_overhead_ns! - r.mean_ns!) < 1, `${r.name}: mean = raw - overhead`);
     assert.ok(
-      within(r.mean_ns!, tr.mean_ns, 0.05, 50),
-      `${r.name}: corrected mean ${r.mean_ns!.toFixed(0)} ns vs true ${tr.mean_ns.toFixed(0)} ns ` +
-        `(off by ${(r.mean_ns! - tr.mean_ns).toFixed(0)} ns; allowed ±${Math.max(0.05 * tr.mean_ns, 50).toFixed(0)}). All: ${info}`,
+      within(r.mean_ns!, tr, 0.05, 50),
+      `${r.name}: corrected mean ${r.mean_ns!.toFixed(0)} ns vs true ${tr.toFixed(0)} ns ` +
+        `(off by ${(r.mean_ns! - tr).toFixed(0)} ns; allowed ±${Math.max(0.05 * tr, 50).toFixed(0)}). All: ${info}`,
     );
   }
 }
@@ -96,19 +113,16 @@ test('sampled mode: ns per packet within max(10%, 100 ns) of the truth', async (
   // One datagram per iteration over the namespace's lo: its tx_packets counts iterations without
   // probes. Random gaps between stages keep the loop from aliasing with the periodic sampler.
   const t = await target(['--only', stages.join(','), '--udp-port', '9999', '--jitter-ns', '2000'], ns);
-  const report = await recordSampledCli(
-    t.pid, stages.map((s) => ({ name: s, spec: `uprobe:${KNOWN_COST}:${s}` })), `dev:lo:tx@${ns}`, 999, 12,
-  );
-  t.stop();
-  await t.done;
+  const [report, truth] = await bracketed(t, stages, () =>
+    recordSampledCli(t.pid, stages.map((s) => ({ name: s, spec: `uprobe:${KNOWN_COST}:${s}` })), `dev:lo:tx@${ns}`, 999, 12));
   const sampled = report.sampled;
   assert.ok(sampled, `a sampled section in the report (${report.sampled_error ?? ''})`);
   assert.ok(sampled.samples > 2000, `${sampled.samples} samples`);
   assert.ok(sampled.packets > 10000, `${sampled.packets} packets`);
   const info = sampled.stages.map((s) => `${s.name}: ${s.ns_per_packet.toFixed(0)} [${s.ci_low_ns.toFixed(0)}–${s.ci_high_ns.toFixed(0)}] ` +
-    `vs true ${truth.get(s.name)!.mean_ns.toFixed(0)} (${s.samples} samples)`).join('; ');
+    `vs true ${truth.get(s.name)!.toFixed(0)} (${s.samples} samples)`).join('; ');
   for (const s of sampled.stages) {
-    const tr = truth.get(s.name)!.mean_ns;
+    const tr = truth.get(s.name)!;
     assert.ok(s.ci_low_ns <= s.ns_per_packet && s.ns_per_packet <= s.ci_high_ns, info);
     assert.ok(within(s.ns_per_packet, tr, 0.1, 100), `${s.name}: sampled ${s.ns_per_packet.toFixed(0)} ns vs true ${tr.toFixed(0)} ns. All: ${info}`);
   }
