@@ -136,7 +136,12 @@ static void perf_error(int err, int hz, const char *ev, char *msg, size_t len)
 	int paranoid = -9, maxrate = 0;
 	read_int_file("/proc/sys/kernel/perf_event_paranoid", &paranoid);
 	read_int_file("/proc/sys/kernel/perf_event_max_sample_rate", &maxrate);
-	if (err == EACCES || err == EPERM)
+	if ((err == EACCES || err == EPERM) && !strcmp(ev, "task-clock"))
+		snprintf(msg, len,
+			 "perf_event_open(%s) on the target's threads: %s: needs CAP_PERFMON (or "
+			 "kernel.perf_event_paranoid <= 1, now %d) and the right to trace the process "
+			 "(same user, or CAP_SYS_PTRACE)", ev, strerror(err), paranoid);
+	else if (err == EACCES || err == EPERM)
 		snprintf(msg, len,
 			 "perf_event_open(%s): %s: needs CAP_PERFMON or CAP_SYS_ADMIN "
 			 "(kernel.perf_event_paranoid=%d; per-CPU events need it <= 0 without them)",
@@ -595,6 +600,11 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 		}
 	}
 
+	for (const char *w; (w = symbolizer_take_warning(s->sym));) {
+		fputs("{\"type\":\"warning\",\"message\":", out);
+		json_write_strz(out, w);
+		fputs("}\n", out);
+	}
 	dropped_samples = (now.lost_stacks - s->prev.lost_stacks) +
 			  (now.lost_entries - s->prev.lost_entries);
 	write_drop(out, "stacks", now.lost_stacks - s->prev.lost_stacks + lost_missing);

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_MODULES 512        /* distinct mapped files cached per process */
@@ -43,6 +46,8 @@ struct mapping {
 	char *key;           /* module cache key, NULL for anonymous memory */
 	bool file;           /* backed by a file we can read through map_files */
 	bool vdso;
+	bool deleted;        /* maps said " (deleted)": the path names another file, if any */
+	unsigned long long dev_major, dev_minor, inode;
 	struct sym_module *mod; /* resolved lazily */
 };
 
@@ -68,7 +73,34 @@ struct symbolizer {
 	size_t nkmodnames;
 	char *kbuild_id;
 	struct sym_module empty; /* stands in for files we could not read */
+	char warn[8][384];       /* reasons symbols are missing, until the caller takes them */
+	int nwarn, warned;
 };
+
+#define MAX_WARNINGS 16 /* per run: one per unreadable module at most, then silence */
+
+static void add_warning(struct symbolizer *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add_warning(struct symbolizer *s, const char *fmt, ...)
+{
+	va_list ap;
+	if (s->warned >= MAX_WARNINGS || s->nwarn >= 8)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->warn[s->nwarn++], sizeof(s->warn[0]), fmt, ap);
+	va_end(ap);
+	s->warned++;
+}
+
+const char *symbolizer_take_warning(struct symbolizer *s)
+{
+	static char out[384];
+	if (!s || !s->nwarn)
+		return NULL;
+	memcpy(out, s->warn[0], sizeof(out));
+	memmove(s->warn[0], s->warn[1], (size_t)(--s->nwarn) * sizeof(s->warn[0]));
+	return out;
+}
 
 /* ---- ELF ------------------------------------------------------------------------------------- */
 
@@ -408,8 +440,11 @@ static int read_maps(struct symbolizer *s)
 		len = strlen(p);
 		if (len && p[len - 1] == '\n')
 			p[--len] = 0;
-		if (len > 10 && !strcmp(p + len - 10, " (deleted)"))
+		bool deleted = false;
+		if (len > 10 && !strcmp(p + len - 10, " (deleted)")) {
 			p[len -= 10] = 0;
+			deleted = true;
+		}
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			struct mapping *nm = realloc(maps, nc * sizeof(*nm));
@@ -424,6 +459,9 @@ static int read_maps(struct symbolizer *s)
 		m->end = end;
 		m->offset = offset;
 		m->vdso = !strcmp(p, "[vdso]");
+		m->deleted = deleted;
+		m->inode = inode;
+		sscanf(dev, "%llx:%llx", &m->dev_major, &m->dev_minor);
 		m->file = inode != 0 && p[0] == '/';
 		m->path = strdup(len ? p : "[anon]");
 		if (m->file) {
@@ -508,13 +546,21 @@ static struct sym_module *module_for(struct symbolizer *s, struct mapping *m)
 		 * mount namespace */
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", s->pid, m->start, m->end);
 		mod = sym_module_load_path(path, err, sizeof(err));
-		if (!mod) {
-			char *root;
-			if (asprintf(&root, "/proc/%d/root%s", s->pid, m->path) >= 0) {
-				mod = sym_module_load_path(root, err, sizeof(err));
-				free(root);
-			}
+		/* without CAP_SYS_ADMIN map_files is closed: the path, through the process's root
+		 * and then as is, serves if it is still the very file that is mapped */
+		for (int i = 0; !mod && !m->deleted && i < 2; i++) {
+			char *alt = NULL;
+			struct stat st;
+			if (i == 0 ? asprintf(&alt, "/proc/%d/root%s", s->pid, m->path) < 0
+				   : !(alt = strdup(m->path)))
+				break;
+			if (!stat(alt, &st) && st.st_ino == m->inode && major(st.st_dev) == m->dev_major &&
+			    minor(st.st_dev) == m->dev_minor)
+				mod = sym_module_load_path(alt, err, sizeof(err));
+			free(alt);
 		}
+		if (!mod)
+			add_warning(s, "no symbols for %s: %s", m->path, err);
 	}
 	if (!mod) {
 		mod = calloc(1, sizeof(*mod));
@@ -621,8 +667,10 @@ static void load_kallsyms(struct symbolizer *s)
 
 	s->kloaded = true;
 	s->kbuild_id = kernel_build_id();
-	if (!f)
+	if (!f) {
+		add_warning(s, "no kernel symbols: /proc/kallsyms: %s", strerror(errno));
 		return;
+	}
 	while (getline(&line, &lcap, f) > 0) {
 		unsigned long long addr;
 		char type, name[512], mod[256];
@@ -675,6 +723,9 @@ static void load_kallsyms(struct symbolizer *s)
 	}
 	free(line);
 	fclose(f);
+	if (!n)
+		add_warning(s, "no kernel symbols: /proc/kallsyms shows no addresses (needs "
+			       "CAP_SYSLOG, or kernel.kptr_restrict=0 and perf_event_paranoid <= 1)");
 	s->ksyms = calloc(n ? n : 1, sizeof(*s->ksyms));
 	if (!s->ksyms) {
 		free(tmp);

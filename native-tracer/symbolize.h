@@ -30,6 +30,11 @@ void symbolizer_allow_refresh(struct symbolizer *s);
 int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
 int symbolize_kernel(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
 
+/* Why some symbols are missing (a module that could not be read, no kallsyms addresses): one
+ * message per call, NULL when none is pending; valid until the next call. A run reports at most a
+ * few, so a process with many unreadable modules does not flood the stream. */
+const char *symbolizer_take_warning(struct symbolizer *s);
+
 /* One ELF file's symbols, usable without a process (the unit test compares it with nm). */
 struct sym_module;
 struct sym_module *sym_module_load_path(const char *path, char *err, unsigned errlen);
