@@ -96,10 +96,53 @@ static void run_calls(enum cal_class c, int n)
 		cal_fn();
 }
 
+static double median_of(double *v, int n);
+
+/* Median wall time of single calls: a call that was preempted or interrupted is an outlier the
+ * median ignores, where a batch total would absorb it. */
+static double timed_calls(enum cal_class c, int n)
+{
+	static double d[CAL_CALLS];
+	struct timespec a, b;
+
+	if (n > CAL_CALLS)
+		n = CAL_CALLS;
+	for (int i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (c == CAL_TP)
+			syscall(SYS_getppid);
+		else
+			cal_fn();
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		d[i] = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+	}
+	return median_of(d, n);
+}
+
+/* Median time between two back-to-back clock reads. */
+static double clock_cost(void)
+{
+	static double d[CAL_CALLS];
+	struct timespec a, b;
+
+	for (int i = 0; i < CAL_CALLS; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		d[i] = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+	}
+	return median_of(d, CAL_CALLS);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void median_iqr(double *v, int n, double *med, double *half_iqr)
@@ -230,15 +273,12 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 		probed = cal_fn;
 	}
 	for (int b = 0; b < CAL_BATCHES; b++) {
-		unsigned long long a, d_un, d_tr;
-		double m;
+		double m, d_un, d_tr, co;
 
 		if (c != CAL_TP)
 			cal_fn = cal_ref[c];
 		run_calls(c, 20); /* warm caches */
-		a = now_ns();
-		run_calls(c, CAL_CALLS);
-		d_un = now_ns() - a;
+		d_un = timed_calls(c, CAL_CALLS);
 
 		if (c == CAL_TP && cal_attach(t, c, l, err, len))
 			goto out;
@@ -249,9 +289,7 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 			break;
 		/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
 		t->skel->bss->calibrating = 1;
-		a = now_ns();
-		run_calls(c, CAL_CALLS);
-		d_tr = now_ns() - a;
+		d_tr = timed_calls(c, CAL_CALLS);
 		t->skel->bss->calibrating = 0;
 		if (c == CAL_TP) {
 			bpf_link__destroy(l[0]);
@@ -264,11 +302,14 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 		m = hist_median(h1);
 		if (m < 0)
 			continue;
-		inner[nb] = m - (double)d_un / CAL_CALLS;
-		outer[nb] = (double)(d_tr - d_un) / CAL_CALLS;
-		if (getenv("PKTPATH_DEBUG"))
-			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f median %.1f\n", cal_names[c], b,
-				(double)d_un / CAL_CALLS, (double)d_tr / CAL_CALLS, m);
+		/* With C one clock read and F the call: d_un ~ C + F, co ~ C. A probed call's own time is
+		 * F = d_un - co; the interval between point events in the timing loop is ~ 2C + F. */
+		co = clock_cost();
+		inner[nb] = c == CAL_TP || c == CAL_USDT ? m - (d_un + co) : m - (d_un - co);
+		outer[nb] = d_tr - d_un;
+		if (getenv("PKTPATH_DEBUG_CAL"))
+			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f recorded median %.1f\n",
+				cal_names[c], b, d_un, d_tr, m);
 		nb++;
 	}
 	if (nb < CAL_BATCHES / 2 + 1) {

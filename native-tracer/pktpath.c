@@ -22,6 +22,7 @@
 #include "pktpath.skel.h"
 
 #define TRACER_VERSION "0.1.0"
+#define SETTLE_US 20000
 
 static volatile sig_atomic_t got_signal;
 static char libbpf_last[512];
@@ -455,7 +456,9 @@ int main(int argc, char **argv)
 	}
 
 	L.watch_stdin = stdin_watchable();
-	/* one instant for every stage: counting starts after all are attached */
+	/* one instant for every stage: counting starts after all are attached, and after calls that
+	 * were in flight while the probes went in have returned */
+	usleep(SETTLE_US);
 	t->skel->bss->counting = 1;
 	unsigned long long start = now_ns(), tick_start = start;
 	if (opts.duration_s > 0)
@@ -473,6 +476,7 @@ int main(int argc, char **argv)
 		if (opts.max_overhead_pct > 0 && duty < 1.0) {
 			if (!attached) {
 				attach_all(t);
+				usleep(SETTLE_US);
 				t->skel->bss->counting = 1;
 				attached = true;
 				t_on = now_ns();
@@ -488,6 +492,7 @@ int main(int argc, char **argv)
 		} else {
 			if (!attached) {
 				attach_all(t);
+				usleep(SETTLE_US);
 				t->skel->bss->counting = 1;
 				attached = true;
 				t_on = now_ns();

@@ -218,13 +218,13 @@ int stage_attach(struct tracer *t, struct stage_rt *s)
 	case PKTPATH_KIND_UPROBE: {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = s->id);
 
-		/* entry first: a return probe must never fire for a call whose entry it did not see */
-		s->links[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, pid, s->binary, s->file_off, &uo);
-		if (!s->links[0])
-			goto fail;
 		uo.retprobe = true;
 		s->links[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, pid, s->binary, s->file_off, &uo);
 		if (!s->links[1])
+			goto fail;
+		uo.retprobe = false;
+		s->links[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, pid, s->binary, s->file_off, &uo);
+		if (!s->links[0])
 			goto fail;
 		return 0;
 	}
