@@ -287,32 +287,39 @@ static bool wait_until(struct loop *L, unsigned long long until, const sigset_t 
 	}
 }
 
+/* One interval's deltas. The totals of all stages are read first, back to back, so stages on one
+ * path agree on the interval's calls; the histograms follow (a bucket may hold a call or two that
+ * the next interval's totals account for). */
 static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 {
 	static unsigned long long h[PKTPATH_HIST_BUCKETS];
+	struct pktpath_stage_totals now[PKTPATH_MAX_STAGES];
+	bool have[PKTPATH_MAX_STAGES] = {};
 	FILE *out = t->out;
 
 	*overhead_ns = 0;
+	for (int i = 0; i < t->nst; i++)
+		have[i] = t->st[i].ok && !slot_read(t, t->st[i].id, &now[i], NULL);
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
-		struct pktpath_stage_totals c, d;
+		struct pktpath_stage_totals c = now[i], d, dummy;
 		bool first = true;
 
-		if (!s->ok || slot_read(t, s->id, &c, NULL))
+		if (!have[i])
 			continue;
 		d.calls = c.calls - s->prev.calls;
 		d.packets = c.packets - s->prev.packets;
 		d.sum_ns = c.sum_ns - s->prev.sum_ns;
 		d.unmatched = c.unmatched - s->prev.unmatched;
 		d.timed = c.timed - s->prev.timed;
+		s->prev = c;
 		if (!d.calls && !d.unmatched)
 			continue;
 		*overhead_ns += d.calls * s->outer_ns;
 		fprintf(out, "{\"type\":\"hist\",\"seq\":%u,\"stage\":%d,\"calls\":%llu,\"packets\":%llu,\"sum_ns\":%llu,"
 			"\"unmatched\":%llu,\"timed\":%llu,\"buckets\":[", seq, s->id, d.calls, d.packets, d.sum_ns,
 			d.unmatched, d.timed);
-		/* read the histogram after the totals: a bucket never lags the totals it is compared with */
-		if (d.timed && !slot_read(t, s->id, &c, h)) {
+		if (d.timed && !slot_read(t, s->id, &dummy, h)) {
 			for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++) {
 				if (h[b] == s->prev_hist[b])
 					continue;
@@ -322,8 +329,6 @@ static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 			}
 		}
 		fputs("]}\n", out);
-		/* totals re-read with the histogram are the ones consistent with prev_hist */
-		s->prev = c;
 	}
 }
 
