@@ -439,7 +439,13 @@ static bool add_stack(struct sampler *s, FILE *out, int map_fd, int stack_id, bo
 	c->len = 0;
 	for (int i = 0; i < PKTPATH_MAX_STACK && s->ips[i]; i++) {
 		bool fresh;
-		int id = frame_lookup(s, s->ips[i], &fresh);
+		int id;
+		/* Code built without frame pointers (Debian's DPDK and glibc) may leave %rbp holding
+		 * data, and the frame-pointer walk then yields "return addresses" that point at no
+		 * code. Nothing beyond such a value is a real caller: the stack ends there. */
+		if (!kernel && s->pid > 0 && i > 0 && !symbolizer_is_user_code(s->sym, s->ips[i]))
+			break;
+		id = frame_lookup(s, s->ips[i], &fresh);
 		if (id < 0)
 			return false;
 		if (fresh)

@@ -576,6 +576,18 @@ static struct sym_module *module_for(struct symbolizer *s, struct mapping *m)
 	return m->mod = mod;
 }
 
+bool symbolizer_is_user_code(struct symbolizer *s, unsigned long long addr)
+{
+	if (find_mapping(s, addr))
+		return true;
+	if (s->refresh_allowed && s->pid > 0) {
+		s->refresh_allowed = false;
+		if (!read_maps(s))
+			return find_mapping(s, addr) != NULL;
+	}
+	return false;
+}
+
 int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f)
 {
 	struct mapping *m = find_mapping(s, addr);

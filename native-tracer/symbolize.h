@@ -26,6 +26,9 @@ void symbolizer_free(struct symbolizer *s);
  * (called once per drain, so a stream of unmapped addresses costs one re-read, not one each). */
 void symbolizer_allow_refresh(struct symbolizer *s);
 
+/* Whether addr lies in an executable mapping of the process (re-reading the maps if allowed). */
+bool symbolizer_is_user_code(struct symbolizer *s, unsigned long long addr);
+
 /* Fill *f. Returns 0, or -1 when the address is in no mapping (f then names it "[unknown]"). */
 int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
 int symbolize_kernel(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);

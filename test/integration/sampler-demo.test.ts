@@ -47,6 +47,10 @@ test('pktpath-tracer --pid FWD --sample-hz 999 profiles the forwarder under traf
   t.diagnostic(`top leaves: ${JSON.stringify([...leaves].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
   assert.ok((leaves.get('eth_af_packet_rx') ?? 0) + (leaves.get('eth_af_packet_tx') ?? 0) > 0, 'DPDK af_packet driver functions named');
   const stages = ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx', 'main'];
+  // a frame-pointer walk through code without frame pointers reads data as return addresses;
+  // the sampler cuts the stack there, so no user frame may point outside executable mappings
+  const unknown = [...p.frames.values()].filter((f) => !f.kernel && f.module === '[unknown]');
+  assert.deepEqual(unknown.map((f) => f.addr), [], 'no user frame outside the executable mappings');
   const bid = readelfBuildId(lab.fwdBinary);
   const fwdFrames = [...p.frames.values()].filter((f) => stages.includes(f.fn) || f.fn.startsWith('eth_af_packet'));
   assert.ok(fwdFrames.length > 0, 'frames in the forwarder binary');
