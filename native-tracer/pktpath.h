@@ -105,6 +105,10 @@ struct pktpath_sample_stats {
              Kernel mode (--kernel) collects no user stacks: a sample that caught a task in user
              mode has the single pseudo-frame {"fn":"[user space]","module":"[user]","addr":"0x0"}.
              "addr" of a caller frame is its return address (the call site + the call's length).
+             Stacks are walked by frame pointers: a function built without them (Debian's DPDK,
+             glibc) hides its caller, and a user stack ends at the first address that is not in
+             an executable mapping. With --pid the samples come from a task-clock event on each
+             thread (proportional to its CPU time); with --kernel from cpu-clock on each CPU.
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
  *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
  *             closes interval `seq`: every hist/stack of that seq came before it

@@ -71,7 +71,6 @@ struct sampler {
 	struct symbolizer *sym;
 	struct frame_slot *frames;
 	unsigned nframes;
-	unsigned long long frames_dropped;
 	struct pktpath_sample_key *keys;
 	unsigned long long *vals;
 	struct stack_slot *sc;
