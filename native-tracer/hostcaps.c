@@ -71,8 +71,9 @@ void features_detect(struct features *f)
 
 	if (!read_line("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf)))
 		f->paranoid = atoi(buf);
-	if (f->paranoid > 2 && !f->bpf_allowed)
-		feature_missing(f, "perf_event_paranoid: kernel.perf_event_paranoid=%d blocks perf events without CAP_PERFMON", f->paranoid);
+	if (f->paranoid > 1 && !f->bpf_allowed)
+		feature_missing(f, "perf_event_paranoid: kernel.perf_event_paranoid=%d: without CAP_PERFMON, probing and "
+				   "sampling other processes needs 1 or less (or -1 for kernel stacks)", f->paranoid);
 
 	if (!read_line("/sys/kernel/security/lockdown", buf, sizeof(buf))) {
 		char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;

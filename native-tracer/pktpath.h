@@ -82,11 +82,15 @@ struct pktpath_sample_stats {
  *             "features":{"btf":true,"uprobes":true,"usdt":true,"tracepoints":true,
  *                         "kprobes":false,"fentry":false,"perf_cpu_clock":true},
  *             "missing":["kprobes: ...", ...]}
+             added members: features.bpf_allowed (CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN),
+             "perf_event_paranoid":2, "lockdown":"none"|"integrity"|"confidentiality"|null;
+             every "missing" item starts with the name of what is missing and a colon
  *  stage     {"type":"stage","id":0,"name":"rx","kind":"uprobe","spec":"uprobe:/bin/fwd:rx",
  *             "packets":"one"|"ret"|"arg2","ok":true,"error":null,
  *             "binary":"/bin/fwd","symbol":"rx","offset":4096,"first_insn":"push %rbp",
  *             "single_step":false,"warning":null}
              added members: "first_bytes":"55 48 89 e5" (hex at the probed site, uprobes),
+             "address":"0x12a0" (the ELF virtual address; "offset" is the file offset probed),
              "key":"call"|"skb"|"cpu"|"thread" (how latencies are formed: entry/return pair, or
              time since the previous event of the same skb / on the same CPU / on the same thread)
  *  ready     {"type":"ready","t_ns":123}                  all stages attached, counting began

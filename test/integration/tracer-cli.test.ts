@@ -116,3 +116,21 @@ test('stops on end of stdin, on --duration and when the target exits', async () 
   assert.equal(await c.exited, 0);
   assert.deepEqual(c.records.at(-1), { ...c.records.at(-1), type: 'bye', reason: 'target_exit' });
 });
+
+test('without privileges: hello lists exactly what is missing, then one fatal error', () => {
+  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', TRACER, '--kernel', '--stage', 'x=tracepoint:net:netif_rx'], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
+  assert.equal(r.status, 1);
+  const recs = parse(r.stdout);
+  const hello = recs[0] as HelloRecord;
+  assert.equal(hello.type, 'hello');
+  assert.equal(hello.features.bpf_allowed, false);
+  assert.ok(hello.missing.some((m) => m.startsWith('CAP_BPF: ')), hello.missing.join('\n'));
+  assert.ok(hello.missing.some((m) => m.startsWith('perf_event_paranoid: ')), hello.missing.join('\n'));
+  const err = recs.find((x): x is ErrorRecord => x.type === 'error');
+  assert.equal(err?.fatal, true);
+  assert.match(err?.message ?? '', /not permitted to load BPF programs/);
+  assert.equal(recs.at(-1)?.type, 'bye');
+});
