@@ -357,8 +357,10 @@ export class SshTransport implements Transport {
 
   facts(): Promise<HostFacts> {
     this.factsP ??= (async () => {
-      const r = await collect(this.run(['sh', '-c', 'uname -m -r -s; id -u; id -un']));
-      const lines = r.stdout.split('\n');
+      // A marker first: login-shell startup files may print to stdout before our command runs.
+      const r = await collect(this.run(['sh', '-c', 'echo @pktpath-facts@; uname -m -r -s; id -u; id -un']));
+      const at = r.stdout.lastIndexOf('@pktpath-facts@\n');
+      const lines = (at >= 0 ? r.stdout.slice(at + '@pktpath-facts@\n'.length) : '').split('\n');
       const uname = (lines[0] ?? '').trim().split(/\s+/);
       const uid = Number(lines[1]);
       if (r.code !== 0 || uname.length < 3 || !Number.isInteger(uid)) {

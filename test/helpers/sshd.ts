@@ -112,6 +112,10 @@ async function startSshd(dir: string, name: string, authorizedKeys: string, logL
         `LogLevel ${logLevel}`,
         'Subsystem sftp internal-sftp',
         'AllowTcpForwarding yes',
+        // bash started by sshd sources ~/.bashrc unless SHLVL says it is nested; root's .bashrc on
+        // this machine runs `pyenv rehash`, which takes a lock for up to 60 s under concurrent logins.
+        // The tests are about SSH, not about root's shell setup.
+        'SetEnv SHLVL=1',
         '',
       ].join('\n'),
     );

@@ -17,6 +17,17 @@ after(async () => {
   await lab?.stop();
 });
 
+/** Signal pids that may have exited since they were listed. */
+function signalAll(pids: readonly number[], sig: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 async function withTransport<T>(host: string, fn: (t: Transport) => Promise<T>, extra: Parameters<typeof openTransport>[0] = {}): Promise<T> {
   const t = await openTransport({ host, sshConfig: lab.config, readyTimeoutMs: 10000, ...extra });
   try {
@@ -146,11 +157,43 @@ test('closed resolves when the connection is lost; commands see it', async () =>
   await new Promise((r) => setTimeout(r, 300));
   const before = new Set(lab.sessionPids());
   assert.ok(before.size > 0);
-  for (const pid of before) process.kill(pid, 'SIGKILL');
+  signalAll([...before], 'SIGKILL');
   const t0 = Date.now();
   await t.closed;
   const st = await cmd.exit;
   assert.ok(Date.now() - t0 < 2000);
   assert.equal(st.code, null);
   await t.close();
+});
+
+test('ProxyJump with two hops (comma list), each resolved through the config', async () => {
+  const cfg = lab.writeConfig('cfg_2hops', `Host two\n  HostName 127.0.0.1\n  Port ${lab.target.port}\n  ProxyJump ${lab.alias.hop},${lab.alias.hop}\n  IdentityFile ${lab.keys.plain}\n  IdentityAgent none\n${readFileSync(lab.config, 'utf8')}`);
+  const before = (readFileSync(lab.hop.log, 'utf8').match(/Accepted publickey/g) ?? []).length;
+  const t = await openTransport({ host: 'two', sshConfig: cfg });
+  try {
+    assert.equal((await t.exec(['printf', 'ok'])).stdout, 'ok');
+  } finally {
+    await t.close();
+  }
+  const after = (readFileSync(lab.hop.log, 'utf8').match(/Accepted publickey/g) ?? []).length;
+  assert.equal(after - before, 2, 'two logins on the hop: one per listed hop');
+});
+
+test('keepalives notice a silent peer: closed resolves after ServerAliveInterval x CountMax', async () => {
+  // The config says ServerAliveInterval 1, ServerAliveCountMax 3. A stopped sshd session keeps the
+  // TCP connection open but answers nothing, like a dead link without a reset.
+  const t = await openTransport({ host: lab.alias.key, sshConfig: lab.config });
+  const sessions = lab.sessionPids();
+  assert.ok(sessions.length > 0);
+  const t0 = Date.now();
+  signalAll(sessions, 'SIGSTOP');
+  try {
+    const lost = await Promise.race([t.closed.then(() => Date.now() - t0), new Promise<null>((r) => setTimeout(() => r(null), 10000))]);
+    assert.ok(lost !== null, 'the connection was not noticed dead within 10 s');
+    assert.ok(lost >= 2500 && lost <= 6000, `noticed after ${lost} ms`);
+  } finally {
+    signalAll(sessions, 'SIGCONT');
+    signalAll(sessions, 'SIGKILL');
+    await t.close();
+  }
 });
