@@ -270,6 +270,8 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 		return 0;
 	if (!!o->pid == !!o->kernel_mode)
 		return fail(err, len, "give exactly one of --pid PID or --kernel");
+	if (o->max_overhead_pct > 0 && !o->calibrate)
+		return fail(err, len, "--max-overhead needs the calibrated probe cost: drop --no-calibrate");
 	if (!o->nstages && !o->sample_hz)
 		return fail(err, len, "nothing to record: give --stage NAME=SPEC and/or --sample-hz N");
 	return 0;

@@ -37,6 +37,7 @@ const badSpecs: Array<[string[], RegExp]> = [
   [['--stage', 'a=tracepoint:net:netif_rx'], /exactly one of --pid PID or --kernel/],
   [['--kernel', '--interval-ms', '-5', '--stage', 'a=tracepoint:net:netif_rx'], /--interval-ms/],
   [['--kernel', '--frobnicate'], /unknown argument '--frobnicate'/],
+  [['--kernel', '--no-calibrate', '--max-overhead', '5', '--stage', 'a=tracepoint:net:netif_rx'], /--max-overhead needs the calibrated probe cost/],
 ];
 
 for (const [args, re] of badSpecs) {
