@@ -18,14 +18,14 @@ import { recordSampled } from '../src/tracer/sampled.ts';
 import { sampledStageNumbers } from '../src/core/sampled.ts';
 import type { StageRow } from '../src/core/report.ts';
 import {
-  KNOWN_COST, PUSH_STAGES, SS_STAGES, buildKnownCost, inLoopCost, measureTruth, startKnownCost, throughput, type Truth,
+  KNOWN_COST, NOP_STAGES, PUSH_STAGES, SS_STAGES, buildKnownCost, inLoopCost, measureTruth, startKnownCost, throughput, type Truth,
 } from '../test/helpers/known-cost.ts';
 import { ROOT, TRACER, addNetns, bpftraceMeans, buildTracer, delNetns, recordExact } from '../test/helpers/measure.ts';
 
 const argSeconds = process.argv.indexOf('--seconds');
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 5;
 const SAMPLE_HZ = 999;
-const STAGES = [...PUSH_STAGES, ...SS_STAGES];
+const STAGES = [...PUSH_STAGES, ...SS_STAGES, ...NOP_STAGES];
 const ns = `pp${process.pid % 100000}b`;
 
 function pct(v: number, truth: number): string {

@@ -10,6 +10,8 @@ export const KNOWN_COST = join(TARGETS_DIR, 'build', 'known_cost');
 
 export const PUSH_STAGES = ['kc_push_200ns', 'kc_push_1us', 'kc_push_5us', 'kc_push_20us'] as const;
 export const SS_STAGES = ['kc_ss_1us', 'kc_ss_5us', 'kc_ss_20us'] as const;
+/** Starts with a 5-byte nop (0f 1f 44 00 00), which the kernel emulates. */
+export const NOP_STAGES = ['kc_nop_1us'] as const;
 
 /** Builds the target and checks (objdump) that each stage starts with the intended instruction. */
 export function buildKnownCost(): void {

@@ -9,7 +9,8 @@
  *   kc_push_*  built with frame pointers and -fno-shrink-wrap: the first instruction is `push %rbp`,
  *              which the kernel emulates when a uprobe hits it (cheap probe);
  *   kc_ss_*    built without a frame pointer: the first instruction is a `mov` the kernel must
- *              single-step (expensive probe).
+ *              single-step (expensive probe);
+ *   kc_nop_1us a 5-byte nop first (emulated, like push), then a jump to its body.
  * `make -C test/targets check` verifies the first instructions with objdump.
  *
  * Modes (all output is JSON lines on stdout):
@@ -98,6 +99,16 @@ SS_STAGE(kc_ss_1us, kc_iters_1us)
 SS_STAGE(kc_ss_5us, kc_iters_5us)
 SS_STAGE(kc_ss_20us, kc_iters_20us)
 
+/* A nop-first stage: a 5-byte nop (what -mfentry -mnop-mcount or patchable entries put first),
+ * then a tail jump to a push-first body. The kernel emulates the nop, like push. */
+__attribute__((noinline, used)) uint64_t kc_nop_1us_body(uint64_t x);
+PUSH_STAGE(kc_nop_1us_body, kc_iters_1us)
+__asm__(".text\n"
+	".globl kc_nop_1us\n.type kc_nop_1us,@function\n"
+	"kc_nop_1us:\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tjmp kc_nop_1us_body\n"
+	".size kc_nop_1us,.-kc_nop_1us\n");
+uint64_t kc_nop_1us(uint64_t x);
+
 /* An empty call, to state what the call itself costs in the truth loop. */
 __attribute__((noinline, used)) uint64_t kc_empty(uint64_t x)
 {
@@ -115,7 +126,7 @@ static const struct stage stages[] = {
 	{"kc_push_200ns", kc_push_200ns, 200}, {"kc_push_1us", kc_push_1us, 1000},
 	{"kc_push_5us", kc_push_5us, 5000},    {"kc_push_20us", kc_push_20us, 20000},
 	{"kc_ss_1us", kc_ss_1us, 1000},        {"kc_ss_5us", kc_ss_5us, 5000},
-	{"kc_ss_20us", kc_ss_20us, 20000},
+	{"kc_ss_20us", kc_ss_20us, 20000},      {"kc_nop_1us", kc_nop_1us, 1000},
 };
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))
 
