@@ -2,6 +2,7 @@
 // Both accept an argument object ({host, pid, stages, durationSeconds, sampleHz}) that skips the
 // pickers, for tests and keybindings.
 import * as vscode from 'vscode';
+import type { Log } from './log.ts';
 import { basename } from 'node:path';
 import { openTransport } from '../remote/open.ts';
 import type { Transport } from '../remote/transport.ts';
@@ -19,9 +20,13 @@ import { checkBuildId } from './local-binary.ts';
 const RECENT_HOSTS = 'pktpath.recentHosts';
 const LAST_STAGES = 'pktpath.lastStages';
 
-export const KERNEL_TRACEPOINTS = [
-  'net:netif_rx', 'net:netif_receive_skb', 'fib:fib_table_lookup', 'net:net_dev_queue', 'net:net_dev_start_xmit', 'net:net_dev_xmit',
+/** Along the forwarding path, in order; the first four are pre-selected (each fires once per forwarded skb). */
+export const KERNEL_TRACEPOINTS: Array<{ tp: string; picked: boolean }> = [
+  { tp: 'net:netif_receive_skb', picked: true }, { tp: 'fib:fib_table_lookup', picked: true },
+  { tp: 'net:net_dev_queue', picked: true }, { tp: 'net:net_dev_xmit', picked: true },
+  { tp: 'net:netif_rx', picked: false }, { tp: 'net:net_dev_start_xmit', picked: false },
 ];
+export const DEFAULT_KERNEL_STAGES = KERNEL_TRACEPOINTS.filter((k) => k.picked).map((k) => k.tp);
 
 async function pickHost(context: vscode.ExtensionContext): Promise<string | undefined> {
   const recent = context.globalState.get<string[]>(RECENT_HOSTS, []);
@@ -121,7 +126,7 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
   return stageSpecs(chosen, exe, sig);
 }
 
-export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: vscode.OutputChannel): void {
+export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('pktpath.attach', async (arg?: unknown): Promise<string | undefined> => {
       const a = asArgs(arg);
@@ -187,7 +192,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
       let tps = argStrings(a, 'stages');
       if (!tps) {
         const picks = await vscode.window.showQuickPick(
-          KERNEL_TRACEPOINTS.map((t) => ({ label: t, picked: true })),
+          KERNEL_TRACEPOINTS.map((t) => ({ label: t.tp, picked: t.picked })),
           { title: 'Packet Path: kernel tracepoints along the forwarding path', canPickMany: true },
         );
         if (!picks || picks.length === 0) return undefined;

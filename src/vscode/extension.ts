@@ -11,6 +11,7 @@ import { registerExportSession } from './export-session.ts';
 import { Recording } from './recording.ts';
 import { registerAttach } from './attach.ts';
 import { LineHeat, registerLineHeat } from './line-heat.ts';
+import { createLog } from './log.ts';
 
 /** What activate() returns: used by the extension-host tests, and by other extensions if they wish. */
 export interface PktpathApi {
@@ -19,10 +20,12 @@ export interface PktpathApi {
   views: ViewsPanel;
   recording: Recording;
   lineHeat: LineHeat;
+  /** The last lines of the Packet Path output channel. */
+  logLines(): string[];
 }
 
 export function activate(context: vscode.ExtensionContext): PktpathApi {
-  const log = vscode.window.createOutputChannel('Packet Path');
+  const log = createLog();
   const store = new SessionStore();
   const sessionsTree = new SessionsTree(store);
   const annotations = new Annotations(store);
@@ -46,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
   registerCodeLens(context, annotations);
   registerLineHeat(context, lineHeat);
   registerAttach(context, recording, log);
-  return { store, sessionsTree, views, recording, lineHeat };
+  return { store, sessionsTree, views, recording, lineHeat, logLines: () => log.recent() };
 }
 
 export function deactivate(): void {}

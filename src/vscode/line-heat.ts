@@ -1,6 +1,7 @@
 // Line heat: a background on sampled source lines, stronger where more CPU samples fell (DWARF line
 // info of the local build, inlined header code at its call site). Toggled by pktpath.toggleLineHeat.
 import * as vscode from 'vscode';
+import type { Log } from './log.ts';
 import { existsSync } from 'node:fs';
 import type { Session } from '../core/session.ts';
 import type { SessionStore } from './session-store.ts';
@@ -8,6 +9,8 @@ import { computeLineCosts, type LineCosts } from './line-costs.ts';
 import { checkBuildId, localBinaryFor, sourcePrefixes } from './local-binary.ts';
 import { buildSourceIndex, mapSourcePath } from './source-map.ts';
 import { settings } from './settings.ts';
+import { findCFunctions } from './c-functions.ts';
+import { stageFunctions } from '../core/flamegraph.ts';
 
 const LEVELS = 8;
 
@@ -18,7 +21,7 @@ export class LineHeat implements vscode.Disposable {
   private computing: Promise<LineCosts | null> | null = null;
   private readonly subs: vscode.Disposable[] = [];
 
-  constructor(private readonly store: SessionStore, private readonly log: vscode.OutputChannel) {
+  constructor(private readonly store: SessionStore, private readonly log: Log) {
     this.enabled = settings().lineHeat;
     this.levels = Array.from({ length: LEVELS }, (_, i) =>
       vscode.window.createTextEditorDecorationType({
@@ -85,6 +88,23 @@ export class LineHeat implements vscode.Disposable {
     return this.computing;
   }
 
+  /** 1-based lines from a uprobe stage function's name to its opening brace: where its entry breakpoint sits. */
+  private probedEntries(doc: vscode.TextDocument): Map<number, string> {
+    const out = new Map<number, string>();
+    const session = this.costs?.session;
+    if (!session) return out;
+    const probed = new Set(stageFunctions(session.stages).filter((f) => session.stages[f.stage]?.kind === 'uprobe').map((f) => f.symbol));
+    if (probed.size === 0) return out;
+    for (const f of findCFunctions(doc.getText())) {
+      if (!probed.has(f.name)) continue;
+      for (let l = f.line; l <= f.bodyEndLine; l++) {
+        out.set(l + 1, f.name);
+        if (doc.lineAt(l).text.includes('{')) break;
+      }
+    }
+    return out;
+  }
+
   async refresh(): Promise<void> {
     const editors = vscode.window.visibleTextEditors;
     const costs = this.enabled ? await this.lineCosts() : null;
@@ -92,6 +112,7 @@ export class LineHeat implements vscode.Disposable {
       const lines = costs?.files.get(ed.document.uri.fsPath);
       const buckets: vscode.DecorationOptions[][] = this.levels.map(() => []);
       if (lines && costs) {
+        const entries = this.probedEntries(ed.document);
         const max = Math.max(...lines.values());
         for (const [line, n] of lines) {
           if (line < 1 || line > ed.document.lineCount) continue;
@@ -99,7 +120,12 @@ export class LineHeat implements vscode.Disposable {
           const pct = costs.samples > 0 ? ((100 * n) / costs.samples).toFixed(1) : '0';
           buckets[level]!.push({
             range: new vscode.Range(line - 1, 0, line - 1, 0),
-            hoverMessage: new vscode.MarkdownString(`Packet Path: **${n}** CPU samples (${pct}% of ${costs.samples}) on this line, including library code it called`),
+            hoverMessage: new vscode.MarkdownString(
+              `Packet Path: **${n}** CPU samples (${pct}% of ${costs.samples}) on this line, including library code it called` +
+                (entries.has(line)
+                  ? `\n\nThis is the entry of the probed stage \`${entries.get(line)}\`: samples here are mostly the uprobe's own cost (the breakpoint at the entry), not the function's work.`
+                  : ''),
+            ),
           });
         }
       }

@@ -1,6 +1,7 @@
 // The local build of a profiled binary (for DWARF line info), and the warning when it is not the
 // build that ran: a different GNU build-id means line numbers may point at the wrong code.
 import * as vscode from 'vscode';
+import type { Log } from './log.ts';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename } from 'node:path';
@@ -41,7 +42,7 @@ export async function localBinaryFor(module: string, targetBinary: string | null
 const warned = new Set<string>();
 
 /** Warns (once per pair) when the local build of the target differs from the one that ran. */
-export async function checkBuildId(session: Session, log: vscode.OutputChannel): Promise<string | null> {
+export async function checkBuildId(session: Session, log: Log): Promise<string | null> {
   const t = session.target;
   if (!t.binary || !t.build_id) return null;
   const local = await localBinaryFor(t.binary, t.binary);

@@ -2,6 +2,7 @@
 // live numbers in the status bar and the views, stop on request, and save the session into the
 // workspace's sessions folder when it ends.
 import * as vscode from 'vscode';
+import type { Log } from './log.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openTransport } from '../remote/open.ts';
@@ -39,7 +40,7 @@ export class Recording implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly store: SessionStore,
-    private readonly log: vscode.OutputChannel,
+    private readonly log: Log,
     private readonly onStatus: (recording: boolean, message: string | null) => void,
   ) {
     this.status = vscode.window.createStatusBarItem('pktpath.recording', vscode.StatusBarAlignment.Left, 100);
@@ -50,6 +51,11 @@ export class Recording implements vscode.Disposable {
   dispose(): void {
     this.abort?.abort();
     this.status.dispose();
+  }
+
+  /** What the status bar shows now ('' when hidden): for tests and the views' header. */
+  get statusBarText(): string {
+    return this.abort ? this.status.text : '';
   }
 
   get active(): boolean {
@@ -101,9 +107,11 @@ export class Recording implements vscode.Disposable {
           }
           if (abort.signal.aborted) return;
           progress.report({ message: 'starting the tracer (deploy, attach, calibrate)…' });
+          this.log.appendLine(`starting the tracer on ${req.host}: ${req.stages.join(' ')}`);
           const opts: RecordOptions = {
             stages: req.stages,
-            sampleHz: req.sampleHz,
+            // No flag is no sampling: the tracer refuses --sample-hz 0.
+            ...(req.sampleHz > 0 ? { sampleHz: Math.round(req.sampleHz) } : {}),
             intervalMs: cfg.intervalMs,
             signal: abort.signal,
             command: req.command ?? null,
@@ -117,7 +125,9 @@ export class Recording implements vscode.Disposable {
           this.setRecording(true);
           this.onStatus(true, null);
           recP = recordSession(transport, opts, {
+            onHello: (h) => this.log.appendLine(`tracer ${h.tracer} on ${req.host}: kernel ${h.kernel}, missing: ${h.missing.join('; ') || 'nothing'}`),
             onReady: () => {
+              this.log.appendLine('tracer ready: recording');
               ready = true;
               resolveReady();
               this.status.text = '$(record) Packet Path: recording…';

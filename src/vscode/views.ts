@@ -2,6 +2,7 @@
 // current session (live while recording), and a custom editor for `*.pktpath.json` files. The HTML
 // comes from src/shared/webview-html.ts and the numbers from src/core/view-model.ts.
 import * as vscode from 'vscode';
+import type { Log } from './log.ts';
 import { buildViewModel } from '../core/view-model.ts';
 import type { Session } from '../core/session.ts';
 import { buildWebviewHtml, makeNonce } from '../shared/webview-html.ts';
@@ -9,7 +10,7 @@ import { isFromWebview, type ToWebview } from '../shared/messages.ts';
 import type { SessionStore } from './session-store.ts';
 import { openFunctionSource } from './source-locate.ts';
 
-function setup(webview: vscode.Webview, ext: vscode.Uri, session: Session, recording: boolean, log: vscode.OutputChannel): vscode.Disposable {
+function setup(webview: vscode.Webview, ext: vscode.Uri, session: Session, recording: boolean, log: Log): vscode.Disposable {
   webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ext, 'dist'), vscode.Uri.joinPath(ext, 'media')] };
   webview.html = buildWebviewHtml({
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(ext, 'dist', 'webview.js')).toString(),
@@ -31,7 +32,7 @@ export class ViewsPanel implements vscode.Disposable {
   private shown: Session | null = null;
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly ext: vscode.Uri, private readonly store: SessionStore, private readonly log: vscode.OutputChannel) {
+  constructor(private readonly ext: vscode.Uri, private readonly store: SessionStore, private readonly log: Log) {
     this.sub = store.onDidChangeCurrent((c) => {
       if (this.panel && c) this.update(c.session, c.live);
     });
@@ -91,7 +92,7 @@ export class ViewsPanel implements vscode.Disposable {
 
 /** `*.pktpath.json` opens as the views; opening one also makes it the session the editor annotates. */
 export class SessionEditorProvider implements vscode.CustomReadonlyEditorProvider {
-  constructor(private readonly ext: vscode.Uri, private readonly store: SessionStore, private readonly log: vscode.OutputChannel) {}
+  constructor(private readonly ext: vscode.Uri, private readonly store: SessionStore, private readonly log: Log) {}
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => {} };

@@ -12,7 +12,7 @@ import * as esbuild from 'esbuild';
 import { cacheDir, installCodeServer, prepareProfile, removeProfile, run, startServer, type Server } from './vscode/code-server.ts';
 import { runExtensionHostSuite } from './vscode/drive.ts';
 import { runUiWalkthrough } from './vscode/ui.ts';
-import { startDemoLab, type DemoLab } from '../helpers/lab.ts';
+import { startDemoLab, startKernelLab, type DemoLab, type KernelLab } from '../helpers/lab.ts';
 import { startSshLab, type SshLab } from '../helpers/sshd.ts';
 import { writeFile } from 'node:fs/promises';
 
@@ -30,6 +30,7 @@ let vsix = '';
 let installedDir = '';
 let sessionPath = '';
 let lab: DemoLab | null = null;
+let klab: KernelLab | null = null;
 let ssh: SshLab | null = null;
 const timings: Record<string, number> = {};
 
@@ -57,6 +58,7 @@ before(async () => {
   // The forwarder Attach records (traffic runs while the suite does), and a loopback sshd to attach through.
   t = Date.now();
   lab = await startDemoLab();
+  klab = await startKernelLab();
   ssh = await startSshLab();
   timings.labs_s = (Date.now() - t) / 1000;
   await mkdir(join(ws, '.vscode'), { recursive: true });
@@ -85,6 +87,7 @@ before(async () => {
     PKTPATH_E2E_SESSION: sessionPath,
     PKTPATH_E2E_ATTACH_PID: String(lab.fwdPid),
     PKTPATH_E2E_SSH_HOST: ssh.alias.key,
+    PKTPATH_E2E_KERNEL_LAB: klab.name,
   });
   timings.serverStart_s = (Date.now() - t) / 1000;
   timings.setup_s = (Date.now() - t0) / 1000;
@@ -93,6 +96,7 @@ before(async () => {
 after(async () => {
   await server?.stop();
   await lab?.stop();
+  await klab?.stop();
   await ssh?.stop();
   if (profileRoot) await removeProfile(profileRoot);
   if (work) await rm(work, { recursive: true, force: true });
@@ -139,10 +143,15 @@ test('extension-host suite in code-server (installed .vsix)', { timeout: 240_000
       sent.forwarded += r.forwarder?.tx ?? 0;
     }
   })();
+  const kernelTraffic = (async () => {
+    const k = klab!;
+    while (!suiteDone) await k.traffic({ pps: 5000, seconds: 10 });
+  })();
   const r = await runExtensionHostSuite({
     url: server.url, devPath: installedDir, testsPath: join(work, 'suite'), folder: ws, timeoutMs: 200_000,
   }).finally(() => (suiteDone = true));
   await traffic;
+  await kernelTraffic;
   console.log(`traffic during the suite: ${JSON.stringify(sent)}`);
   timings.extensionHostSuite_s = (Date.now() - t) / 1000;
   const log = r.log.join('\n');
