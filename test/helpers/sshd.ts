@@ -130,6 +130,14 @@ async function startSshd(dir: string, name: string, authorizedKeys: string, logL
   }
 }
 
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
 async function stopProc(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const gone = new Promise<void>((r) => p.once('exit', () => r()));
@@ -139,21 +147,37 @@ async function stopProc(p: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+// Labs still running, for the exit hook: a test killed by a signal or a timeout still cleans up.
+const live = new Map<string, () => void>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const f of live.values()) f();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const f of live.values()) f();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    });
+  }
+}
+
 export async function startSshLab(): Promise<SshLab> {
   const dir = mkdtempSync(join(tmpdir(), `pp-sshlab-${process.pid}-`));
   const procs: ChildProcess[] = [];
   const daemons: Sshd[] = [];
+  hookExit();
+  live.set(dir, () => {
+    for (const d of daemons) for (const pid of children(d.proc.pid ?? -1)) safeKill(pid);
+    for (const p of procs) if (p.pid !== undefined && p.exitCode === null) safeKill(p.pid);
+    rmSync(dir, { recursive: true, force: true });
+  });
   const stop = async (): Promise<void> => {
+    live.delete(dir);
     // Sessions outlive their listener, so kill them first, by pid.
-    for (const d of daemons) {
-      for (const pid of children(d.proc.pid ?? -1)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }
+    for (const d of daemons) for (const pid of children(d.proc.pid ?? -1)) safeKill(pid);
     for (const p of procs) await stopProc(p);
     rmSync(dir, { recursive: true, force: true });
   };
