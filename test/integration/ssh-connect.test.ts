@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTransport } from '../../src/remote/open.ts';
 import { SshTransport } from '../../src/remote/ssh.ts';
@@ -196,4 +196,20 @@ test('keepalives notice a silent peer: closed resolves after ServerAliveInterval
     signalAll(sessions, 'SIGKILL');
     await t.close();
   }
+});
+
+test('SFTP: upload (atomic, with mode) and readFile round-trip bytes; errors name the path', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const { statSync } = await import('node:fs');
+  const local = join(lab.dir, 'blob.bin');
+  const data = randomBytes(300_000);
+  writeFileSync(local, data);
+  const remote = join(lab.dir, "up dir 'q'", 'blob.bin');
+  await withTransport(lab.alias.key, async (t) => {
+    await t.upload(local, remote, 0o640);
+    assert.ok(Buffer.compare(await t.readFile(remote), data) === 0);
+    assert.equal(statSync(remote).mode & 0o777, 0o640);
+    assert.deepEqual(readdirSync(join(lab.dir, "up dir 'q'")), ['blob.bin'], 'no temporary file left');
+    await assert.rejects(t.readFile(join(lab.dir, 'missing')), /cannot read .*missing/);
+  });
 });
