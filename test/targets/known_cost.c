@@ -100,12 +100,14 @@ SS_STAGE(kc_ss_5us, kc_iters_5us)
 SS_STAGE(kc_ss_20us, kc_iters_20us)
 
 /* A nop-first stage: a 5-byte nop (what -mfentry -mnop-mcount or patchable entries put first),
- * then a tail jump to a push-first body. The kernel emulates the nop, like push. */
-__attribute__((noinline, used)) uint64_t kc_nop_1us_body(uint64_t x);
+ * then a tail jump to a push-first body. The kernel emulates the nop, like push. The body's symbol
+ * is `kc_nop_1us.body`, a part of the same function by the naming GCC uses for split parts
+ * (`f.cold`, `f.part.0`), so stack samples in it count for kc_nop_1us. */
+__attribute__((noinline, used)) uint64_t kc_nop_1us_body(uint64_t x) __asm__("kc_nop_1us.body");
 PUSH_STAGE(kc_nop_1us_body, kc_iters_1us)
 __asm__(".text\n"
 	".globl kc_nop_1us\n.type kc_nop_1us,@function\n"
-	"kc_nop_1us:\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tjmp kc_nop_1us_body\n"
+	"kc_nop_1us:\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tjmp kc_nop_1us.body\n"
 	".size kc_nop_1us,.-kc_nop_1us\n");
 uint64_t kc_nop_1us(uint64_t x);
 
