@@ -23,28 +23,38 @@
 #define CAL_BATCHES 21
 #define CAL_CALLS 500
 
-/* Empty functions whose first instruction is of a known kind. Written in assembly so no compiler
- * option (CET, shrink-wrapping, -pg) can change what the kernel sees at the probed address. */
+/* Calibration functions whose first instruction is of a known kind, each calling the same body of
+ * fixed work (~0.4 us). Written in assembly so no compiler option (CET, shrink-wrapping, -pg) can
+ * change what the kernel sees at the probed address. The body matters: after the breakpoint trap
+ * the function's own code runs slower (caches and predictors disturbed by the kernel round trip,
+ * ~150 ns measured here), which an empty function would not show. */
+#define CAL_SITE(name, ...) CAL_SITE_(name, __VA_ARGS__)
+#define CAL_SITE_(name, first, last)                                                               \
+	".p2align 4\n.globl " name "\n.type " name ",@function\n" name ":\n\t" first                  \
+	"\n\tcall pktpath_cal_body\n\t" last "\n\tret\n.size " name ",.-" name "\n"
+#define PUSH_FIRST "push %rbp\n\tmov %rsp,%rbp", "pop %rbp"
+#define NOP5_FIRST ".byte 0x0f,0x1f,0x44,0x00,0x00\n\tpush %rbp\n\tmov %rsp,%rbp", "pop %rbp"
+#define SSTEP_FIRST "sub $0x8,%rsp", "add $0x8,%rsp"
 __asm__(".text\n"
-	".globl pktpath_cal_push\n.type pktpath_cal_push,@function\n"
-	"pktpath_cal_push:\n\tpush %rbp\n\tmov %rsp,%rbp\n\tpop %rbp\n\tret\n"
-	".size pktpath_cal_push,.-pktpath_cal_push\n"
-	".globl pktpath_cal_nop\n.type pktpath_cal_nop,@function\n"
-	"pktpath_cal_nop:\n\tnopl 0x0(%rax,%rax,1)\n\tret\n"
-	".size pktpath_cal_nop,.-pktpath_cal_nop\n"
-	".globl pktpath_cal_sstep\n.type pktpath_cal_sstep,@function\n"
-	"pktpath_cal_sstep:\n\tsub $0x8,%rsp\n\tadd $0x8,%rsp\n\tret\n"
-	".size pktpath_cal_sstep,.-pktpath_cal_sstep\n"
-	/* the same bytes again, never probed: the untraced reference for each batch */
-	".globl pktpath_cal_push_ref\n.type pktpath_cal_push_ref,@function\n"
-	"pktpath_cal_push_ref:\n\tpush %rbp\n\tmov %rsp,%rbp\n\tpop %rbp\n\tret\n"
-	".size pktpath_cal_push_ref,.-pktpath_cal_push_ref\n"
-	".globl pktpath_cal_nop_ref\n.type pktpath_cal_nop_ref,@function\n"
-	"pktpath_cal_nop_ref:\n\tnopl 0x0(%rax,%rax,1)\n\tret\n"
-	".size pktpath_cal_nop_ref,.-pktpath_cal_nop_ref\n"
-	".globl pktpath_cal_sstep_ref\n.type pktpath_cal_sstep_ref,@function\n"
-	"pktpath_cal_sstep_ref:\n\tsub $0x8,%rsp\n\tadd $0x8,%rsp\n\tret\n"
-	".size pktpath_cal_sstep_ref,.-pktpath_cal_sstep_ref\n");
+	CAL_SITE("pktpath_cal_push", PUSH_FIRST)
+	CAL_SITE("pktpath_cal_nop", NOP5_FIRST)
+	CAL_SITE("pktpath_cal_sstep", SSTEP_FIRST)
+	/* the same code again, never probed: the untraced reference for each batch */
+	CAL_SITE("pktpath_cal_push_ref", PUSH_FIRST)
+	CAL_SITE("pktpath_cal_nop_ref", NOP5_FIRST)
+	CAL_SITE("pktpath_cal_sstep_ref", SSTEP_FIRST));
+
+volatile unsigned long pktpath_cal_sink;
+
+__attribute__((noinline, used, visibility("hidden"))) void pktpath_cal_body(void)
+{
+	unsigned long x = pktpath_cal_sink;
+
+	for (int i = 0; i < 200; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL; /* a dependent chain */
+	pktpath_cal_sink = x;
+}
+
 void pktpath_cal_push(void);
 void pktpath_cal_nop(void);
 void pktpath_cal_sstep(void);
@@ -55,11 +65,13 @@ void pktpath_cal_sstep_ref(void);
 __attribute__((noinline)) void pktpath_cal_usdt(void)
 {
 	DTRACE_PROBE(pktpath_cal, hit);
+	pktpath_cal_body();
 }
 
 __attribute__((noinline)) void pktpath_cal_usdt_ref(void)
 {
 	DTRACE_PROBE(pktpath_cal, ref);
+	pktpath_cal_body();
 }
 
 static void (*const cal_ref[])(void) = { pktpath_cal_push_ref, pktpath_cal_nop_ref, pktpath_cal_sstep_ref,
@@ -332,10 +344,10 @@ static enum cal_class class_of(struct stage_rt *s)
 	case PKTPATH_KIND_USDT: return CAL_USDT;
 	case PKTPATH_KIND_TRACEPOINT: return CAL_TP;
 	case PKTPATH_KIND_UPROBE:
-		if (s->insn.cls == INSN_PUSH)
-			return CAL_PUSH;
-		if (s->insn.cls == INSN_NOP || s->insn.cls == INSN_BRANCH)
-			return CAL_NOP; /* emulated without a memory write, like a nop */
+		if (s->insn.cls == INSN_PUSH || s->insn.cls == INSN_BRANCH)
+			return CAL_PUSH; /* emulated after the breakpoint trap */
+		if (s->insn.cls == INSN_NOP)
+			return CAL_NOP; /* nop5: optimized into a trampoline call */
 		return CAL_SSTEP;
 	default: return CAL_NCLASS;
 	}

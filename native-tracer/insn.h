@@ -4,6 +4,7 @@
 #define PKTPATH_INSN_H
 #include <stddef.h>
 
+/* INSN_NOP: the 5-byte nop only; INSN_BRANCH: relative jmp/call/jcc and the 1-byte nop */
 enum insn_class { INSN_PUSH, INSN_NOP, INSN_BRANCH, INSN_SINGLE_STEP, INSN_UNKNOWN };
 
 struct insn_info {
