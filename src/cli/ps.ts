@@ -66,7 +66,15 @@ export async function psCommand(argv: string[], io: Io): Promise<number> {
     ...(values['accept-new-host-key'] ? { acceptNewHostKey: true } : {}),
   });
   try {
-    const cands = await discover(t, { root: values['no-root'] !== true });
+    let cands: Candidate[];
+    try {
+      cands = await discover(t, { root: values['no-root'] !== true });
+    } catch (e) {
+      // Without root, /proc shows the user's own processes in full and others' partly: still useful.
+      if (values['no-root'] === true || !/sudo/.test((e as Error).message)) throw e;
+      io.err(`pktpath ps: ${(e as Error).message.trim()}\npktpath ps: listing as ${(await t.facts()).user} without root: other users' sockets and binaries are not visible`);
+      cands = await discover(t, { root: false });
+    }
     io.out(values.json ? JSON.stringify({ host: t.host, candidates: cands }, null, 2) : formatCandidates(cands, t.host));
     return EXIT_OK;
   } finally {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { checkTracer, deployTracer } from '../../src/remote/deploy.ts';
 import { openTransport } from '../../src/remote/open.ts';
 import { startSshLab, type SshLab } from '../helpers/sshd.ts';
+import { psCommand } from '../../src/cli/ps.ts';
 
 const user = `pp${process.pid % 100000}s`;
 const sudoers = `/etc/sudoers.d/pktpath-test-${user}`;
@@ -65,4 +66,15 @@ test('with NOPASSWD: root through sudo -n, env intact, tracer deployed to the us
   } finally {
     await t.close();
   }
+});
+
+test('pktpath ps without root: says why and lists what the user can see', async () => {
+  rmSync(sudoers, { force: true });
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await psCommand(['--host', 'nonroot', '--ssh-config', cfg, '--json'], { out: (s) => void out.push(s), err: (s) => void err.push(s) });
+  assert.equal(code, 0);
+  assert.match(err.join(''), /sudo needs a password[\s\S]*without root/);
+  const j = JSON.parse(out.join('')) as { candidates: unknown[] };
+  assert.ok(Array.isArray(j.candidates));
 });
