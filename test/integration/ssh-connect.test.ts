@@ -213,3 +213,18 @@ test('SFTP: upload (atomic, with mode) and readFile round-trip bytes; errors nam
     await assert.rejects(t.readFile(join(lab.dir, 'missing')), /cannot read .*missing/);
   });
 });
+
+test('the agent through SSH_AUTH_SOCK when the config names none', async () => {
+  const cfg = lab.writeConfig('cfg_env_agent', `Host envagent\n  HostName 127.0.0.1\n  Port ${lab.target.port}\n  User root\n  IdentityFile ${join(lab.dir, 'no-such-key')}\n  UserKnownHostsFile ${lab.knownHosts}\n  GlobalKnownHostsFile none\n`);
+  const saved = process.env.SSH_AUTH_SOCK;
+  try {
+    delete process.env.SSH_AUTH_SOCK;
+    await assert.rejects(openTransport({ host: 'envagent', sshConfig: cfg }), /permission denied \(publickey\).*no agent \(SSH_AUTH_SOCK unset/s);
+    process.env.SSH_AUTH_SOCK = lab.agentSock;
+    const t = await openTransport({ host: 'envagent', sshConfig: cfg });
+    await t.close();
+  } finally {
+    if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = saved;
+  }
+});
