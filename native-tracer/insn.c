@@ -1,9 +1,9 @@
 /* insn.c — a deliberately small x86-64 decoder for the first instruction of a function. The kernel
- * (arch/x86/kernel/uprobes.c) emulates push of a register, the one-byte nop and relative
- * branches/calls after its breakpoint trap; recent kernels turn a probed 5-byte nop
- * (0f 1f 44 00 00) into a call to a uprobe trampoline, cheaper still. Everything else, other
- * multi-byte nops included (measured here: ~9 us like any single-stepped site), is copied out of
- * line and single-stepped. */
+ * (arch/x86/kernel/uprobes.c) emulates push of a register, the canonical nops (the encodings of
+ * asm/nops.h) and relative branches/calls after its breakpoint trap; recent kernels turn a probed
+ * 5-byte nop (0f 1f 44 00 00) into a call to a uprobe trampoline, cheaper still. Everything else,
+ * non-canonical nops such as 0f 1f 04 00 included, is copied out of line and single-stepped.
+ * test/targets/tracer-sites.c measures each kind on the running kernel. */
 #include <stdio.h>
 #include <string.h>
 #include "insn.h"
@@ -47,6 +47,27 @@ static void set(struct insn_info *o, enum insn_class c, int len, const char *fmt
 	snprintf(o->text, sizeof(o->text), fmt, arg);
 }
 
+/* the multi-byte nops of the kernel's asm/nops.h, which its uprobe code recognizes */
+static const unsigned char canonical_nops[][8] = {
+	{ 2, 0x66, 0x90 },
+	{ 3, 0x0f, 0x1f, 0x00 },
+	{ 4, 0x0f, 0x1f, 0x40, 0x00 },
+	{ 6, 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+	{ 7, 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },
+};
+
+static int canonical_nop(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < sizeof(canonical_nops) / sizeof(canonical_nops[0]); i++) {
+		size_t len = canonical_nops[i][0];
+		if (n >= len && !memcmp(p, &canonical_nops[i][1], len))
+			return (int)len;
+	}
+	if (n >= 8 && !memcmp(p, "\x0f\x1f\x84\x00\x00\x00\x00\x00", 8))
+		return 8;
+	return 0;
+}
+
 void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 {
 	const unsigned char *p = code;
@@ -59,6 +80,14 @@ void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 	snprintf(o->text, sizeof(o->text), "(unknown)");
 	if (n >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) {
 		set(o, INSN_SINGLE_STEP, 4, "%s", "endbr64");
+		return;
+	}
+	if (n >= 5 && !memcmp(p, "\x0f\x1f\x44\x00\x00", 5)) {
+		set(o, INSN_NOP, 5, "%s", "nopl 0x0(%rax,%rax,1) (nop5)");
+		return;
+	}
+	if ((m = canonical_nop(p, n)) > 0) {
+		set(o, INSN_BRANCH, m, "%s", "nop (multi-byte, emulated)");
 		return;
 	}
 	while (pre < (int)n && (p[pre] == 0x66 || p[pre] == 0xf2 || p[pre] == 0xf3 || p[pre] == 0x2e)) {
@@ -94,12 +123,8 @@ void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 		set(o, INSN_SINGLE_STEP, pre + 1, "%s", "ret");
 		return;
 	case 0x0f:
-		if (!pre && !rex && n >= 5 && p[1] == 0x1f && p[2] == 0x44 && p[3] == 0 && p[4] == 0) {
-			set(o, INSN_NOP, 5, "%s", "nopl 0x0(%rax,%rax,1) (nop5)");
-			return;
-		}
 		if (n >= 2 && p[1] == 0x1f && (m = modrm_len(p + 2, n - 2)) > 0) {
-			set(o, INSN_SINGLE_STEP, pre + 2 + m, "%s", "nopl (multi-byte nop, not nop5)");
+			set(o, INSN_SINGLE_STEP, pre + 2 + m, "%s", "nopl (non-canonical multi-byte nop)");
 			return;
 		}
 		if (n >= 2 && p[1] >= 0x80 && p[1] <= 0x8f) {
