@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ErrorRecord, HelloRecord, StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';
 import { buildNested, buildTracer, runTracer, startNested, TRACER, type NestedBuild, type NestedTarget } from './tracer-util.ts';
 
@@ -134,4 +137,33 @@ test('without privileges: hello lists exactly what is missing, then one fatal er
   assert.equal(err?.fatal, true);
   assert.match(err?.message ?? '', /not permitted to load BPF programs/);
   assert.equal(recs.at(-1)?.type, 'bye');
+});
+
+test('a hostile binary path is used as bytes: no shell, escaped in the stream', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pktpath-hostile-'));
+  try {
+    const weird = join(dir, 'we"ird \\dir; $(touch pwned) `id`\n\u00e9\t');
+    mkdirSync(weird);
+    const exe = join(weird, 'nested');
+    copyFileSync(build.exe, exe);
+    chmodSync(exe, 0o755);
+    const target = await startNested(exe);
+    targets.push(target);
+    const run = runTracer(['--pid', String(target.pid), '--no-calibrate', '--stage', `outer=uprobe:${exe}:outer`]);
+    await run.ready;
+    await target.go(20);
+    run.proc.kill('SIGINT');
+    assert.equal(await run.exited, 0);
+    assert.deepEqual(run.decodeErrors, []);
+    const st = run.records.find((r): r is StageRecord => r.type === 'stage');
+    assert.equal(st?.ok, true, st?.error ?? '');
+    assert.equal(st?.binary, exe);
+    assert.equal(st?.spec, `uprobe:${exe}:outer`);
+    assert.equal(existsSync(join(process.cwd(), 'pwned')), false);
+    assert.equal(existsSync(join(weird, 'pwned')), false);
+    const hist = run.records.filter((r) => r.type === 'hist');
+    assert.equal(hist.reduce((a, r) => a + (r.type === 'hist' ? r.calls : 0), 0), 20);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
