@@ -12,6 +12,8 @@ import { Recording } from './recording.ts';
 import { registerAttach } from './attach.ts';
 import { LineHeat, registerLineHeat } from './line-heat.ts';
 import { createLog } from './log.ts';
+import { checkBuildId } from './local-binary.ts';
+import { findAddressLine } from './source-locate.ts';
 
 /** What activate() returns: used by the extension-host tests, and by other extensions if they wish. */
 export interface PktpathApi {
@@ -22,6 +24,10 @@ export interface PktpathApi {
   lineHeat: LineHeat;
   /** The last lines of the Packet Path output channel. */
   logLines(): string[];
+  /** The build-id warning for the current session's binary, or null when the local build matches. */
+  buildIdWarning(): Promise<string | null>;
+  /** Where a sampled frame's code is in the workspace (what "open source" in the views opens). */
+  sourceOf: typeof findAddressLine;
 }
 
 export function activate(context: vscode.ExtensionContext): PktpathApi {
@@ -49,7 +55,11 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
   registerCodeLens(context, annotations);
   registerLineHeat(context, lineHeat);
   registerAttach(context, recording, log);
-  return { store, sessionsTree, views, recording, lineHeat, logLines: () => log.recent() };
+  const buildIdWarning = async (): Promise<string | null> => {
+    const cur = await store.ensureCurrent();
+    return cur ? checkBuildId(cur.session, log) : null;
+  };
+  return { store, sessionsTree, views, recording, lineHeat, logLines: () => log.recent(), buildIdWarning, sourceOf: findAddressLine };
 }
 
 export function deactivate(): void {}

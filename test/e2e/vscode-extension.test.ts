@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { cacheDir, installCodeServer, prepareProfile, removeProfile, run, startServer, type Server } from './vscode/code-server.ts';
 import { runExtensionHostSuite } from './vscode/drive.ts';
@@ -88,6 +88,7 @@ before(async () => {
     PKTPATH_E2E_ATTACH_PID: String(lab.fwdPid),
     PKTPATH_E2E_SSH_HOST: ssh.alias.key,
     PKTPATH_E2E_KERNEL_LAB: klab.name,
+    PKTPATH_E2E_OTHER_BINARY: join(dirname(lab.fwdBinary), 'gen'),
   });
   timings.serverStart_s = (Date.now() - t) / 1000;
   timings.setup_s = (Date.now() - t0) / 1000;

@@ -21,6 +21,7 @@ const WS = process.env.PKTPATH_E2E_WS ?? '';
 const SESSION = process.env.PKTPATH_E2E_SESSION ?? ''; // a saved demo session inside WS/.pktpath
 const ATTACH_PID = Number(process.env.PKTPATH_E2E_ATTACH_PID ?? '0');
 const SSH_HOST = process.env.PKTPATH_E2E_SSH_HOST ?? '';
+const OTHER_BINARY = process.env.PKTPATH_E2E_OTHER_BINARY ?? '';
 const DEMO_STAGES = ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'];
 const DEMO_SOURCE = join(WS, 'native-tracer', 'demo', 'fwd.c');
 
@@ -152,6 +153,50 @@ test('Export Session… writes folded stacks equal to the core exporter', async 
   assert.equal(readFileSync(out, 'utf8'), exportFolded(await loadSession(SESSION)));
   const bad = await vscode.commands.executeCommand<string | undefined>('pktpath.exportSession', { path: SESSION, format: 'svg', output: out });
   assert.equal(bad, undefined, 'an unknown format is refused');
+});
+
+test('a sampled frame opens at its line in fwd.c (what the views\' open-source does)', async () => {
+  const a = await api();
+  const s = await loadSession(SESSION);
+  const f = s.frames.find((x) => x.fn === 'fwd_parse' && x.elf_addr);
+  assert.ok(f, 'the fixture sampled fwd_parse');
+  const loc = await a.sourceOf({ module: f.module, elf_addr: f.elf_addr ?? null, kernel: false });
+  assert.ok(loc, 'resolved through DWARF');
+  assert.equal(loc.uri.fsPath, DEMO_SOURCE);
+  const fn = findCFunctions(readFileSync(DEMO_SOURCE, 'utf8')).find((x) => x.name === 'fwd_parse')!;
+  assert.ok(loc.range.start.line >= fn.line && loc.range.start.line <= fn.bodyEndLine, `line ${loc.range.start.line + 1} in fwd_parse`);
+});
+
+test('a local build with another build-id than the recorded binary is warned about', async () => {
+  const a = await api();
+  await vscode.commands.executeCommand('pktpath.openSession', { path: SESSION, views: false });
+  assert.equal(await a.buildIdWarning(), null, 'the fixture was recorded from this checkout\'s build');
+  const cfg = vscode.workspace.getConfiguration('pktpath');
+  const before = cfg.get<string>('localBinary');
+  await cfg.update('localBinary', OTHER_BINARY, vscode.ConfigurationTarget.Workspace);
+  try {
+    const w = await a.buildIdWarning();
+    assert.ok(w && /is not the local build/.test(w) && w.includes('build-id'), `warning: ${w}`);
+  } finally {
+    await cfg.update('localBinary', before, vscode.ConfigurationTarget.Workspace);
+  }
+});
+
+test('Stop Recording ends an open-ended recording, which is saved complete', async () => {
+  assert.ok(ATTACH_PID > 0);
+  const pending = vscode.commands.executeCommand<string | undefined>('pktpath.attach', {
+    host: 'localhost', pid: ATTACH_PID, stages: ['fwd_rx', 'fwd_tx'], durationSeconds: 0, sampleHz: 0,
+  });
+  const a = await api();
+  await until('recording', async () => /pps/.test(a.recording.statusBarText), 30000);
+  await new Promise((r) => setTimeout(r, 1500));
+  await vscode.commands.executeCommand('pktpath.stop');
+  const saved = await pending;
+  assert.ok(saved && existsSync(saved), `saved ${saved}`);
+  const s = await loadSession(saved);
+  assert.equal(s.partial, false, s.partial_reason ?? '');
+  assert.ok(s.duration_s >= 1 && s.duration_s < 20, `duration ${s.duration_s} s`);
+  assert.ok(s.stages[0]!.packets > 0, 'packets seen before the stop');
 });
 
 async function attachAndCheck(host: string): Promise<void> {
