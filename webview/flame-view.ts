@@ -6,7 +6,7 @@
 // drawn with fillText and shown in the DOM with textContent only: they come from binaries we do
 // not control.
 
-import type { FlameData, FlameFrame, SourceFrame } from '../src/shared/view-types.ts';
+import { sourceOf, type FlameData, type SourceFrame } from '../src/shared/view-types.ts';
 import { fmtCount, fmtNs, fmtPct } from './format.ts';
 import { SHADE_COUNT, STAGE_PALETTE, type Theme } from './theme.ts';
 
@@ -19,6 +19,8 @@ export interface FlameViewOptions {
   search: boolean;
   small?: boolean;
   stageName: (stage: number) => string | null;
+  /** Extra lines for a stage node's tooltip (how its width was measured and corrected). */
+  stageDetail?: (stage: number) => string[];
   onOpenSource: (frame: SourceFrame) => void;
 }
 
@@ -28,8 +30,10 @@ export interface SearchResult {
   nodes: number;
 }
 
-function frameKey(f: FlameFrame): string {
-  return `${f.kind}\u0000${f.name}\u0000${f.module}`;
+/** A frame's identity across snapshots (indices are per snapshot, names and modules are not). */
+function frameKey(d: FlameData, f: number): string {
+  const fr = d.frames[f]!;
+  return `${fr.kind}\u0000${fr.name}\u0000${d.modules[fr.module] ?? ''}`;
 }
 
 function hashShade(s: string): number {
@@ -145,7 +149,7 @@ export class FlameView {
     this.depth = new Uint16Array(d.depth);
     this.total = new Float64Array(d.total);
     this.self = new Float64Array(d.self);
-    this.samples = new Float64Array(d.samples);
+    this.samples = d.samples ? new Float64Array(d.samples) : this.total;
     this.stage = new Int32Array(d.stage);
     this.keys = new Array<string | undefined>(d.frames.length);
     const shade = new Uint8Array(d.frames.length);
@@ -197,7 +201,7 @@ export class FlameView {
   }
 
   private keyOf(f: number): string {
-    return (this.keys[f] ??= frameKey(this.data!.frames[f]!));
+    return (this.keys[f] ??= frameKey(this.data!, f));
   }
 
   /** The node at a frame path; the deepest that still exists (or -1 when `exact` and gone). */
@@ -485,10 +489,12 @@ export class FlameView {
     name.className = 'pp-tt-name';
     name.textContent = fr.name;
     const lines: string[] = [];
-    if (fr.module) lines.push(fr.module);
+    const module = d.modules[fr.module];
+    if (module) lines.push(module);
     const st = this.stage[node]!;
     const stName = st >= 0 ? this.opts.stageName(st) : null;
     if (fr.kind === 'fn') lines.push(stName ? `stage: ${stName}` : 'stage: none (outside every stage)');
+    if (fr.kind === 'stage' && st >= 0 && this.opts.stageDetail) lines.push(...this.opts.stageDetail(st));
     const pct = (v: number): string => (rootTotal > 0 ? fmtPct(v / rootTotal) : '–');
     if (d.unit === 'ns') {
       lines.push(`total: ${fmtNs(this.total[node])}/packet (${pct(this.total[node]!)} of path)`);
@@ -498,7 +504,7 @@ export class FlameView {
       lines.push(`total: ${fmtCount(this.total[node])} samples (${pct(this.total[node]!)})`);
       lines.push(`self: ${fmtCount(this.self[node])} samples (${pct(this.self[node]!)})`);
     }
-    if (fr.source) lines.push('click: zoom and open source');
+    if (fr.loc) lines.push('click: zoom and open source');
     const rest = document.createElement('div');
     rest.textContent = lines.join('\n');
     this.tooltip.replaceChildren(name, rest);
@@ -510,7 +516,7 @@ export class FlameView {
     if (node < 0) return;
     this.selected = node;
     this.zoomTo(node);
-    const src = this.data!.frames[this.frameOf[node]!]!.source;
+    const src = sourceOf(this.data!, this.frameOf[node]!);
     if (src) this.opts.onOpenSource(src);
   }
 }

@@ -7,7 +7,7 @@ import { INITIAL_DATA_ID, type FromWebview, type ToWebview, type ViewModel } fro
 import { FlameView } from './flame-view.ts';
 import { StageTable } from './stage-table.ts';
 import { onThemeChange, readTheme, STAGE_PALETTE } from './theme.ts';
-import { fmtCount } from './format.ts';
+import { fmtCount, fmtNs } from './format.ts';
 
 interface VsCodeApi {
   postMessage(msg: FromWebview): void;
@@ -41,7 +41,18 @@ class App {
     let theme = readTheme();
     const stageName = (i: number): string | null => this.model?.stages[i]?.name ?? null;
     const onOpenSource = (frame: import('../src/shared/messages.ts').SourceFrame): void => post({ type: 'openSource', frame });
-    this.latency = new FlameView(theme, { label: 'Per-stage latency flamegraph', search: false, small: true, stageName, onOpenSource });
+    const stageDetail = (i: number): string[] => {
+      const s = this.model?.stages[i];
+      if (!s) return [];
+      if (s.kind === 'sampled') return ['width: ns/packet from CPU samples (no probes)'];
+      if (s.corrected && s.probe_overhead_per_packet_ns !== null) {
+        return [`width: corrected ns/packet (raw ${fmtNs(s.raw.ns_per_packet)} − ${fmtNs(s.probe_overhead_per_packet_ns)} probe overhead)`];
+      }
+      return ['width: raw ns/packet (probe overhead not subtracted)'];
+    };
+    this.latency = new FlameView(theme, {
+      label: 'Per-stage latency flamegraph', search: false, small: true, stageName, stageDetail, onOpenSource,
+    });
     this.cpu = new FlameView(theme, { label: 'CPU flamegraph', search: true, stageName, onOpenSource });
     this.latency.root.id = 'latency-flame';
     this.cpu.root.id = 'cpu-flame';

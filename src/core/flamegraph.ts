@@ -7,6 +7,14 @@
 import type { Frame, Session, SessionStage } from './session.ts';
 import type { FlameData, FlameFrame, SourceFrame } from '../shared/view-types.ts';
 
+/** A frame while building: full strings; emit() turns used ones into the compact FlameFrame. */
+interface BuildFrame {
+  kind: FlameFrame['kind'];
+  name: string;
+  module: string;
+  source: SourceFrame | null;
+}
+
 /** A frame as recorded; `elf_addr` is an additive member of the stream (see pktpath.h). */
 type RecordedFrame = Frame & { elf_addr?: string | null };
 
@@ -51,7 +59,7 @@ export function stageFunctions(stages: readonly SessionStage[]): StageFunction[]
 
 /** Interning of session frames by (fn, module). Key 0 is reserved for the synthetic root. */
 class FrameTable {
-  readonly frames: FlameFrame[] = [];
+  readonly frames: BuildFrame[] = [];
   private readonly byName = new Map<string, number>();
   private readonly bySessionId = new Map<number, number>();
   readonly stageOfKey: number[] = [];
@@ -136,18 +144,51 @@ class Trie {
 
   /** Preorder emission; `value(n)` scales sample counts into the output unit. */
   emit(
-    frames: FlameFrame[], unit: FlameData['unit'], scale: (node: number, samples: number, self: boolean) => number,
+    frames: BuildFrame[], unit: FlameData['unit'], scale: (node: number, samples: number, self: boolean) => number,
     order: (a: number, b: number) => number,
   ): FlameData {
-    const out: FlameData = { unit, frames, frame: [], depth: [], total: [], self: [], samples: [], stage: [] };
+    const samples: number[] = [];
+    const out: FlameData = { unit, modules: [''], frames: [], frame: [], depth: [], total: [], self: [], samples, stage: [] };
+    // Only frames some node uses go out, each module path once: the webview gets megabytes less.
+    const compact = new Int32Array(frames.length).fill(-1);
+    const moduleIdx = new Map<string, number>([['', 0]]);
+    const use = (k: number): number => {
+      if (compact[k]! >= 0) return compact[k]!;
+      const f = frames[k]!;
+      let m = moduleIdx.get(f.module);
+      if (m === undefined) {
+        m = out.modules.length;
+        out.modules.push(f.module);
+        moduleIdx.set(f.module, m);
+      }
+      const src = f.source;
+      const ff: FlameFrame = {
+        kind: f.kind, name: f.name, module: m,
+        loc: src ? { addr: src.addr, off: src.off, elf_addr: src.elf_addr, build_id: src.build_id, kernel: src.kernel } : null,
+      };
+      if (f.kind === 'stage' && src) {
+        ff.fn = src.fn;
+        // A stage node opens its function: point at the function's module, not "".
+        let sm = moduleIdx.get(src.module);
+        if (sm === undefined) {
+          sm = out.modules.length;
+          out.modules.push(src.module);
+          moduleIdx.set(src.module, sm);
+        }
+        ff.module = sm;
+      }
+      compact[k] = out.frames.length;
+      out.frames.push(ff);
+      return compact[k]!;
+    };
     const stack: Array<[number, number]> = [[0, 0]];
     while (stack.length) {
       const [n, d] = stack.pop()!;
-      out.frame.push(this.key[n]!);
+      out.frame.push(use(this.key[n]!));
       out.depth.push(d);
       out.total.push(scale(n, this.total[n]!, false));
       out.self.push(scale(n, this.self[n]!, true));
-      out.samples.push(this.total[n]!);
+      samples.push(this.total[n]!);
       out.stage.push(this.stage[n]!);
       const m = this.children[n];
       if (m) {
@@ -155,11 +196,12 @@ class Trie {
         for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, d + 1]);
       }
     }
+    if (unit === 'samples') out.samples = null; // the same numbers as total
     return out;
   }
 }
 
-function byName(frames: FlameFrame[], trie: Trie): (a: number, b: number) => number {
+function byName(frames: BuildFrame[], trie: Trie): (a: number, b: number) => number {
   return (a, b) => {
     const fa = frames[trie.key[a]!]!;
     const fb = frames[trie.key[b]!]!;
@@ -256,8 +298,8 @@ export function buildLatencyFlame(
   return trie.emit(table.frames, 'ns', (n, v, self) => {
     if (n === 0) return self ? 0 : rootNs;
     const ns = nsOfNode.get(n);
-    if (ns !== undefined && trie.total[n] === 0) return ns; // no samples: total and self are ns/packet
-    return v * factorOfNode[n]!;
+    if (ns !== undefined && (trie.total[n] === 0 || !self)) return ns; // exact; without samples self is all of it
+    return Math.round(v * factorOfNode[n]! * 1e4) / 1e4; // 0.1 ps: exact enough, far shorter JSON
   }, (a, b) => {
     // Stages stay in path order (their nodes were created in that order); functions by name.
     const stageA = table.frames[trie.key[a]!]!.kind === 'stage';

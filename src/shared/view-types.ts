@@ -13,12 +13,22 @@ export interface SourceFrame {
   kernel: boolean;
 }
 
+/** Where in its module a frame was sampled (a SourceFrame without the name and module). */
+export interface FrameLoc {
+  addr: string;
+  off: number;
+  elf_addr: string | null;
+  build_id: string | null;
+  kernel: boolean;
+}
+
 /** One distinct thing a flame node stands for. Frames are interned: many nodes share one. */
 export interface FlameFrame {
   kind: 'root' | 'stage' | 'fn';
   name: string; // symbol name (untrusted text), stage name, or the root's label
-  module: string; // binary path, "[kernel]", or "" for root and stage nodes
-  source: SourceFrame | null; // null when there is nothing to open
+  module: number; // index into FlameData.modules; 0 is "" (root and stage nodes)
+  loc: FrameLoc | null; // null when there is nothing to open
+  fn?: string; // stage nodes: the stage's function (what `loc` points into), when known
 }
 
 /** Stage index into ViewModel.stages, or -1: the node is not under any stage function. */
@@ -26,14 +36,22 @@ export type StageColourIndex = number;
 
 export interface FlameData {
   unit: 'samples' | 'ns';
-  frames: FlameFrame[];
+  modules: string[]; // interned module paths: frames refer to them by index
+  frames: FlameFrame[]; // only frames some node uses
   // Per node, preorder (a node's descendants follow it; depth tells where a subtree ends).
   frame: number[]; // index into frames
   depth: number[];
   total: number[]; // in `unit`; a node's children sum to at most its total
   self: number[];
-  samples: number[]; // CPU samples behind the node (equals total when unit is samples)
+  samples: number[] | null; // CPU samples behind each node; null when unit is samples (= total)
   stage: StageColourIndex[];
+}
+
+/** What the host needs to open frame `f` of a flame, or null. */
+export function sourceOf(d: FlameData, f: number): SourceFrame | null {
+  const fr = d.frames[f];
+  if (!fr?.loc) return null;
+  return { fn: fr.fn ?? fr.name, module: d.modules[fr.module] ?? '', ...fr.loc };
 }
 
 export interface HistogramBin {

@@ -216,3 +216,29 @@ test('dark and high-contrast themes: canvas follows the VS Code variables', asyn
     await w.page.close();
   }
 });
+
+test('300k-node CPU flamegraph: sub-pixel culling bounds the drawn frames; zoom and search still work', async () => {
+  const model = buildViewModel(syntheticSession({ nodes: 300000, seed: 11 }));
+  const w = await openWebview(browser, model);
+  try {
+    const s = await w.page.evaluate('__pktpath.app.cpu.stats') as { nodes: number; drawn: number; merged: number; lastDrawMs: number };
+    assert.equal(s.nodes, model.cpuFlame.frame.length);
+    assert.ok(s.nodes > 250000);
+    // A 1.4k-px wide canvas can show at most ~2 frames per pixel per row: culling keeps the
+    // drawn count at a few thousand instead of 300k.
+    assert.ok(s.drawn > 100 && s.drawn < 20000, `drew ${s.drawn} of ${s.nodes}`);
+    assert.ok(s.merged > 0, 'runs of sub-pixel frames are merged');
+    assert.ok(await clickNode(w, 'cpu', 'fwd_tx'));
+    assert.equal((await crumbs(w, 'cpu-flame')).at(-1), 'fwd_tx');
+    const z = await w.page.evaluate('__pktpath.app.cpu.stats') as { drawn: number };
+    assert.ok(z.drawn > 100 && z.drawn < 20000);
+    await w.page.locator('#cpu-flame .pp-search input').fill('kfunc_1');
+    await w.page.waitForFunction('__pktpath.app.cpu.lastSearch !== null');
+    const got = await w.page.evaluate('__pktpath.app.cpu.lastSearch') as { share: number };
+    assert.ok(Math.abs(got.share - expectedShare(model.cpuFlame, 'kfunc_1')) < 1e-9);
+    await w.page.screenshot({ path: join(ART, 'large-300k-zoomed.png') });
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});

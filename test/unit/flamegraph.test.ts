@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCpuFlame, buildLatencyFlame, stageFunctions } from '../../src/core/flamegraph.ts';
-import type { FlameData } from '../../src/shared/view-types.ts';
+import { sourceOf, type FlameData } from '../../src/shared/view-types.ts';
 import type { Frame, Session, SessionStage } from '../../src/core/session.ts';
 
 // A tiny hand-made session (synthetic): main → rx → recv ; main → route → lookup → hash ;
@@ -44,7 +44,7 @@ function paths(d: FlameData): Map<string, { total: number; self: number; stage: 
   for (let i = 0; i < d.frame.length; i++) {
     stack.length = d.depth[i]!;
     stack.push(d.frames[d.frame[i]!]!.name);
-    out.set(stack.join('/'), { total: d.total[i]!, self: d.self[i]!, stage: d.stage[i]!, samples: d.samples[i]! });
+    out.set(stack.join('/'), { total: d.total[i]!, self: d.self[i]!, stage: d.stage[i]!, samples: (d.samples ?? d.total)[i]! });
   }
   return out;
 }
@@ -77,9 +77,14 @@ test('CPU flame: totals, self, merged frames and nearest-stage colouring', () =>
     for (let j = i + 1; j < d.frame.length && d.depth[j]! > d.depth[i]!; j++) if (d.depth[j] === d.depth[i]! + 1) sum += d.total[j]!;
     assert.equal(sum, d.total[i], `node ${i}`);
   }
-  const rx = d.frames.find((f) => f.name === 'rx')!;
-  assert.equal(rx.source?.module, '/bin/fwd');
-  assert.equal(rx.source?.elf_addr, null);
+  const rx = d.frames.findIndex((f) => f.name === 'rx');
+  assert.equal(sourceOf(d, rx)?.module, '/bin/fwd');
+  assert.equal(sourceOf(d, rx)?.elf_addr, null);
+  assert.equal(sourceOf(d, 0), null); // the root opens nothing
+  // The wire format: each module path once, frames only as used, no samples column for samples.
+  assert.deepEqual([...d.modules].sort(), ['', '/bin/fwd', '/lib/libc.so']);
+  assert.equal(d.samples, null);
+  assert.equal(new Set(d.frame).size, d.frames.length);
 });
 
 test('latency flame: stages in path order, width = ns/packet, split by samples under the stage', () => {
@@ -101,7 +106,8 @@ test('latency flame: stages in path order, width = ns/packet, split by samples u
   assert.equal(p.get('packet path/route/rx')?.stage, 0);
   assert.equal(p.get('packet path/route/rx')?.total, 120 * 2 / 6);
   // The stage node opens the stage function's source.
-  assert.equal(d.frames[d.frame[1]!]!.source?.fn, 'rx');
+  assert.equal(sourceOf(d, d.frame[1]!)?.fn, 'rx');
+  assert.equal(sourceOf(d, d.frame[1]!)?.module, '/bin/fwd');
 });
 
 test('latency flame: a stage without samples is one block; null ns leaves it out', () => {
