@@ -104,7 +104,9 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
     const p = guessPackets(f);
     items.push({ label: f.name, description: `${vscode.workspace.asRelativePath(f.uri)}:${f.line + 1}`, detail: p === 'one' ? undefined : `packets=${p}`, picked: looksLikeStage(f.name), name: f.name });
   }
-  items.sort((a, b) => Number(b.picked) - Number(a.picked) || a.label.localeCompare(b.label));
+  // Pre-selected first, each group in source order: stages are recorded (and shown) in the order of
+  // the packet path, which is how forwarders are usually written down.
+  items.sort((a, b) => Number(b.picked) - Number(a.picked));
   const qp = vscode.window.createQuickPick<FnItem>();
   qp.canSelectMany = true;
   qp.title = `Packet Path: functions of ${basename(exe)} to measure (uprobes)`;
@@ -114,7 +116,8 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
   const chosen = await new Promise<string[] | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const typed = qp.value.split(',').map((s) => s.trim()).filter(Boolean);
-      resolve([...qp.selectedItems.map((i) => i.name), ...typed.filter((t) => !seen.has(t) || !qp.selectedItems.some((i) => i.name === t))]);
+      const picked = items.filter((i) => qp.selectedItems.includes(i)).map((i) => i.name);
+      resolve([...picked, ...typed.filter((t) => !picked.includes(t))]);
       qp.hide();
     });
     qp.onDidHide(() => resolve(undefined));

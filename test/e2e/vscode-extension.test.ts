@@ -31,6 +31,9 @@ let installedDir = '';
 let sessionPath = '';
 let lab: DemoLab | null = null;
 let klab: KernelLab | null = null;
+let trafficDone = false;
+let traffic: Promise<void> | null = null;
+const sent = { sent: 0, received: 0, forwarded: 0 };
 let ssh: SshLab | null = null;
 const timings: Record<string, number> = {};
 
@@ -66,6 +69,8 @@ before(async () => {
     'pktpath.sshConfig': ssh.config,
     // The fixture may come from another checkout: line heat reads DWARF from this checkout's build.
     'pktpath.localBinary': lab.fwdBinary,
+    // Attach from the UI records for this long (the suite passes its own durations).
+    'pktpath.durationSeconds': 3,
   }, null, 1));
 
   t = Date.now();
@@ -91,10 +96,29 @@ before(async () => {
     PKTPATH_E2E_OTHER_BINARY: join(dirname(lab.fwdBinary), 'gen'),
   });
   timings.serverStart_s = (Date.now() - t) / 1000;
+  // Traffic through both labs for as long as the tests may record (Attach, Profile Kernel Path).
+  const l = lab;
+  const k = klab;
+  traffic = Promise.all([
+    (async () => {
+      while (!trafficDone) {
+        const r = await l.traffic({ pps: 20000, seconds: 10 });
+        sent.sent += r.sent;
+        sent.received += r.received;
+        sent.forwarded += r.forwarder?.tx ?? 0;
+      }
+    })(),
+    (async () => {
+      while (!trafficDone) await k.traffic({ pps: 5000, seconds: 10 });
+    })(),
+  ]).then(() => undefined);
   timings.setup_s = (Date.now() - t0) / 1000;
 });
 
 after(async () => {
+  trafficDone = true;
+  await traffic?.catch((e: Error) => console.log(`traffic: ${e.message}`));
+  console.log(`demo lab traffic during the tests: ${JSON.stringify(sent)}`);
   await server?.stop();
   await lab?.stop();
   await klab?.stop();
@@ -121,7 +145,7 @@ test('UI: hover a stage function, see its cost, open the views (screenshots)', {
   assert.ok(server);
   const t = Date.now();
   await mkdir(SHOTS, { recursive: true });
-  const r = await runUiWalkthrough({ url: server.url, folder: ws, session: sessionPath, shots: SHOTS });
+  const r = await runUiWalkthrough({ url: server.url, folder: ws, session: sessionPath, shots: SHOTS, attachPid: lab?.fwdPid ?? 0 });
   timings.ui_s = (Date.now() - t) / 1000;
   console.log(r.log.join('\n'));
   assert.ok(r.ok, r.log.join('\n'));
@@ -133,27 +157,9 @@ test('extension-host suite in code-server (installed .vsix)', { timeout: 240_000
   assert.ok(lab);
   const t = Date.now();
   // Traffic through the forwarder for as long as the suite may record (the Attach tests).
-  let suiteDone = false;
-  const sent = { sent: 0, received: 0, forwarded: 0 };
-  const traffic = (async () => {
-    const l = lab;
-    while (!suiteDone) {
-      const r = await l.traffic({ pps: 20000, seconds: 10 });
-      sent.sent += r.sent;
-      sent.received += r.received;
-      sent.forwarded += r.forwarder?.tx ?? 0;
-    }
-  })();
-  const kernelTraffic = (async () => {
-    const k = klab!;
-    while (!suiteDone) await k.traffic({ pps: 5000, seconds: 10 });
-  })();
   const r = await runExtensionHostSuite({
     url: server.url, devPath: installedDir, testsPath: join(work, 'suite'), folder: ws, timeoutMs: 200_000,
-  }).finally(() => (suiteDone = true));
-  await traffic;
-  await kernelTraffic;
-  console.log(`traffic during the suite: ${JSON.stringify(sent)}`);
+  });
   timings.extensionHostSuite_s = (Date.now() - t) / 1000;
   const log = r.log.join('\n');
   console.log(log.split('\n').filter((l) => /^(ok|not ok|extension-host suite)/.test(l)).join('\n'));

@@ -1,6 +1,7 @@
 // The UI walk-through a user would do: open the demo source, hover a stage function and read its
 // cost, open the views (webview: iframe.webview.ready → #active-frame), open the Sessions tree.
 // Screenshots go to the given folder.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from './drive.ts';
@@ -29,7 +30,7 @@ async function palette(page: Page, command: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-export async function runUiWalkthrough(o: { url: string; folder: string; session: string; shots: string }): Promise<UiResult> {
+export async function runUiWalkthrough(o: { url: string; folder: string; session: string; shots: string; attachPid?: number }): Promise<UiResult> {
   const log: string[] = [];
   const t0 = Date.now();
   const say = (...a: string[]): void => void log.push(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${a.join(' ')}`);
@@ -111,6 +112,43 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     await inner.locator('#cpu-flame').waitFor({ timeout: 10000 });
     await page.waitForTimeout(500);
     await shot(page, 'views.png');
+
+    // Attach to Process… through its pickers: localhost, the forwarder from discovery, the pre-selected stages.
+    if (o.attachPid) {
+      const before = new Set(readdirSync(join(o.folder, '.pktpath')));
+      await palette(page, 'Packet Path: Attach to Process…');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'localhost' }).first().waitFor({ timeout: 15000 });
+      await page.keyboard.press('Enter');
+      const proc = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${o.attachPid})` }).first();
+      await proc.waitFor({ timeout: 60000 });
+      say('process picker:', JSON.stringify((await proc.innerText()).slice(0, 160)));
+      await shot(page, 'attach-process.png');
+      await input.fill(String(o.attachPid));
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      const stageRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd_route_lookup' }).first();
+      await stageRow.waitFor({ timeout: 30000 });
+      const checked = await page.locator('.quick-input-list .monaco-list-row[aria-checked="true"]').count();
+      say('stage picker: pre-selected', String(checked));
+      if (checked !== 5) throw new Error(`expected the 5 stage-like functions pre-selected, got ${checked}`);
+      await shot(page, 'attach-stages.png');
+      await page.keyboard.press('Enter');
+      const status = page.locator('.statusbar-item', { hasText: /pps · slowest/ }).first();
+      await status.waitFor({ timeout: 60000 });
+      say('status bar:', JSON.stringify(await status.innerText()));
+      await shot(page, 'recording.png');
+      const done = page.locator('.notifications-toasts .notification-toast', { hasText: 'recording saved' }).first();
+      await done.waitFor({ timeout: 60000 });
+      say('notification:', JSON.stringify((await done.innerText()).slice(0, 200)));
+      const added = readdirSync(join(o.folder, '.pktpath')).filter((f) => !before.has(f));
+      say('saved:', added.join(', '));
+      if (added.length !== 1 || !/^localhost-fwd-.*\.pktpath\.json$/.test(added[0]!)) throw new Error(`expected one new session, got ${added.join(', ')}`);
+      const rec = JSON.parse(readFileSync(join(o.folder, '.pktpath', added[0]!), 'utf8')) as { stages: Array<{ name: string; packets: number }> };
+      const names = rec.stages.map((x) => x.name).join(',');
+      say('recorded stages:', names, 'rx packets', String(rec.stages[0]?.packets));
+      if (names !== 'fwd_rx,fwd_parse,fwd_route_lookup,fwd_rewrite,fwd_tx') throw new Error(`stages not in source (path) order: ${names}`);
+      if (!(rec.stages[0]!.packets > 0)) throw new Error('no packets recorded');
+    }
 
     // The Packet Path activity bar container with the Sessions tree.
     await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
