@@ -93,6 +93,13 @@ export class StageTable {
     const el = select(this.indicator);
     el.selectAll('*').remove();
     const tag = el.append('span').attr('class', 'pp-mode pp-tag');
+    if (stages.length > 0 && stages.every((s) => s.kind === 'sampled')) {
+      tag.text('sampled');
+      el.append('span').attr('class', 'pp-note').text(
+        'ns per packet from CPU samples and a packet counter: no probes ran, so there is no probe overhead to subtract. '
+        + 'Intervals cover counting noise only.');
+      return;
+    }
     if (!anyCorrected) {
       tag.text('raw');
       el.append('span').attr('class', 'pp-note').text(

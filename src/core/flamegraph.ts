@@ -239,6 +239,7 @@ export function buildCpuFlame(session: Session, stageFns = stageFunctions(sessio
  */
 export function buildLatencyFlame(
   session: Session, nsPerPacket: ReadonlyArray<number | null>, stageFns = stageFunctions(session.stages),
+  stageNames: readonly string[] = session.stages.map((s) => s.name), // sampled mode has no session.stages
 ): FlameData {
   const table = new FrameTable(session, 'packet path', stageFns);
   const trie = new Trie();
@@ -248,11 +249,11 @@ export function buildLatencyFlame(
     if (s >= 0 && !fnKeyOfStage.has(s)) fnKeyOfStage.set(s, k);
   }
   const stageNode = new Map<number, number>();
-  session.stages.forEach((s, i) => {
+  stageNames.forEach((name, i) => {
     const ns = nsPerPacket[i];
     if (ns === null || ns === undefined || !(ns > 0)) return;
     const fk = fnKeyOfStage.get(i);
-    const key = table.addSynthetic('stage', s.name, fk === undefined ? null : table.frames[fk]!.source);
+    const key = table.addSynthetic('stage', name, fk === undefined ? null : table.frames[fk]!.source);
     stageNode.set(i, trie.add(0, key, i));
   });
   for (const st of session.stacks) {

@@ -75,7 +75,7 @@ export function buildViewModel(s: Session, o: ViewModelOptions = {}): ViewModel 
     if (st >= 0 && cpuFlame.self[i]! > 0) bySelf.set(st, (bySelf.get(st) ?? 0) + cpuFlame.self[i]!);
   }
   for (const sv of stages) if (sv.kind !== 'sampled') sv.samples = bySelf.get(sv.index) ?? 0;
-  const latencyFlame = buildLatencyFlame(s, stages.map((sv) => sv.shown.ns_per_packet), fns);
+  const latencyFlame = buildLatencyFlame(s, stages.map((sv) => sv.shown.ns_per_packet), fns, stages.map((sv) => sv.name));
   const warnings = [...s.warnings, ...(s.errors ?? []).map((e) => `tracer error: ${e}`)];
   if (report.sampled_error && s.stages.length === 0) warnings.push(`sampled mode: ${report.sampled_error}`);
   return {

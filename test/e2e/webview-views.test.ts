@@ -12,6 +12,7 @@ import { parseSession } from '../../src/core/session-io.ts';
 import type { Session } from '../../src/core/session.ts';
 import type { FlameData, ViewModel } from '../../src/shared/view-types.ts';
 import { HOSTILE_NAME, syntheticSession } from '../../bench/render-synthetic.ts';
+import { attributeSamples } from '../../src/core/sampled.ts';
 
 const ART = join(ROOT, 'test-artifacts', 'webview');
 const FIXTURE = join(ROOT, 'test/fixtures/demo-session.pktpath.json');
@@ -237,6 +238,33 @@ test('300k-node CPU flamegraph: sub-pixel culling bounds the drawn frames; zoom 
     const got = await w.page.evaluate('__pktpath.app.cpu.lastSearch') as { share: number };
     assert.ok(Math.abs(got.share - expectedShare(model.cpuFlame, 'kfunc_1')) < 1e-9);
     await w.page.screenshot({ path: join(ART, 'large-300k-zoomed.png') });
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});
+
+test('sampled-mode session: ns/packet with its interval, no probe overhead claimed', async () => {
+  const { session } = demoSession();
+  const specs = session.stages.map((s) => ({ name: s.name, symbol: s.attach.symbol ?? s.name, module: null }));
+  const a = attributeSamples(session.frames, session.stacks, specs);
+  const sampled: Session = {
+    ...session, stages: [],
+    sampled: {
+      sample_hz: session.sample_hz, samples: a.samples, unattributed: a.unattributed, window_s: session.duration_s,
+      packets: 60000, packets_source: 'test counter', counter_packets: 60000, counter_window_s: session.duration_s, stages: a.stages,
+    },
+  };
+  const model = buildViewModel(sampled);
+  const w = await openWebview(browser, model);
+  try {
+    assert.equal(await w.page.locator('tr.pp-stage-row').count(), specs.length);
+    const overhead = await w.page.$$eval('td.pp-overhead', (tds) => tds.map((td) => td.textContent));
+    assert.ok(overhead.every((t) => t === 'none: sampled, no probes'), overhead.join('|'));
+    assert.match(await w.page.textContent('tr.pp-stage-row td.pp-ns-per-packet') ?? '', /95% CI/);
+    assert.equal(await w.page.textContent('.pp-mode'), 'sampled');
+    assert.ok((await canvasColours(w, 'latency-flame')) > 3);
+    await w.page.screenshot({ path: join(ART, 'sampled-mode.png'), fullPage: true });
     assert.deepEqual(w.errors, []);
   } finally {
     await w.page.close();

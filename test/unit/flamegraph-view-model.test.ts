@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSession } from '../../src/core/session-io.ts';
 import { buildReport } from '../../src/core/report.ts';
+import { attributeSamples } from '../../src/core/sampled.ts';
+import type { Session } from '../../src/core/session.ts';
 import { buildViewModel } from '../../src/core/view-model.ts';
 import { buildWebviewHtml, jsonForScript, makeNonce } from '../../src/shared/webview-html.ts';
 import { isFromWebview } from '../../src/shared/messages.ts';
@@ -89,4 +91,33 @@ test('messages from the webview are validated', () => {
   assert.ok(!isFromWebview({ type: 'exec', cmd: 'rm' }));
   assert.ok(!isFromWebview(null));
   assert.ok(isFromWebview({ type: 'error', message: 'x' }));
+});
+
+test('view model, sampled mode: ns/packet with its interval from samples, no probe numbers claimed', () => {
+  // The recorded stacks re-read as a sampled-mode session: no stages attached, packets from a counter.
+  const specs = session.stages.map((s) => ({ name: s.name, symbol: s.attach.symbol!, module: 'fwd' }));
+  const a = attributeSamples(session.frames, session.stacks, specs);
+  const sampled: Session = {
+    ...session, stages: [],
+    sampled: {
+      sample_hz: session.sample_hz, samples: a.samples, unattributed: a.unattributed, window_s: 4,
+      packets: 60000, packets_source: 'test counter', counter_packets: 60000, counter_window_s: 4, stages: a.stages,
+    },
+  };
+  const m = buildViewModel(sampled);
+  assert.equal(m.mode, 'sampled');
+  assert.deepEqual(m.stages.map((s) => s.name), specs.map((s) => s.name));
+  for (const [i, s] of m.stages.entries()) {
+    const want = (a.stages[i]!.samples * 1e9) / session.sample_hz / 60000;
+    assert.ok(Math.abs(s.shown.ns_per_packet! - want) < 1e-6, `${s.name}: ${s.shown.ns_per_packet} vs ${want}`);
+    assert.equal(s.probe_overhead_ns, null);
+    assert.equal(s.shown.p99_ns, null);
+    assert.equal(s.corrected, false);
+    assert.ok(s.ci_ns !== null && s.ci_ns[0] <= s.shown.ns_per_packet! && s.shown.ns_per_packet! <= s.ci_ns[1]);
+  }
+  // The CPU flame colours frames by the sampled stages' functions too.
+  assert.ok(m.cpuFlame.stage.some((st) => st >= 0));
+  const lat = m.latencyFlame;
+  const kids = childrenOfRoot(lat).map((i) => lat.frames[lat.frame[i]!]!.name);
+  assert.deepEqual(kids, m.stages.filter((s) => (s.shown.ns_per_packet ?? 0) > 0).map((s) => s.name));
 });
