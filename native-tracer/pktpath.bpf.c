@@ -20,6 +20,7 @@ const volatile __u32 targ_tgid = 0; /* 0: every process */
 const volatile __u32 self_tgid = 0; /* the tracer itself, for calibration */
 const volatile struct pktpath_stage_cfg stage_cfg[PKTPATH_SLOTS] = {};
 const volatile __u32 fentry_stage[PKTPATH_FENTRY_SLOTS] = {}; /* stage id of each fentry slot */
+const volatile __u32 netns_ino = 0; /* --netns: skb-keyed stages see only skbs of this netns; 0: all */
 
 /* ---- switched at run time through the mmapped .bss ---- */
 volatile __u32 counting = 0; /* all stages count only while this is 1 (issue 6: one instant range) */
@@ -321,14 +322,18 @@ static __always_inline void point_event(__u32 stage, __u64 key, bool by_cpu, __u
 	if (!cl)
 		return;
 	if (by_cpu) {
+		/* under --netns, an event counts only after a keyed event of that netns on this CPU */
+		if (netns_ino && stage != PKTPATH_CAL_STAGE && !cl->key)
+			return;
 		/* the previous keyed event on this CPU is taken as this packet's previous stage */
 		if (counts)
 			record(stage, !first && cl->ts, cl->ts ? now - cl->ts : 0, pkts);
 		if (counts && !first && !cl->ts)
 			count_unmatched(stage);
 		cl->ts = now;
+		/* BPF_EXIST: a packet whose path ended (or whose skb was freed) gets no new entry */
 		if (cl->key)
-			bpf_map_update_elem(&point_last, &cl->key, &now, BPF_ANY);
+			bpf_map_update_elem(&point_last, &cl->key, &now, BPF_EXIST);
 		return;
 	}
 	prev = bpf_map_lookup_elem(&point_last, &key);
@@ -338,6 +343,14 @@ static __always_inline void point_event(__u32 stage, __u64 key, bool by_cpu, __u
 		if (!first && !prev)
 			count_unmatched(stage);
 	}
+	if (stage_cfg[stage].last_point) {
+		/* the path ends here: a later skb at this address must not find this packet's time */
+		if (prev)
+			bpf_map_delete_elem(&point_last, &key);
+		cl->ts = now;
+		cl->key = 0;
+		return;
+	}
 	if (prev)
 		*prev = now;
 	else
@@ -346,15 +359,92 @@ static __always_inline void point_event(__u32 stage, __u64 key, bool by_cpu, __u
 	cl->key = key;
 }
 
+/* the network namespace of an skb: its device's, else its socket's; 0 when it has neither */
+static __always_inline __u32 skb_netns(struct sk_buff *skb)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct sock *sk;
+
+	if (dev)
+		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk)
+		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return 0;
+}
+
+static __always_inline __u32 dev_netns(struct net_device *dev)
+{
+	return dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+}
+
+/* a device argument of the tracepoint (net_dev_xmit) wins: after a veth transmit skb->dev is
+ * already the peer in the next namespace, and the skb may even be freed */
+static __always_inline __u32 tp_netns(struct bpf_raw_tracepoint_args *ctx, __u32 stage)
+{
+	switch (stage_cfg[stage].dev_arg) {
+	case 0: return skb_netns((struct sk_buff *)ctx->args[0]);
+	case 1: return dev_netns((struct net_device *)ctx->args[0]);
+	case 2: return dev_netns((struct net_device *)ctx->args[1]);
+	case 3: return dev_netns((struct net_device *)ctx->args[2]);
+	case 4: return dev_netns((struct net_device *)ctx->args[3]);
+	case 5: return dev_netns((struct net_device *)ctx->args[4]);
+	default: return 0;
+	}
+}
+
 static __always_inline void tp_hit(struct bpf_raw_tracepoint_args *ctx, __u32 stage)
 {
 	/* the calibration tracepoint (sys_enter) counts the tracer's own calls only */
 	if (stage == PKTPATH_CAL_STAGE && (bpf_get_current_pid_tgid() >> 32) != self_tgid)
 		return;
-	if (stage_cfg[stage].key_skb)
+	if (stage_cfg[stage].key_skb) {
+		if (netns_ino && stage != PKTPATH_CAL_STAGE && tp_netns(ctx, stage) != netns_ino) {
+			/* another namespace's packet: a CPU-keyed stage after it is not ours either */
+			__u32 zero = 0;
+			struct pp_cpu_last *cl = bpf_map_lookup_elem(&cpu_last, &zero);
+
+			if (cl) {
+				cl->ts = 0;
+				cl->key = 0;
+			}
+			return;
+		}
 		point_event(stage, ctx->args[0], false, 1);
-	else
+	} else {
 		point_event(stage, 0, true, 1);
+	}
+}
+
+/* A freed skb's address will be reused by another packet: forget its last stage's time. Attached
+ * (after the stages, so a stage on the same tracepoint runs first) whenever a stage is skb-keyed. */
+SEC("raw_tp/kfree_skb")
+int skb_freed(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 key = ctx->args[0];
+
+	bpf_map_delete_elem(&point_last, &key);
+	return 0;
+}
+
+SEC("raw_tp/consume_skb")
+int skb_consumed(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 key = ctx->args[0];
+
+	bpf_map_delete_elem(&point_last, &key);
+	return 0;
+}
+
+/* A socket read ends a packet's path too, and UDP frees a read skb through the per-CPU napi cache
+ * without any free tracepoint. */
+SEC("raw_tp/skb_copy_datagram_iovec")
+int skb_read(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 key = ctx->args[0];
+
+	bpf_map_delete_elem(&point_last, &key);
+	return 0;
 }
 
 #define TP_SLOT(n) \

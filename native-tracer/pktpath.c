@@ -437,6 +437,9 @@ int main(int argc, char **argv)
 		if (!s->ok)
 			emit_error(stdout, false, NULL, "stage %s: %s", s->sp->name, s->error);
 	}
+	if (nok && skb_free_attach(t))
+		emit_error(stdout, false, NULL, "cannot attach to skb:kfree_skb/consume_skb/skb_copy_datagram_iovec (%s): a reused skb address "
+			   "may carry an old packet's time", strerror(errno));
 	fflush(stdout);
 	if (opts.sample_hz) {
 		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, err, sizeof(err));
@@ -534,6 +537,7 @@ int main(int argc, char **argv)
 	}
 	t->skel->bss->counting = 0;
 	detach_all(t);
+	skb_free_detach(t);
 	sampler_close(smp);
 	smp = NULL;
 	emit_bye(stdout, L.reason ? L.reason : "signal");

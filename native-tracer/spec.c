@@ -5,6 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 #include "spec.h"
 
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -208,6 +215,45 @@ static int num(const char *s, const char *opt, double lo, double hi, double *v, 
 	return 0;
 }
 
+/* INODE (digits), a PATH (with a '/', e.g. /proc/PID/ns/net) or a NAME under /run/netns, as
+ * `ip netns` creates them: a namespace file's inode number is the namespace's ns.inum. */
+static int netns_inode(const char *s, unsigned long long *ino, char *err, size_t len)
+{
+	char path[512];
+	struct stat st;
+	struct statfs fs;
+	char *end;
+	int fd, type;
+
+	if (!*s)
+		return fail(err, len, "--netns: empty");
+	if (strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		*ino = strtoull(s, &end, 10);
+		if (errno || !*ino || *ino > 0xffffffffULL)
+			return fail(err, len, "--netns: '%s' is not a namespace inode", s);
+		return 0;
+	}
+	if (strchr(s, '/'))
+		snprintf(path, sizeof(path), "%s", s);
+	else if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return fail(err, len, "--netns: '%s' is not a namespace name", s);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", s);
+	if (stat(path, &st) || statfs(path, &fs))
+		return fail(err, len, "--netns: %s: %s", path, strerror(errno));
+	if ((unsigned long)fs.f_type != 0x6e736673UL /* NSFS_MAGIC */ || st.st_ino > 0xffffffffULL)
+		return fail(err, len, "--netns: %s is not a network namespace file", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	type = fd >= 0 ? ioctl(fd, NS_GET_NSTYPE) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (type >= 0 && type != CLONE_NEWNET)
+		return fail(err, len, "--netns: %s is another kind of namespace, not a network namespace", path);
+	*ino = st.st_ino;
+	return 0;
+}
+
 int parse_options(int argc, char **argv, struct options *o, char *err, size_t len)
 {
 	double v;
@@ -260,6 +306,9 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			if (need(i, argc, a, err, len) || num(argv[++i], a, 0.01, 100, &v, err, len))
 				return -1;
 			o->max_overhead_pct = v;
+		} else if (!strcmp(a, "--netns")) {
+			if (need(i, argc, a, err, len) || netns_inode(argv[++i], &o->netns_ino, err, len))
+				return -1;
 		} else if (!strcmp(a, "--check")) {
 			o->check = 1;
 		} else {

@@ -28,6 +28,9 @@ struct options {
 	int calibrate;
 	double max_overhead_pct; /* 0: no budget */
 	int check;
+	/* --netns: only skbs whose device (or socket) is in this network namespace are traced by
+	 * skb-keyed tracepoint stages; 0: every namespace */
+	unsigned long long netns_ino;
 };
 
 /* Returns 0, or -1 with a one-line message in err. */

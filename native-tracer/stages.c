@@ -31,15 +31,36 @@ static struct bpf_program *prog(struct tracer *t, const char *fmt, int n)
 	return bpf_object__find_program_by_name(t->skel->obj, name);
 }
 
+static const struct btf_type *skip_mods(const struct btf *btf, const struct btf_type *t)
+{
+	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t)))
+		t = btf__type_by_id(btf, t->type);
+	return t;
+}
+
+/* Is parameter type `id` a pointer to struct `name` (const or not)? */
+static bool is_struct_ptr(const struct btf *btf, __u32 id, const char *name)
+{
+	const struct btf_type *t = skip_mods(btf, btf__type_by_id(btf, id));
+
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = skip_mods(btf, btf__type_by_id(btf, t->type));
+	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(btf, t->name_off), name);
+}
+
 /* btf_trace_<name> is `void (*)(void *data, <tracepoint args>...)`: is the first real argument
- * a struct sk_buff *? Returns 1/0, or -1 when the kernel has no such tracepoint. */
-static int tp_first_arg_is_skb(const struct btf *btf, const char *event)
+ * a struct sk_buff *? Returns 1/0, or -1 when the kernel has no such tracepoint. *dev_arg is
+ * 1 + the index of the first struct net_device * argument (0: none): after a transmit the skb may
+ * already belong to the peer device or be freed, so its own ->dev no longer says where it was. */
+static int tp_first_arg_is_skb(const struct btf *btf, const char *event, unsigned int *dev_arg)
 {
 	char tname[160];
 	const struct btf_type *t;
 	const struct btf_param *p;
 	int id;
 
+	*dev_arg = 0;
 	snprintf(tname, sizeof(tname), "btf_trace_%s", event);
 	id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
 	if (id < 0)
@@ -53,16 +74,13 @@ static int tp_first_arg_is_skb(const struct btf *btf, const char *event)
 		return -1;
 	if (btf_vlen(t) < 2)
 		return 0;
-	p = btf_params(t) + 1;
-	t = btf__type_by_id(btf, p->type);
-	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t)))
-		t = btf__type_by_id(btf, t->type);
-	if (!t || !btf_is_ptr(t))
-		return 0;
-	t = btf__type_by_id(btf, t->type);
-	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t)))
-		t = btf__type_by_id(btf, t->type); /* const struct sk_buff * */
-	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "sk_buff");
+	p = btf_params(t);
+	for (int i = 1; i < btf_vlen(t) && i <= 5; i++)
+		if (is_struct_ptr(btf, p[i].type, "net_device")) {
+			*dev_arg = i; /* raw_tp args[i - 1] */
+			break;
+		}
+	return is_struct_ptr(btf, p[1].type, "sk_buff");
 }
 
 static void prepare_uprobe(struct stage_rt *s)
@@ -93,7 +111,7 @@ void stages_prepare(struct tracer *t)
 {
 	struct pktpath_bpf *k = t->skel;
 	struct btf *btf = NULL;
-	int nfentry = 0, first_tp = -1, first_usdt = -1;
+	int nfentry = 0, first_tp = -1, first_usdt = -1, last_skb = -1;
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, k->obj)
@@ -104,6 +122,7 @@ void stages_prepare(struct tracer *t)
 	bpf_program__set_autoload(k->progs.stage_usdt, true);
 	k->rodata->self_tgid = getpid();
 	k->rodata->targ_tgid = t->o->kernel_mode ? 0 : t->o->pid;
+	k->rodata->netns_ino = (__u32)t->o->netns_ino;
 
 	for (int i = 0; i < t->o->nstages; i++) {
 		struct stage_rt *s = &t->st[i];
@@ -136,11 +155,12 @@ void stages_prepare(struct tracer *t)
 			break;
 		case PKTPATH_KIND_TRACEPOINT: {
 			char dir[512];
+			unsigned int dev_arg = 0;
 			int skb;
 
 			if (!btf)
 				btf = btf__load_vmlinux_btf();
-			skb = btf ? tp_first_arg_is_skb(btf, s->sp->event) : -1;
+			skb = btf ? tp_first_arg_is_skb(btf, s->sp->event, &dev_arg) : -1;
 			snprintf(dir, sizeof(dir), "/sys/kernel/tracing/events/%s/%s", s->sp->category, s->sp->event);
 			if (skb < 0) {
 				set_err(s, "no tracepoint %s:%s in this kernel (no btf_trace_%s in its BTF)",
@@ -152,10 +172,13 @@ void stages_prepare(struct tracer *t)
 				break;
 			}
 			cfg->key_skb = skb;
+			cfg->dev_arg = dev_arg;
 			s->key = skb ? "skb" : "cpu";
 			bpf_program__set_autoload(prog(t, "tp_slot%d", i), true);
 			if (first_tp < 0)
 				first_tp = i;
+			if (skb)
+				last_skb = i;
 			break;
 		}
 		case PKTPATH_KIND_KPROBE:
@@ -195,6 +218,13 @@ void stages_prepare(struct tracer *t)
 	}
 	if (first_usdt >= 0)
 		((struct pktpath_stage_cfg *)&k->rodata->stage_cfg[first_usdt])->first_point = 1;
+	/* one skb-keyed stage alone is both the start and the end of its path: nothing to end */
+	if (last_skb >= 0 && last_skb != first_tp)
+		((struct pktpath_stage_cfg *)&k->rodata->stage_cfg[last_skb])->last_point = 1;
+	t->skb_free = last_skb >= 0;
+	bpf_program__set_autoload(k->progs.skb_freed, t->skb_free);
+	bpf_program__set_autoload(k->progs.skb_consumed, t->skb_free);
+	bpf_program__set_autoload(k->progs.skb_read, t->skb_free);
 	t->nst = t->o->nstages;
 	btf__free(btf);
 }
@@ -282,6 +312,26 @@ void stage_detach(struct stage_rt *s)
 	for (int i = 0; i < 2; i++) {
 		bpf_link__destroy(s->links[i]);
 		s->links[i] = NULL;
+	}
+}
+
+/* After the stages, so that a stage on kfree_skb/consume_skb itself still sees the skb's entry.
+ * Without them an skb address reused by the slab would carry an old packet's time. */
+int skb_free_attach(struct tracer *t)
+{
+	if (!t->skb_free)
+		return 0;
+	t->free_links[0] = bpf_program__attach_raw_tracepoint(t->skel->progs.skb_freed, "kfree_skb");
+	t->free_links[1] = bpf_program__attach_raw_tracepoint(t->skel->progs.skb_consumed, "consume_skb");
+	t->free_links[2] = bpf_program__attach_raw_tracepoint(t->skel->progs.skb_read, "skb_copy_datagram_iovec");
+	return t->free_links[0] && t->free_links[1] && t->free_links[2] ? 0 : -1;
+}
+
+void skb_free_detach(struct tracer *t)
+{
+	for (int i = 0; i < 3; i++) {
+		bpf_link__destroy(t->free_links[i]);
+		t->free_links[i] = NULL;
 	}
 }
 

@@ -44,6 +44,8 @@ struct tracer {
 	struct stage_rt st[PKTPATH_MAX_STAGES];
 	int nst;
 	FILE *out;
+	bool skb_free;                /* some stage is skb-keyed: forget freed skbs */
+	struct bpf_link *free_links[3];
 };
 
 /* before load: pick programs, fill .rodata, resolve addresses and tracepoint argument types */
@@ -51,6 +53,9 @@ void stages_prepare(struct tracer *t);
 /* after load */
 int stage_attach(struct tracer *t, struct stage_rt *s);
 void stage_detach(struct stage_rt *s);
+/* kfree_skb/consume_skb: drop a freed skb's last-stage time (an error record when it fails) */
+int skb_free_attach(struct tracer *t);
+void skb_free_detach(struct tracer *t);
 /* cumulative per-slot totals and (optionally) histogram, summed over CPUs */
 int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsigned long long *hist);
 /* forgets entry timestamps left by calls that were in flight when probes were detached */

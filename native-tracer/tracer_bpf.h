@@ -16,5 +16,7 @@ struct pktpath_stage_cfg {
 	unsigned int packets_arg;  /* 0-based argument index for PKTPATH_PKTS_ARG */
 	unsigned int key_skb;      /* tracepoints: first argument is a struct sk_buff * */
 	unsigned int first_point;  /* the first point-event stage: starts each packet's timeline */
+	unsigned int dev_arg;      /* tracepoints: 1 + index of a struct net_device * argument, 0: none */
+	unsigned int last_point;   /* the last skb-keyed stage: ends it (the skb's entry is deleted) */
 };
 #endif
