@@ -24,7 +24,7 @@ export function registerCodeLens(context: vscode.ExtensionContext, annotations: 
           if (!row) continue;
           const range = new vscode.Range(f.line, f.character, f.line, f.character + f.name.length);
           const title = `$(pulse) ${row.name}: ${fmtNs(row.ns_per_packet)}/packet · ${fmtShare(row.share)} of path · p99 ${fmtNs(row.p99_ns)}${row.corrected ? '' : ' (probe cost included)'}`;
-          lenses.push(new vscode.CodeLens(range, { title, command: 'pktpath.showViews', arguments: [{ stage: row.name }] }));
+          lenses.push(new vscode.CodeLens(range, { title, command: 'pktpath.showViews', arguments: [{ function: f.name }] }));
         }
         return lenses;
       },

@@ -43,7 +43,10 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
     vscode.window.registerCustomEditorProvider('pktpath.session', new SessionEditorProvider(context.extensionUri, store, log), {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.commands.registerCommand('pktpath.showViews', () => views.show()),
+    vscode.commands.registerCommand('pktpath.showViews', (arg?: unknown) => {
+      const fn = typeof arg === 'object' && arg !== null ? (arg as { function?: unknown }).function : undefined;
+      return views.show(typeof fn === 'string' ? fn : undefined);
+    }),
     vscode.commands.registerCommand('pktpath.refreshSessions', () => store.refresh()),
     vscode.commands.registerCommand('pktpath.stop', () => {
       if (!recording.stop()) void vscode.window.showInformationMessage('Packet Path: no recording is running.');

@@ -21,7 +21,3 @@ export function passphraseAsker(secrets: vscode.SecretStorage): (keyPath: string
     return p;
   };
 }
-
-export async function forgetPassphrase(secrets: vscode.SecretStorage, keyPath: string): Promise<void> {
-  await secrets.delete(`pktpath.passphrase:${keyPath}`);
-}

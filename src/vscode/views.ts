@@ -47,8 +47,9 @@ export class ViewsPanel implements vscode.Disposable {
     return this.panel;
   }
 
-  /** Opens (or reveals) the panel on the current session; asks for one when there is none. */
-  async show(): Promise<boolean> {
+  /** Opens (or reveals) the panel on the current session, searching `focus` (a function) in its
+   * CPU flamegraph; asks for a session when there is none. */
+  async show(focus?: string): Promise<boolean> {
     const cur = await this.store.ensureCurrent();
     if (!cur) {
       const pick = await vscode.window.showInformationMessage(
@@ -73,6 +74,10 @@ export class ViewsPanel implements vscode.Disposable {
     } else {
       this.update(cur.session, cur.live);
       this.panel.reveal(undefined, true);
+    }
+    if (focus) {
+      const msg: ToWebview = { type: 'search', query: focus };
+      void this.panel.webview.postMessage(msg);
     }
     return true;
   }

@@ -128,6 +128,10 @@ test('a CodeLens sits above each of the five stage functions', async () => {
   for (const fn of ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'])
     assert.ok(lines.some((t) => t.includes(`${fn}(`)), `lens on ${fn}: ${lines.join(' | ')}`);
   assert.ok(ours.every((l) => /ns\/packet|µs\/packet/.test(l.command?.title ?? '')), 'lens titles carry ns/packet');
+  // Clicking a lens opens the views on that function.
+  const lens = ours[0]!;
+  assert.equal(await vscode.commands.executeCommand(lens.command!.command, ...(lens.command!.arguments ?? [])), true);
+  assert.ok((await api()).views.visiblePanel, 'views open');
 });
 
 test('line heat puts the sampled cost on lines of the stage functions in fwd.c', async () => {
