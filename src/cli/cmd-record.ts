@@ -16,6 +16,7 @@ import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './com
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--max-overhead PCT]
+    [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
@@ -30,6 +31,7 @@ const OPTIONS = {
   'interval-ms': { type: 'string' },
   'no-calibrate': { type: 'boolean' },
   'max-overhead': { type: 'string' },
+  netns: { type: 'string' },
   mode: { type: 'string' },
   'packets-from': { type: 'string' },
   host: { type: 'string' },
@@ -90,6 +92,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   const mo = numFlag('--max-overhead', values['max-overhead']);
   if (mo !== undefined) opts.maxOverheadPct = mo;
   if (values.tracer !== undefined) opts.tracer = values.tracer;
+  if (values.netns !== undefined) opts.netns = values.netns;
   try {
     tracerArgs(opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {

@@ -23,6 +23,12 @@ export interface RecordOptions {
   intervalMs?: number;
   calibrate?: boolean;
   maxOverheadPct?: number;
+  /**
+   * Only packets in this network namespace count on skb-keyed tracepoint stages: a name under
+   * /run/netns (`ip netns add`), an absolute path (/proc/PID/ns/net) or the namespace's inode.
+   * Resolved by the tracer on the traced host.
+   */
+  netns?: string;
   /** A local tracer binary (deployed to remote hosts); default: locateTracer(). */
   tracer?: string;
   /** Shown in the session: how the target was started, when known. */
@@ -75,7 +81,18 @@ export function tracerArgs(o: RecordOptions): string[] {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));
   }
+  if (o.netns !== undefined) {
+    if (!validNetns(o.netns)) throw new RecordError(`--netns expects a namespace name (as in ip netns list), an absolute path or an inode number, got ${JSON.stringify(o.netns)}`);
+    argv.push('--netns', o.netns);
+  }
   return argv;
+}
+
+function validNetns(v: string): boolean {
+  if (/^[1-9]\d{0,9}$/.test(v)) return true;
+  // eslint-disable-next-line no-control-regex
+  if (v.startsWith('/')) return v.length < 4096 && !/[\x00-\x1f]/.test(v);
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/.test(v);
 }
 
 /** The tracer's path on the transport's host: the local binary, or a verified deployed copy. */

@@ -1,5 +1,7 @@
 // `pktpath record --kernel` along the kernel's forwarding path (router namespace, ip_forward=1):
-// the tracepoint stages count the forwarded packets and give latencies.
+// the tracepoint stages count the forwarded packets and give latencies. Restricted with --netns to
+// the router namespace, the counts are exact and every hop's latency is sub-µs to a few µs (the
+// whole host's traffic and reused skb addresses made them 2-9x too many and milliseconds).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +31,7 @@ after(async () => {
 test('record --kernel: tracepoint stages along the forwarding path count packets and give latencies', { timeout: 180_000 }, async () => {
   lab = await startKernelLab();
   const out = join(dir, 'kernel.pktpath.json');
-  const args = ['--kernel', '-o', out];
+  const args = ['--kernel', '--netns', lab.routerNs, '-o', out];
   for (const s of STAGES) args.push('--stage', s);
   rec = startRecord(args);
   await rec.ready;
@@ -43,13 +45,22 @@ test('record --kernel: tracepoint stages along the forwarding path count packets
   assert.equal(s.partial, false, s.partial_reason ?? '');
   assert.equal(s.target.kernel, true);
   const r = buildReport(s);
+  const forwarded = traffic.received;
   for (const st of r.stages) {
     assert.ok(st.attached, `${st.name} attached: ${st.attach_error}`);
-    // Tracepoints fire for every skb on the host, so at least the forwarded packets were seen.
-    assert.ok(st.calls >= 0.99 * traffic.received, `${st.name}: ${st.calls} calls for ${traffic.received} forwarded packets`);
+    // only the router namespace's packets: each forwarded packet once, give or take an ARP
+    assert.ok(Math.abs(st.calls - forwarded) <= 0.01 * forwarded, `${st.name}: ${st.calls} calls for ${forwarded} forwarded packets`);
   }
-  // Stages after the first are point events timed from the previous stage of the same skb.
-  const timed = r.stages.filter((x) => x.p50_ns !== null && x.p50_ns > 0);
-  assert.ok(timed.length >= 2, `latencies along the path: ${JSON.stringify(r.stages.map((x) => [x.name, x.p50_ns]))}`);
+  // Stages after the first are point events timed from the previous stage of the same packet.
+  // Measured here: p50 0.4-0.8 µs per hop, p99 under 2 µs; 100 µs leaves room for a loaded host
+  // but not for a stale skb time (those were milliseconds).
+  const [rx, ...later] = r.stages;
+  assert.equal(rx?.p50_ns ?? null, null, 'the first stage starts each packet timeline: no latency');
+  for (const st of later) {
+    // raw: the calibrated correction (~0.4 µs per tracepoint) may clamp a sub-µs hop to 0
+    assert.ok(st.raw_p50_ns !== null && st.raw_p50_ns > 0 && st.raw_p50_ns < 100_000, `${st.name}: p50 ${st.raw_p50_ns} ns`);
+    assert.ok(st.raw_mean_ns !== null && st.raw_mean_ns < 100_000, `${st.name}: mean ${st.raw_mean_ns} ns`);
+    assert.ok(st.unmatched <= 0.01 * forwarded, `${st.name}: ${st.unmatched} unmatched`);
+  }
   console.log(JSON.stringify({ sent: traffic.sent, received: traffic.received, stages: r.stages.map((x) => ({ name: x.name, calls: x.calls, p50: x.p50_ns, p99: x.p99_ns, mean: x.mean_ns, raw_mean: x.raw_mean_ns, overhead: x.probe_overhead_ns, unmatched: x.unmatched })) }));
 });
