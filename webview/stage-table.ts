@@ -82,10 +82,11 @@ export class StageTable {
         if (perPacketOverhead !== null) oc.append('span').attr('class', 'pp-sub').text(`${fmtNs(perPacketOverhead)} / packet`);
         if (s.calibration_method) oc.append('span').attr('class', 'pp-sub').text(s.calibration_method);
       }
-      tr.append('td').attr('class', 'pp-calls').text(fmtCount(s.calls));
+      tr.append('td').attr('class', 'pp-calls').text(s.kind === 'sampled' ? '–' : fmtCount(s.calls));
       tr.append('td').attr('class', 'pp-packets').text(fmtCount(s.packets));
       const hc = tr.append('td').attr('class', 'pp-name pp-hist');
-      drawHistogram(hc.node()!, s.histogram, s.raw);
+      if (s.kind === 'sampled') hc.append('span').attr('class', 'pp-note').text('no probes: no per-call latencies');
+      else drawHistogram(hc.node()!, s.histogram, s.raw);
     }
   }
 
