@@ -130,6 +130,10 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
 }
 
 export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
+  const fail = (msg: string): void => {
+    log.appendLine(`error: ${msg}`);
+    void vscode.window.showErrorMessage(`Packet Path: ${msg}`);
+  };
   context.subscriptions.push(
     vscode.commands.registerCommand('pktpath.attach', async (arg?: unknown): Promise<string | undefined> => {
       const a = asArgs(arg);
@@ -144,7 +148,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
             passphrase: passphraseAsker(context.secrets) }),
         );
       } catch (e) {
-        void vscode.window.showErrorMessage(`Packet Path: cannot connect to ${host}: ${(e as Error).message}. Check the host in ~/.ssh/config and that you can \`ssh ${host}\`.`);
+        fail(`cannot connect to ${host}: ${(e as Error).message}. Check the host in ~/.ssh/config and that you can \`ssh ${host}\`.`);
         return undefined;
       }
       let result: RecordingResult | undefined;
@@ -166,7 +170,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           const r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
           exe = r.stdout.trim();
           if (r.code !== 0 || !exe) {
-            void vscode.window.showErrorMessage(`Packet Path: process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);
+            fail(`process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);
             return undefined;
           }
         }

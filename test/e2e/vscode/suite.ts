@@ -203,6 +203,16 @@ test('Stop Recording ends an open-ended recording, which is saved complete', asy
   assert.ok(s.stages[0]!.packets > 0, 'packets seen before the stop');
 });
 
+test('Attach errors say what to do: a process that is gone, a host that does not resolve', async () => {
+  const a = await api();
+  const gone = await vscode.commands.executeCommand('pktpath.attach', { host: 'localhost', pid: 4_000_000, stages: ['fwd_rx'], durationSeconds: 1 });
+  assert.equal(gone, undefined);
+  assert.ok(a.logLines().some((l) => /process 4000000 on localhost is not running .*Pick it again/.test(l)), a.logLines().slice(-3).join('\n'));
+  const nohost = await vscode.commands.executeCommand('pktpath.attach', { host: 'no-such-host.invalid', pid: 1, stages: ['fwd_rx'], durationSeconds: 1 });
+  assert.equal(nohost, undefined);
+  assert.ok(a.logLines().some((l) => /cannot connect to no-such-host\.invalid: .*Check the host/.test(l)), a.logLines().slice(-3).join('\n'));
+});
+
 async function attachAndCheck(host: string): Promise<void> {
   assert.ok(ATTACH_PID > 0, 'PKTPATH_E2E_ATTACH_PID names the demo forwarder');
   const a = await api();
