@@ -187,6 +187,7 @@ export class FlameView {
     this.zoom = n > 0 ? this.resolve(zoomPath) : 0;
     this.selected = selPath ? this.resolve(selPath, true) : -1;
     this.hover = -1;
+    this.tooltip.hidden = true; // its node may be gone; the next mouse move fills it again
     this.stats.nodes = n;
     this.stats.lastLayoutMs = performance.now() - t0;
     this.applySearch();
