@@ -263,6 +263,26 @@ int stage_ureturn(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The same two for multi-uprobe links (one link per program and binary for every site; cookies
+ * carry the stage ids): the loader sets their expected attach type, which per-site links refuse. */
+SEC("uprobe")
+int stage_uentry_multi(struct pt_regs *ctx)
+{
+	__u32 stage = bpf_get_attach_cookie(ctx);
+
+	if (pid_ok())
+		on_entry(stage, uarg(ctx, stage));
+	return 0;
+}
+
+SEC("uretprobe")
+int stage_ureturn_multi(struct pt_regs *ctx)
+{
+	if (pid_ok())
+		on_return(bpf_get_attach_cookie(ctx), PT_REGS_RC(ctx));
+	return 0;
+}
+
 SEC("kprobe")
 int stage_kentry(struct pt_regs *ctx)
 {

@@ -336,16 +336,16 @@ static int attach_all(struct tracer *t)
 {
 	int n = 0;
 
+	uprobes_multi_attach(t);
 	for (int i = 0; i < t->nst; i++)
-		if (t->st[i].ok && !t->st[i].links[0] && stage_attach(t, &t->st[i]) == 0)
+		if (t->st[i].ok && (t->st[i].ugroup >= 0 || (!t->st[i].links[0] && stage_attach(t, &t->st[i]) == 0)))
 			n++;
 	return n;
 }
 
 static void detach_all(struct tracer *t)
 {
-	for (int i = 0; i < t->nst; i++)
-		stage_detach(&t->st[i]);
+	links_detach_all(t);
 }
 
 int main(int argc, char **argv)
@@ -429,9 +429,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	err_load = uprobes_multi_attach(t);
+	if (err_load && err_load != -EOPNOTSUPP && getenv("PKTPATH_DEBUG"))
+		fprintf(stderr, "multi-uprobe links refused (%s): per-site links\n", strerror(-err_load));
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
-		if (s->ok && stage_attach(t, s) == 0)
+		if (s->ok && (s->ugroup >= 0 || stage_attach(t, s) == 0))
 			nok++;
 		emit_stage(t, s);
 		if (!s->ok)

@@ -133,6 +133,7 @@ void stages_prepare(struct tracer *t)
 		s->sp = &t->o->stages[i];
 		s->ok = true;
 		s->fentry_slot = -1;
+		s->ugroup = -1;
 		s->key = "call";
 		cfg->kind = s->sp->kind;
 		cfg->packets_from = s->sp->packets_from;
@@ -226,6 +227,7 @@ void stages_prepare(struct tracer *t)
 	bpf_program__set_autoload(k->progs.skb_consumed, t->skb_free);
 	bpf_program__set_autoload(k->progs.skb_read, t->skb_free);
 	t->nst = t->o->nstages;
+	uprobes_multi_prepare(t);
 	btf__free(btf);
 }
 

@@ -27,6 +27,7 @@ struct stage_rt {
 	const char *key;   /* "call", "skb", "cpu", "thread" */
 	int fentry_slot;   /* -1 unless fentry */
 	struct bpf_link *links[2];
+	int ugroup;        /* attached through multi-uprobe group t->ugrp[ugroup]; -1: not */
 	/* cumulative totals and histogram at the previous drain, for deltas */
 	struct pktpath_stage_totals prev;
 	unsigned long long prev_hist[PKTPATH_HIST_BUCKETS];
@@ -34,6 +35,11 @@ struct stage_rt {
 	bool calibrated;
 	const char *cal_class;
 	double outer_ns;
+};
+
+/* one binary's uprobe stages behind two multi-uprobe links */
+struct umulti_group {
+	int fd[2]; /* entry, return */
 };
 
 struct tracer {
@@ -44,6 +50,9 @@ struct tracer {
 	struct stage_rt st[PKTPATH_MAX_STAGES];
 	int nst;
 	FILE *out;
+	bool umulti;                  /* multi-uprobe links are loaded and not refused so far */
+	struct umulti_group ugrp[PKTPATH_MAX_STAGES];
+	int nugrp;
 	bool skb_free;                /* some stage is skb-keyed: forget freed skbs */
 	struct bpf_link *free_links[3];
 };
@@ -53,6 +62,12 @@ void stages_prepare(struct tracer *t);
 /* after load */
 int stage_attach(struct tracer *t, struct stage_rt *s);
 void stage_detach(struct stage_rt *s);
+/* uprobe_multi.c: before load, pick the multi-uprobe programs; after load, attach every uprobe
+ * stage not yet attached through one pair of links per binary (0, or -errno: then per-site) */
+void uprobes_multi_prepare(struct tracer *t);
+int uprobes_multi_attach(struct tracer *t);
+/* detaches every stage (multi and per-site links), closing all links concurrently */
+void links_detach_all(struct tracer *t);
 /* kfree_skb/consume_skb: drop a freed skb's last-stage time (an error record when it fails) */
 int skb_free_attach(struct tracer *t);
 void skb_free_detach(struct tracer *t);
