@@ -8,6 +8,7 @@
  * Spreads are half the inter-quartile range over the batches. */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 
 #define CAL_BATCHES 21
 #define CAL_CALLS 500
+/* a call this much slower than the batch's median lost the CPU (a tick or interrupt is < 20 us) */
+#define CAL_PREEMPTED_NS 50000.0
 
 /* Calibration functions whose first instruction is of a known kind, each calling the same body of
  * fixed work (~0.4 us). Written in assembly so no compiler option (CET, shrink-wrapping, -pg) can
@@ -82,7 +85,8 @@ static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt
 
 struct cal_result {
 	bool done, ok;
-	double inner, inner_sp, outer, outer_sp;
+	double inner, inner_sp, outer, outer_sp, inner_mean, inner_mean_sp;
+	bool mean_ok; /* enough batches without a preempted call for a mean */
 	unsigned runs;
 	const char *method;
 };
@@ -111,8 +115,9 @@ static void run_calls(enum cal_class c, int n)
 static double median_of(double *v, int n);
 
 /* Median wall time of single calls: a call that was preempted or interrupted is an outlier the
- * median ignores, where a batch total would absorb it. */
-static double timed_calls(enum cal_class c, int n)
+ * median ignores, where a batch total would absorb it. *mean gets their mean, which keeps them:
+ * a traced mean at a real site keeps them too. */
+static double timed_calls(enum cal_class c, int n, double *mean, double *max)
 {
 	static double d[CAL_CALLS];
 	struct timespec a, b;
@@ -127,6 +132,12 @@ static double timed_calls(enum cal_class c, int n)
 			cal_fn();
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		d[i] = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+	}
+	*mean = 0;
+	*max = 0;
+	for (int i = 0; i < n; i++) {
+		*mean += d[i] / n;
+		*max = d[i] > *max ? d[i] : *max;
 	}
 	return median_of(d, n);
 }
@@ -250,11 +261,15 @@ static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, c
 		l[0] = bpf_program__attach_usdt(k->progs.stage_usdt, getpid(), path, "pktpath_cal", "hit", &uo);
 	} else {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = PKTPATH_CAL_STAGE);
-		l[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, getpid(), path, off, &uo);
+		/* In the order stage_attach() uses: return probe first. The kernel runs a site's
+		 * consumers newest first, so this order decides whether the entry program's timestamp
+		 * comes before or after the return probe's bookkeeping at the entry trap. */
 		uo.retprobe = true;
-		if (l[0])
-			l[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, getpid(), path, off, &uo);
-		if (l[0] && !l[1])
+		l[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, getpid(), path, off, &uo);
+		uo.retprobe = false;
+		if (l[1])
+			l[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, getpid(), path, off, &uo);
+		if (!l[0] || !l[1])
 			goto fail;
 	}
 check:
@@ -271,11 +286,11 @@ fail:
 static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len)
 {
 	struct bpf_link *l[2] = {};
-	double inner[CAL_BATCHES], outer[CAL_BATCHES];
+	double inner[CAL_BATCHES], outer[CAL_BATCHES], inner_mean[CAL_BATCHES];
 	static unsigned long long h0[PKTPATH_HIST_BUCKETS], h1[PKTPATH_HIST_BUCKETS];
 	struct pktpath_stage_totals t0, t1;
 	void (*probed)(void) = NULL;
-	int nb = 0;
+	int nb = 0, nm = 0;
 
 	r->done = true;
 	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : "self-probe";
@@ -285,12 +300,12 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 		probed = cal_fn;
 	}
 	for (int b = 0; b < CAL_BATCHES; b++) {
-		double m, d_un, d_tr, co;
+		double m, d_un, d_tr, co, mean_un, mean_tr, rec_mean, max_un, max_tr;
 
 		if (c != CAL_TP)
 			cal_fn = cal_ref[c];
 		run_calls(c, 20); /* warm caches */
-		d_un = timed_calls(c, CAL_CALLS);
+		d_un = timed_calls(c, CAL_CALLS, &mean_un, &max_un);
 
 		if (c == CAL_TP && cal_attach(t, c, l, err, len))
 			goto out;
@@ -301,7 +316,7 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 			break;
 		/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
 		t->skel->bss->calibrating = 1;
-		d_tr = timed_calls(c, CAL_CALLS);
+		d_tr = timed_calls(c, CAL_CALLS, &mean_tr, &max_tr);
 		t->skel->bss->calibrating = 0;
 		if (c == CAL_TP) {
 			bpf_link__destroy(l[0]);
@@ -312,16 +327,24 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 		for (int i = 0; i < PKTPATH_HIST_BUCKETS; i++)
 			h1[i] -= h0[i];
 		m = hist_median(h1);
-		if (m < 0)
+		if (m < 0 || t1.timed <= t0.timed)
 			continue;
+		/* the exact mean, from the sum, as the report's mean is */
+		rec_mean = (double)(t1.sum_ns - t0.sum_ns) / (double)(t1.timed - t0.timed);
 		/* With C one clock read and F the call: d_un ~ C + F, co ~ C. A probed call's own time is
 		 * F = d_un - co; the interval between point events in the timing loop is ~ 2C + F. */
 		co = clock_cost();
 		inner[nb] = c == CAL_TP || c == CAL_USDT ? m - (d_un + co) : m - (d_un - co);
+		/* The mean keeps interrupts (a real site's mean does too) but not a call that lost the
+		 * CPU to another task: one such call weighs more than the whole batch's probe cost. */
+		if (max_un < d_un + CAL_PREEMPTED_NS && max_tr < d_tr + CAL_PREEMPTED_NS)
+			inner_mean[nm++] = c == CAL_TP || c == CAL_USDT ? rec_mean - (mean_un + co)
+								 : rec_mean - (mean_un - co);
 		outer[nb] = d_tr - d_un;
 		if (getenv("PKTPATH_DEBUG_CAL"))
-			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f recorded median %.1f\n",
-				cal_names[c], b, d_un, d_tr, m);
+			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f recorded median %.1f "
+				"untraced mean %.1f recorded mean %.1f clock %.1f max %.0f/%.0f\n",
+				cal_names[c], b, d_un, d_tr, m, mean_un, rec_mean, co, max_un, max_tr);
 		nb++;
 	}
 	if (nb < CAL_BATCHES / 2 + 1) {
@@ -330,6 +353,9 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 	}
 	median_iqr(inner, nb, &r->inner, &r->inner_sp);
 	median_iqr(outer, nb, &r->outer, &r->outer_sp);
+	r->mean_ok = nm >= CAL_BATCHES / 4;
+	if (r->mean_ok)
+		median_iqr(inner_mean, nm, &r->inner_mean, &r->inner_mean_sp);
 	r->runs = nb * CAL_CALLS;
 	r->ok = true;
 out:
@@ -353,10 +379,39 @@ static enum cal_class class_of(struct stage_rt *s)
 	}
 }
 
+/* A real-time target runs its stages without being preempted by ordinary tasks; calibrating at an
+ * ordinary priority on a busy machine would measure the neighbours (in the means above all). So the
+ * calibrating thread takes the target's real-time class and priority for the calibration (a few
+ * tenths of a second, bounded by the kernel's RT throttling) and gives it back afterwards.
+ * Returns whether it changed anything; *old gets what to restore. */
+static bool match_target_sched(struct tracer *t, int *old_policy, struct sched_param *old)
+{
+	struct sched_param sp;
+	int pol;
+
+	if (t->o->kernel_mode || t->o->pid <= 0)
+		return false;
+	pol = sched_getscheduler(t->o->pid);
+	if ((pol != SCHED_FIFO && pol != SCHED_RR) || sched_getparam(t->o->pid, &sp))
+		return false;
+	*old_policy = sched_getscheduler(0);
+	if (*old_policy < 0 || sched_getparam(0, old))
+		return false;
+	if (sched_setscheduler(0, pol, &sp)) {
+		emit_warning(t->out, "calibration: cannot take the target's real-time priority (%s); calibrating at "
+			     "an ordinary priority", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 void calibrate_stages(struct tracer *t)
 {
 	struct cal_result res[CAL_NCLASS] = {};
 	char err[CAL_NCLASS][256] = {};
+	struct sched_param old_sp;
+	int old_pol = SCHED_OTHER;
+	bool rt = match_target_sched(t, &old_pol, &old_sp);
 
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
@@ -380,8 +435,16 @@ void calibrate_stages(struct tracer *t)
 		s->cal_class = cal_names[c];
 		s->outer_ns = res[c].outer;
 		fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
-			"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f}\n",
+			"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f,"
+			"\"sched\":\"%s\"",
 			s->id, cal_names[c], res[c].method, res[c].runs, res[c].inner, res[c].inner_sp,
-			res[c].outer, res[c].outer_sp);
+			res[c].outer, res[c].outer_sp, rt ? "target-rt" : "normal");
+		if (res[c].mean_ok)
+			fprintf(t->out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", res[c].inner_mean,
+				res[c].inner_mean_sp);
+		else
+			fputs(",\"inner_mean_ns\":null,\"inner_mean_spread_ns\":null}\n", t->out);
 	}
+	if (rt && sched_setscheduler(0, old_pol, &old_sp))
+		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
 }

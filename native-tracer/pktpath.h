@@ -125,6 +125,10 @@ struct pktpath_sample_stats {
  *                                                        interval (subtract from its latencies)
  *             "outer_ns":1510.0,"outer_spread_ns":40.0}   what one probed call costs its caller in all
  *                                                        (what a stage pays for a child stage's probes)
+             added members: "inner_mean_ns":432.0|null,"inner_mean_spread_ns":9.0|null: the MEAN of what
+             the probes add (inner_ns is the median; a mean latency contains the mean; null when too
+             few calibration batches ran without a preempted call); "sched":"target-rt"|"normal": the
+             calibrating thread took the real-time target's class and priority, or ran as it was
  *  drop      {"type":"drop","what":"stacks"|"entries"|"frames","count":3}
  *  warning   {"type":"warning","message":"..."}
  *  error     {"type":"error","message":"...","missing":["CAP_BPF", ...],"fatal":true}

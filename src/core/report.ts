@@ -3,14 +3,17 @@
 //
 // Correction (issue 6): where the tracer calibrated a stage's site, its latencies are the
 // histogram shifted down by the calibration's inner_ns (the time the probes add to the stage's own
-// measured interval), clamped at 0; mean and ns per packet likewise. The raw values stay beside
+// measured interval), clamped at 0. inner_ns is the calibration's MEDIAN probe cost, right for
+// quantiles; a mean contains the MEAN probe cost (the slow tail of the probes' own time, e.g. an
+// interrupt during a trap), so mean and ns per packet subtract inner_mean_ns where the calibration
+// gives one (the histogram's clamp at 0 still applies), else inner_ns. The raw values stay beside
 // them as raw_*. Without a calibration the raw values are reported, the stage says corrected:false
 // and probe_overhead_ns is null with a note: nothing is guessed.
 //
 // share is a stage's part of the summed ns per packet of all stages: stages that nest inside
 // another stage are counted in both, so shares describe the listed stages, not the CPU.
 import { Histogram } from './histogram.ts';
-import type { Session, SessionStage } from './session.ts';
+import type { Calibration, Session, SessionStage } from './session.ts';
 import { sampledReport, type SampledReport } from './sampled.ts';
 
 export interface StageRow {
@@ -39,9 +42,12 @@ export interface StageRow {
   raw_p999_ns: number | null;
   raw_mean_ns: number | null;
   raw_ns_per_packet: number | null;
-  /** What was subtracted per call (calibration inner_ns), null when the site was not calibrated. */
+  /** What was subtracted per call from the mean and ns per packet (calibration inner_mean_ns, or
+   * inner_ns when the calibration has no mean), null when the site was not calibrated. */
   probe_overhead_ns: number | null;
   probe_overhead_spread_ns: number | null;
+  /** What was subtracted from the quantiles (calibration inner_ns, the median probe cost). */
+  probe_overhead_median_ns: number | null;
   /** What one probed call of this stage costs its caller in all (calibration outer_ns). */
   probe_outer_ns: number | null;
   calibration_class: string | null;
@@ -88,6 +94,16 @@ export interface Report {
 
 const nz = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/** The per-call probe cost a MEAN contains: the calibration's mean where it has a usable one. */
+function meanProbeCost(cal: Calibration): { ns: number; spread: number } {
+  const m = cal.inner_mean_ns;
+  if (typeof m === 'number' && Number.isFinite(m)) {
+    const sp = cal.inner_mean_spread_ns;
+    return { ns: m, spread: typeof sp === 'number' && Number.isFinite(sp) ? sp : cal.inner_spread_ns };
+  }
+  return { ns: cal.inner_ns, spread: cal.inner_spread_ns };
+}
+
 function stageRow(st: SessionStage, s: Session): StageRow {
   const raw = Histogram.fromSparse(st.buckets, s.hist);
   const cal = st.calibration;
@@ -97,9 +113,10 @@ function stageRow(st: SessionStage, s: Session): StageRow {
   const has = st.calls > 0 && n > 0;
   const corrected = cal !== null && has;
   const fix = corrected ? raw.shift(Math.max(0, cal.inner_ns)) : raw;
+  const meanCost = cal ? meanProbeCost(cal) : null;
   const rawMean = has ? st.sum_ns / n : NaN;
   // The mean comes from the exact sum; the histogram only adds the clamp at 0 when shifted.
-  const mean = corrected ? fix.meanFromSum(st.sum_ns) : rawMean;
+  const mean = corrected ? raw.shift(Math.max(0, meanCost!.ns)).meanFromSum(st.sum_ns) : rawMean;
   const perPkt = (m: number) => (st.packets > 0 && has ? (m * n) / st.packets : NaN);
   const dur = s.duration_s;
   let note: string | null = null;
@@ -130,8 +147,9 @@ function stageRow(st: SessionStage, s: Session): StageRow {
     raw_p999_ns: nz(raw.quantile(0.999)),
     raw_mean_ns: nz(rawMean),
     raw_ns_per_packet: nz(perPkt(rawMean)),
-    probe_overhead_ns: cal ? cal.inner_ns : null,
-    probe_overhead_spread_ns: cal ? cal.inner_spread_ns : null,
+    probe_overhead_ns: meanCost ? meanCost.ns : null,
+    probe_overhead_spread_ns: meanCost ? meanCost.spread : null,
+    probe_overhead_median_ns: cal ? cal.inner_ns : null,
     probe_outer_ns: cal ? cal.outer_ns : null,
     calibration_class: cal ? cal.class : null,
     corrected,

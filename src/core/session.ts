@@ -28,6 +28,12 @@ export interface Calibration {
   inner_spread_ns: number;
   outer_ns: number; // added to the caller's time per probed call
   outer_spread_ns: number;
+  /** Additive: mean probe cost per call (inner_ns is the median): what a mean latency contains.
+   * Absent or null in older sessions or when calibration could not form a clean mean. */
+  inner_mean_ns?: number | null;
+  inner_mean_spread_ns?: number | null;
+  /** Additive: "target-rt" when calibrated at the real-time target's priority, else "normal". */
+  sched?: string;
 }
 
 export interface StageAttach {

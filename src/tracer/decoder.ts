@@ -365,6 +365,11 @@ function build(o: Obj): StreamRecord | null {
         inner_spread_ns: num(o, t, 'inner_spread_ns'),
         outer_ns: num(o, t, 'outer_ns'),
         outer_spread_ns: num(o, t, 'outer_spread_ns'),
+        ...(o.inner_mean_ns !== undefined ? { inner_mean_ns: o.inner_mean_ns === null ? null : num(o, t, 'inner_mean_ns') } : {}),
+        ...(o.inner_mean_spread_ns !== undefined
+          ? { inner_mean_spread_ns: o.inner_mean_spread_ns === null ? null : num(o, t, 'inner_mean_spread_ns') }
+          : {}),
+        ...(o.sched !== undefined ? { sched: str(o, t, 'sched') } : {}),
       };
     case 'drop':
       return { type: t, what: oneOf(o, t, 'what', DROP_KINDS), count: count(o, t, 'count') };

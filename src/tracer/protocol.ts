@@ -158,6 +158,11 @@ export interface CalibrationRecord {
   inner_spread_ns: number;
   outer_ns: number;
   outer_spread_ns: number;
+  /** Additive: the MEAN probe cost (what a mean latency contains; null when too few batches ran
+   * without a preempted call), and how the calibrating thread was scheduled. */
+  inner_mean_ns?: number | null;
+  inner_mean_spread_ns?: number | null;
+  sched?: string;
 }
 
 export interface DropRecord {

@@ -112,3 +112,30 @@ test('a point event that starts the path: calls counted, no latency, not a zero'
   assert.match(st.note ?? '', /no latency: a point event/);
   assert.equal(r.correction, 'none', 'the only timed stage (route) is uncalibrated');
 });
+
+test('a calibration with a mean probe cost: the mean and ns/pkt subtract it, the quantiles the median', () => {
+  const text = readFileSync('test/fixtures/stream-demo.jsonl', 'utf8').replace(
+    /("type":"calibration",[^\n]*"inner_ns":400[^\n]*)\}/,
+    '$1,"inner_mean_ns":450,"inner_mean_spread_ns":12,"sched":"target-rt"}',
+  );
+  assert.match(text, /"inner_mean_ns":450/, 'the fixture has the calibration this test extends');
+  const s = fixtureSession(text);
+  assert.equal(s.stages[0]!.calibration?.inner_mean_ns, 450);
+  const rx = buildReport(s).stages[0]!;
+  assert.equal(rx.raw_mean_ns, 1000);
+  assert.equal(rx.mean_ns, 550);
+  assert.equal(rx.ns_per_packet, 550 / 32);
+  assert.equal(rx.probe_overhead_ns, 450);
+  assert.equal(rx.probe_overhead_spread_ns, 12);
+  assert.equal(rx.probe_overhead_median_ns, 400);
+  assert.ok(Math.abs(rx.p50_ns! - (rx.raw_p50_ns! - 400)) < 1e-9, 'quantiles shift by the median cost');
+  // null (too few clean batches), or a non-number from a hand-edited session file: the median cost
+  const nul = buildReport(fixtureSession(text.replace('"inner_mean_ns":450', '"inner_mean_ns":null'))).stages[0]!;
+  assert.equal(nul.mean_ns, 600);
+  assert.equal(nul.probe_overhead_ns, 400);
+  const edited = structuredClone(fixtureSession(text));
+  Object.assign(edited.stages[0]!.calibration!, { inner_mean_ns: 'x' });
+  const bad = buildReport(edited).stages[0]!;
+  assert.equal(bad.mean_ns, 600);
+  assert.equal(bad.probe_overhead_ns, 400);
+});
