@@ -89,7 +89,8 @@ export function tracerArgs(o: RecordOptions): string[] {
 }
 
 function validNetns(v: string): boolean {
-  if (/^[1-9]\d{0,9}$/.test(v)) return true;
+  // digits are an inode, as the tracer reads them (ns.inum is 32 bits)
+  if (/^\d+$/.test(v)) return Number(v) > 0 && Number(v) <= 0xffffffff;
   // eslint-disable-next-line no-control-regex
   if (v.startsWith('/')) return v.length < 4096 && !/[\x00-\x1f]/.test(v);
   return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/.test(v);
