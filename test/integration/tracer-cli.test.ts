@@ -41,6 +41,10 @@ const badSpecs: Array<[string[], RegExp]> = [
   [['--kernel', '--interval-ms', '-5', '--stage', 'a=tracepoint:net:netif_rx'], /--interval-ms/],
   [['--kernel', '--frobnicate'], /unknown argument '--frobnicate'/],
   [['--kernel', '--no-calibrate', '--max-overhead', '5', '--stage', 'a=tracepoint:net:netif_rx'], /--max-overhead needs the calibrated probe cost/],
+  [['--kernel', '--netns', `no-such-ns-${process.pid}`, '--stage', 'a=tracepoint:net:netif_rx'], /--netns: \/run\/netns\/no-such-ns-\d+: No such file/],
+  [['--kernel', '--netns', '/etc/hostname', '--stage', 'a=tracepoint:net:netif_rx'], /--netns: \/etc\/hostname is not a network namespace file/],
+  [['--kernel', '--netns', '/proc/self/ns/mnt', '--stage', 'a=tracepoint:net:netif_rx'], /another kind of namespace/],
+  [['--kernel', '--netns', '0', '--stage', 'a=tracepoint:net:netif_rx'], /--netns: '0' is not a namespace inode/],
 ];
 
 for (const [args, re] of badSpecs) {
