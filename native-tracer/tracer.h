@@ -3,6 +3,7 @@
 #ifndef PKTPATH_TRACER_H
 #define PKTPATH_TRACER_H
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "hostcaps.h"
 #include "insn.h"
@@ -66,6 +67,11 @@ void stage_detach(struct stage_rt *s);
  * stage not yet attached through one pair of links per binary (0, or -errno: then per-site) */
 void uprobes_multi_prepare(struct tracer *t);
 int uprobes_multi_attach(struct tracer *t);
+/* one multi-uprobe link of program p (stage_uentry_multi / stage_ureturn_multi, loaded when
+ * t->umulti) over n sites of binary, cookie[i] for site i: an fd, or -errno */
+struct bpf_program;
+int uprobe_multi_link(struct bpf_program *p, const char *binary, const uint64_t *off,
+		      const uint64_t *cookie, int n, bool ret, int pid);
 /* detaches every stage (multi and per-site links), closing all links concurrently */
 void links_detach_all(struct tracer *t);
 /* kfree_skb/consume_skb: drop a freed skb's last-stage time (an error record when it fails) */

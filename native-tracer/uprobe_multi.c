@@ -49,7 +49,7 @@ void uprobes_multi_prepare(struct tracer *t)
 	bpf_program__set_expected_attach_type(t->skel->progs.stage_ureturn_multi, ATTACH_UPROBE_MULTI);
 }
 
-static int link_multi(struct bpf_program *p, const char *binary, const uint64_t *off, const uint64_t *cookie,
+int uprobe_multi_link(struct bpf_program *p, const char *binary, const uint64_t *off, const uint64_t *cookie,
 		      int n, bool ret, int pid)
 {
 	struct link_create_uprobe_multi a;
@@ -94,11 +94,11 @@ int uprobes_multi_attach(struct tracer *t)
 		}
 		g = &t->ugrp[t->nugrp];
 		/* the return link first, as for per-site links (see README: an entry consumer went silent) */
-		fd = link_multi(t->skel->progs.stage_ureturn_multi, s->binary, off, cookie, n, true, pid);
+		fd = uprobe_multi_link(t->skel->progs.stage_ureturn_multi, s->binary, off, cookie, n, true, pid);
 		if (fd < 0)
 			goto refused;
 		g->fd[1] = fd;
-		fd = link_multi(t->skel->progs.stage_uentry_multi, s->binary, off, cookie, n, false, pid);
+		fd = uprobe_multi_link(t->skel->progs.stage_uentry_multi, s->binary, off, cookie, n, false, pid);
 		if (fd < 0) {
 			close(g->fd[1]);
 			goto refused;
