@@ -23,6 +23,10 @@
 
 #define CAL_BATCHES 21
 #define CAL_CALLS 500
+/* Recalibration during the recording (each interval): fewer, shorter batches, ~30 ms for a
+ * single-stepped class, so the tracer takes a few % of a CPU for it. */
+#define RECAL_BATCHES 7
+#define RECAL_CALLS 200
 /* a call this much slower than the batch's median lost the CPU (a tick or interrupt is < 20 us) */
 #define CAL_PREEMPTED_NS 50000.0
 
@@ -38,14 +42,19 @@
 #define PUSH_FIRST "push %rbp\n\tmov %rsp,%rbp", "pop %rbp"
 #define NOP5_FIRST ".byte 0x0f,0x1f,0x44,0x00,0x00\n\tpush %rbp\n\tmov %rsp,%rbp", "pop %rbp"
 #define SSTEP_FIRST "sub $0x8,%rsp", "add $0x8,%rsp"
+/* A RIP-relative first instruction costs more to single-step: the kernel rewrites it to address
+ * through a scratch register and restores that register afterwards (measured: ~0.5 us here). */
+#define SSTEP_RIP_FIRST "mov pktpath_cal_sink(%rip),%rax", "nop"
 __asm__(".text\n"
 	CAL_SITE("pktpath_cal_push", PUSH_FIRST)
 	CAL_SITE("pktpath_cal_nop", NOP5_FIRST)
 	CAL_SITE("pktpath_cal_sstep", SSTEP_FIRST)
+	CAL_SITE("pktpath_cal_ssrip", SSTEP_RIP_FIRST)
 	/* the same code again, never probed: the untraced reference for each batch */
 	CAL_SITE("pktpath_cal_push_ref", PUSH_FIRST)
 	CAL_SITE("pktpath_cal_nop_ref", NOP5_FIRST)
-	CAL_SITE("pktpath_cal_sstep_ref", SSTEP_FIRST));
+	CAL_SITE("pktpath_cal_sstep_ref", SSTEP_FIRST)
+	CAL_SITE("pktpath_cal_ssrip_ref", SSTEP_RIP_FIRST));
 
 volatile unsigned long pktpath_cal_sink;
 
@@ -77,11 +86,17 @@ __attribute__((noinline)) void pktpath_cal_usdt_ref(void)
 	pktpath_cal_body();
 }
 
-static void (*const cal_ref[])(void) = { pktpath_cal_push_ref, pktpath_cal_nop_ref, pktpath_cal_sstep_ref,
-					 pktpath_cal_usdt_ref };
+void pktpath_cal_ssrip(void);
+void pktpath_cal_ssrip_ref(void);
 
-enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_NCLASS };
-static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint" };
+/* CAL_SSRIP reports as "single_step" (the stream's class names are a contract); its method says
+ * rip-relative. */
+enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_SSRIP, CAL_NCLASS };
+static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint", "single_step" };
+static void (*const cal_ref[CAL_NCLASS])(void) = {
+	[CAL_PUSH] = pktpath_cal_push_ref, [CAL_NOP] = pktpath_cal_nop_ref, [CAL_SSTEP] = pktpath_cal_sstep_ref,
+	[CAL_USDT] = pktpath_cal_usdt_ref, [CAL_SSRIP] = pktpath_cal_ssrip_ref,
+};
 
 struct cal_result {
 	bool done, ok;
@@ -241,7 +256,10 @@ static int self_site(void (*fn)(void), char *path, size_t plen, unsigned long lo
 static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, char *err, size_t len)
 {
 	struct pktpath_bpf *k = t->skel;
-	static void (*const fns[])(void) = { pktpath_cal_push, pktpath_cal_nop, pktpath_cal_sstep, pktpath_cal_usdt };
+	static void (*const fns[CAL_NCLASS])(void) = {
+		[CAL_PUSH] = pktpath_cal_push, [CAL_NOP] = pktpath_cal_nop, [CAL_SSTEP] = pktpath_cal_sstep,
+		[CAL_USDT] = pktpath_cal_usdt, [CAL_SSRIP] = pktpath_cal_ssrip,
+	};
 	char path[4097];
 	unsigned long long off;
 
@@ -283,7 +301,8 @@ fail:
 /* Untraced and traced batches alternate, so the slow drifts of a shared machine cancel in each
  * pair's difference. Functions have an identical unprobed twin for the untraced batches (detaching
  * a uprobe takes ~0.3 s here); the tracepoint is attached for each traced batch only. */
-static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len)
+static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len,
+			int nbatch, int ncalls)
 {
 	struct bpf_link *l[2] = {};
 	double inner[CAL_BATCHES], outer[CAL_BATCHES], inner_mean[CAL_BATCHES];
@@ -293,19 +312,19 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 	int nb = 0, nm = 0;
 
 	r->done = true;
-	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : "self-probe";
+	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : c == CAL_SSRIP ? "self-probe:rip-relative" : "self-probe";
 	if (c != CAL_TP) {
 		if (cal_attach(t, c, l, err, len))
 			goto out;
 		probed = cal_fn;
 	}
-	for (int b = 0; b < CAL_BATCHES; b++) {
+	for (int b = 0; b < nbatch; b++) {
 		double m, d_un, d_tr, co, mean_un, mean_tr, rec_mean, max_un, max_tr;
 
 		if (c != CAL_TP)
 			cal_fn = cal_ref[c];
 		run_calls(c, 20); /* warm caches */
-		d_un = timed_calls(c, CAL_CALLS, &mean_un, &max_un);
+		d_un = timed_calls(c, ncalls, &mean_un, &max_un);
 
 		if (c == CAL_TP && cal_attach(t, c, l, err, len))
 			goto out;
@@ -316,7 +335,7 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 			break;
 		/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
 		t->skel->bss->calibrating = 1;
-		d_tr = timed_calls(c, CAL_CALLS, &mean_tr, &max_tr);
+		d_tr = timed_calls(c, ncalls, &mean_tr, &max_tr);
 		t->skel->bss->calibrating = 0;
 		if (c == CAL_TP) {
 			bpf_link__destroy(l[0]);
@@ -347,21 +366,51 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 				cal_names[c], b, d_un, d_tr, m, mean_un, rec_mean, co, max_un, max_tr);
 		nb++;
 	}
-	if (nb < CAL_BATCHES / 2 + 1) {
-		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, CAL_BATCHES);
+	if (nb < nbatch / 2 + 1) {
+		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, nbatch);
 		goto out;
 	}
 	median_iqr(inner, nb, &r->inner, &r->inner_sp);
 	median_iqr(outer, nb, &r->outer, &r->outer_sp);
-	r->mean_ok = nm >= CAL_BATCHES / 4;
+	r->mean_ok = nm >= (nbatch / 4 > 3 ? nbatch / 4 : 3);
 	if (r->mean_ok)
 		median_iqr(inner_mean, nm, &r->inner_mean, &r->inner_mean_sp);
-	r->runs = nb * CAL_CALLS;
+	r->runs = nb * ncalls;
 	r->ok = true;
 out:
 	t->skel->bss->calibrating = 0;
 	bpf_link__destroy(l[0]);
 	bpf_link__destroy(l[1]);
+}
+
+/* Whether an instruction addresses memory relative to RIP (ModRM mod=00 rm=101), for the common
+ * one- and two-byte opcodes that take a ModRM byte. Unknown forms count as not RIP-relative. */
+static bool rip_relative(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	unsigned char op;
+
+	while (i < n && (p[i] == 0x66 || p[i] == 0x67 || p[i] == 0xf2 || p[i] == 0xf3 || p[i] == 0x2e ||
+			 p[i] == 0x3e || p[i] == 0x26 || p[i] == 0x36 || p[i] == 0x64 || p[i] == 0x65))
+		i++;
+	if (i < n && (p[i] & 0xf0) == 0x40)
+		i++; /* REX */
+	if (i + 1 >= n)
+		return false;
+	op = p[i++];
+	if (op == 0x0f) {
+		unsigned char op2 = p[i++];
+		if (i >= n || op2 == 0x05 || op2 == 0x31 || op2 == 0xa2 || (op2 >= 0x80 && op2 <= 0x8f) ||
+		    (op2 >= 0xc8 && op2 <= 0xcf))
+			return false; /* syscall, rdtsc, cpuid, jcc, bswap: no ModRM */
+		if (op2 == 0x38 || op2 == 0x3a)
+			i++;
+	} else if (!((op < 0x40 && (op & 7) < 4) || op == 0x63 || op == 0x69 || op == 0x6b ||
+		     (op >= 0x80 && op <= 0x8f) || op == 0xc0 || op == 0xc1 || op == 0xc6 || op == 0xc7 ||
+		     (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe || op == 0xff)) {
+		return false;
+	}
+	return i < n && (p[i] & 0xc7) == 0x05;
 }
 
 static enum cal_class class_of(struct stage_rt *s)
@@ -374,7 +423,7 @@ static enum cal_class class_of(struct stage_rt *s)
 			return CAL_PUSH; /* emulated after the breakpoint trap */
 		if (s->insn.cls == INSN_NOP)
 			return CAL_NOP; /* nop5: optimized into a trampoline call */
-		return CAL_SSTEP;
+		return rip_relative(s->code, s->ncode) ? CAL_SSRIP : CAL_SSTEP;
 	default: return CAL_NCLASS;
 	}
 }
@@ -384,7 +433,7 @@ static enum cal_class class_of(struct stage_rt *s)
  * calibrating thread takes the target's real-time class and priority for the calibration (a few
  * tenths of a second, bounded by the kernel's RT throttling) and gives it back afterwards.
  * Returns whether it changed anything; *old gets what to restore. */
-static bool match_target_sched(struct tracer *t, int *old_policy, struct sched_param *old)
+static bool match_target_sched(struct tracer *t, int *old_policy, struct sched_param *old, bool quiet)
 {
 	struct sched_param sp;
 	int pol;
@@ -398,11 +447,28 @@ static bool match_target_sched(struct tracer *t, int *old_policy, struct sched_p
 	if (*old_policy < 0 || sched_getparam(0, old))
 		return false;
 	if (sched_setscheduler(0, pol, &sp)) {
-		emit_warning(t->out, "calibration: cannot take the target's real-time priority (%s); calibrating at "
+		if (!quiet)
+			emit_warning(t->out, "calibration: cannot take the target's real-time priority (%s); calibrating at "
 			     "an ordinary priority", strerror(errno));
 		return false;
 	}
 	return true;
+}
+
+static void emit_cal(struct tracer *t, struct stage_rt *s, enum cal_class c, const struct cal_result *r, bool rt,
+		     int seq)
+{
+	fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
+		"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f,"
+		"\"sched\":\"%s\"",
+		s->id, cal_names[c], r->method, r->runs, r->inner, r->inner_sp, r->outer, r->outer_sp,
+		rt ? "target-rt" : "normal");
+	if (seq >= 0)
+		fprintf(t->out, ",\"seq\":%d", seq);
+	if (r->mean_ok)
+		fprintf(t->out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", r->inner_mean, r->inner_mean_sp);
+	else
+		fputs(",\"inner_mean_ns\":null,\"inner_mean_spread_ns\":null}\n", t->out);
 }
 
 void calibrate_stages(struct tracer *t)
@@ -411,7 +477,7 @@ void calibrate_stages(struct tracer *t)
 	char err[CAL_NCLASS][256] = {};
 	struct sched_param old_sp;
 	int old_pol = SCHED_OTHER;
-	bool rt = match_target_sched(t, &old_pol, &old_sp);
+	bool rt = match_target_sched(t, &old_pol, &old_sp, false);
 
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
@@ -426,7 +492,7 @@ void calibrate_stages(struct tracer *t)
 			continue;
 		}
 		if (!res[c].done)
-			cal_measure(t, c, &res[c], err[c], sizeof(err[c]));
+			cal_measure(t, c, &res[c], err[c], sizeof(err[c]), CAL_BATCHES, CAL_CALLS);
 		if (!res[c].ok) {
 			emit_warning(t->out, "stage %s: calibration (%s) failed: %s", s->sp->name, cal_names[c], err[c]);
 			continue;
@@ -434,16 +500,39 @@ void calibrate_stages(struct tracer *t)
 		s->calibrated = true;
 		s->cal_class = cal_names[c];
 		s->outer_ns = res[c].outer;
-		fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
-			"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f,"
-			"\"sched\":\"%s\"",
-			s->id, cal_names[c], res[c].method, res[c].runs, res[c].inner, res[c].inner_sp,
-			res[c].outer, res[c].outer_sp, rt ? "target-rt" : "normal");
-		if (res[c].mean_ok)
-			fprintf(t->out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", res[c].inner_mean,
-				res[c].inner_mean_sp);
-		else
-			fputs(",\"inner_mean_ns\":null,\"inner_mean_spread_ns\":null}\n", t->out);
+		emit_cal(t, s, c, &res[c], rt, -1);
+	}
+	if (rt && sched_setscheduler(0, old_pol, &old_sp))
+		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
+}
+
+/* The probe cost drifts during a recording (single-stepped sites by several hundred ns over
+ * seconds here), so each interval the classes in use are measured again, briefly; the records
+ * carry "seq", the interval they were measured at the start of, and the session weighs them by
+ * the calls of the intervals around them. A class whose short run fails keeps its last value. */
+void recalibrate_stages(struct tracer *t, unsigned seq)
+{
+	struct cal_result res[CAL_NCLASS] = {};
+	char err[256];
+	struct sched_param old_sp;
+	int old_pol = SCHED_OTHER;
+	bool rt = match_target_sched(t, &old_pol, &old_sp, true);
+
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+		enum cal_class c;
+
+		if (!s->ok || !s->calibrated)
+			continue;
+		c = class_of(s);
+		if (c == CAL_NCLASS)
+			continue;
+		if (!res[c].done)
+			cal_measure(t, c, &res[c], err, sizeof(err), RECAL_BATCHES, RECAL_CALLS);
+		if (!res[c].ok)
+			continue;
+		s->outer_ns = res[c].outer;
+		emit_cal(t, s, c, &res[c], rt, (int)seq);
 	}
 	if (rt && sched_setscheduler(0, old_pol, &old_sp))
 		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));

@@ -537,6 +537,14 @@ int main(int argc, char **argv)
 		}
 		tick_start = now;
 		seq++;
+		if (nok && opts.calibrate && opts.max_overhead_pct <= 0 && !(L.reason && !strcmp(L.reason, "error"))) {
+			/* calibrate.c; declared here to keep this edit to the calibration's own lines */
+			void recalibrate_stages(struct tracer *t, unsigned seq);
+			/* the probe cost drifts: measured again after each interval, the last one too, so
+			 * every interval has a calibration on either side. Not under --max-overhead: its
+			 * windows are timed per interval, and the budget is about cost, not accuracy. */
+			recalibrate_stages(t, seq);
+		}
 	}
 	t->skel->bss->counting = 0;
 	detach_all(t);

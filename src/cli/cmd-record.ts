@@ -154,7 +154,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
       if (st.warning) io.err(`stage ${st.name}: warning: ${st.warning}`);
     },
     onRecord: (r) => {
-      if (r.type === 'calibration' && !quiet) {
+      if (r.type === 'calibration' && r.seq === undefined && !quiet) { // recalibrations: in the session only
         io.err(`  calibrated ${stageNames.get(r.stage) ?? `stage ${r.stage}`}: probes add ${formatNs(r.inner_ns)} ±${formatNs(r.inner_spread_ns)} per call (${r.class})`);
       }
     },

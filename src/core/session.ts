@@ -34,6 +34,12 @@ export interface Calibration {
   inner_mean_spread_ns?: number | null;
   /** Additive: "target-rt" when calibrated at the real-time target's priority, else "normal". */
   sched?: string;
+  /** Additive: how many calibrations (the one at start and those during the recording) the values
+   * combine. With more than one, inner/outer are call-weighted over the recording: each interval's
+   * calls count with the mean of the calibrations just before and just after it; the spreads
+   * add the difference between those two (how far the cost moved in the interval) to the
+   * batches' own spread. runs is the total. */
+  calibrations?: number;
 }
 
 export interface StageAttach {

@@ -370,6 +370,7 @@ function build(o: Obj): StreamRecord | null {
           ? { inner_mean_spread_ns: o.inner_mean_spread_ns === null ? null : num(o, t, 'inner_mean_spread_ns') }
           : {}),
         ...(o.sched !== undefined ? { sched: str(o, t, 'sched') } : {}),
+        ...(o.seq !== undefined ? { seq: count(o, t, 'seq') } : {}),
       };
     case 'drop':
       return { type: t, what: oneOf(o, t, 'what', DROP_KINDS), count: count(o, t, 'count') };

@@ -163,6 +163,9 @@ export interface CalibrationRecord {
   inner_mean_ns?: number | null;
   inner_mean_spread_ns?: number | null;
   sched?: string;
+  /** Additive: a recalibration during the recording, measured at the start of interval `seq`
+   * (absent: the calibration before counting began). */
+  seq?: number;
 }
 
 export interface DropRecord {

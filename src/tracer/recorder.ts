@@ -3,6 +3,7 @@
 // intervals; each tick publishes an immutable snapshot for live views. When the stream ends
 // without bye (connection lost, tracer crashed) everything that arrived is kept and the session
 // is marked partial with the reason.
+import { mixCalibrations, type TimedCalibration } from './calibration-mix.ts';
 import type { Calibration, Frame, IntervalInfo, Session, SessionStage, SessionTarget, StackSample } from '../core/session.ts';
 import { SESSION_FORMAT, SESSION_VERSION } from '../core/session.ts';
 import { Histogram } from '../core/histogram.ts';
@@ -30,6 +31,9 @@ interface LiveStage {
   unmatched: number;
   hist: Histogram;
   calibration: Calibration | null;
+  /** Every calibration record of the stage (start and recalibrations), combined in build(). */
+  cals: TimedCalibration[];
+  timedBySeq: Map<number, number>;
   timeline: SessionStage['timeline'];
 }
 
@@ -148,6 +152,8 @@ export class Recorder {
           unmatched: 0,
           hist: new Histogram(this.layout()),
           calibration: null,
+          cals: [],
+          timedBySeq: new Map(),
           timeline: [],
         });
         if (!r.ok) this.warn(`stage ${r.name}: not attached: ${r.error ?? 'no reason given'}`);
@@ -157,8 +163,9 @@ export class Recorder {
       case 'calibration': {
         const st = this.stage(r.stage, 'calibration');
         if (st) {
-          const { type: _t, stage: _s, ...cal } = r;
-          st.calibration = cal;
+          const { type: _t, stage: _s, seq, ...cal } = r;
+          st.cals.push({ seq: seq ?? 0, cal });
+          st.calibration = mixCalibrations(st.cals, st.timedBySeq);
         }
         return;
       }
@@ -266,6 +273,7 @@ export class Recorder {
       st.sum_ns += h.sum_ns;
       st.unmatched += h.unmatched;
       st.hist.addSparse(h.buckets);
+      st.timedBySeq.set(h.seq, (st.timedBySeq.get(h.seq) ?? 0) + timed);
       const p = per.get(h.stage) ?? { calls: 0, packets: 0, sum_ns: 0, timed: 0 };
       p.calls += h.calls;
       p.packets += h.packets;
@@ -302,7 +310,7 @@ export class Recorder {
         sum_ns: st.sum_ns,
         unmatched: st.unmatched,
         buckets: st.hist.toSparse(),
-        calibration: st.calibration ? { ...st.calibration } : null,
+        calibration: mixCalibrations(st.cals, st.timedBySeq) ?? (st.calibration ? { ...st.calibration } : null),
         timeline: st.timeline.map((p) => ({ ...p })),
       }));
     const binaryStage = stages.find((s) => s.attach.binary);
