@@ -171,21 +171,6 @@ test('a sampled frame opens at its line in fwd.c (what the views\' open-source d
   assert.ok(loc.range.start.line >= fn.line && loc.range.start.line <= fn.bodyEndLine, `line ${loc.range.start.line + 1} in fwd_parse`);
 });
 
-test('a local build with another build-id than the recorded binary is warned about', async () => {
-  const a = await api();
-  await vscode.commands.executeCommand('pktpath.openSession', { path: SESSION, views: false });
-  assert.equal(await a.buildIdWarning(), null, 'the fixture was recorded from this checkout\'s build');
-  const cfg = vscode.workspace.getConfiguration('pktpath');
-  const before = cfg.get<string>('localBinary');
-  await cfg.update('localBinary', OTHER_BINARY, vscode.ConfigurationTarget.Workspace);
-  try {
-    const w = await a.buildIdWarning();
-    assert.ok(w && /is not the local build/.test(w) && w.includes('build-id'), `warning: ${w}`);
-  } finally {
-    await cfg.update('localBinary', before, vscode.ConfigurationTarget.Workspace);
-  }
-});
-
 test('Stop Recording ends an open-ended recording, which is saved complete', async () => {
   assert.ok(ATTACH_PID > 0);
   const pending = vscode.commands.executeCommand<string | undefined>('pktpath.attach', {
@@ -213,7 +198,9 @@ test('Attach errors say what to do: a process that is gone, a host that does not
   assert.ok(a.logLines().some((l) => /cannot connect to no-such-host\.invalid: .*Check the host/.test(l)), a.logLines().slice(-3).join('\n'));
 });
 
-async function attachAndCheck(host: string): Promise<void> {
+let liveLocalSession = '';
+
+async function attachAndCheck(host: string): Promise<string> {
   assert.ok(ATTACH_PID > 0, 'PKTPATH_E2E_ATTACH_PID names the demo forwarder');
   const a = await api();
   const t0 = Date.now();
@@ -250,10 +237,29 @@ async function attachAndCheck(host: string): Promise<void> {
   assert.equal(a.store.getCurrent()?.uri?.fsPath, saved, 'the new session is the current one');
   const items = await a.sessionsTree.getChildren();
   assert.ok(items.some((i) => i.resourceUri?.fsPath === saved), 'the Sessions tree lists the new recording');
+  return saved;
 }
 
 test('Attach to Process… records the demo forwarder on localhost and saves the session in .pktpath/', async () => {
-  await attachAndCheck('localhost');
+  liveLocalSession = await attachAndCheck('localhost');
+});
+
+// Uses the session the localhost Attach test just recorded: its binary is this checkout's build (the
+// stored fixture was recorded in another checkout, and -g builds embed their paths in the build-id).
+test('a local build with another build-id than the recorded binary is warned about', async () => {
+  assert.ok(liveLocalSession, 'the localhost Attach test saved a session');
+  const a = await api();
+  await vscode.commands.executeCommand('pktpath.openSession', { path: liveLocalSession, views: false });
+  assert.equal(await a.buildIdWarning(), null, 'recorded from this checkout\'s build: no warning');
+  const cfg = vscode.workspace.getConfiguration('pktpath');
+  const before = cfg.get<string>('localBinary');
+  await cfg.update('localBinary', OTHER_BINARY, vscode.ConfigurationTarget.Workspace);
+  try {
+    const w = await a.buildIdWarning();
+    assert.ok(w && /is not the local build/.test(w) && w.includes('build-id'), `warning: ${w}`);
+  } finally {
+    await cfg.update('localBinary', before, vscode.ConfigurationTarget.Workspace);
+  }
 });
 
 test('Attach to Process… over SSH (loopback sshd) records the demo forwarder', async () => {
