@@ -6,10 +6,11 @@
 // `sudo -n`) and its hello line says what the host lacks.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { packageRoot, TRACER_BINARY } from '../tracer/locate.ts';
 import type { Transport } from './transport.ts';
 
-export const TRACER_NAME = 'pktpath-tracer';
+export const TRACER_NAME = TRACER_BINARY;
 /** Architectures we build a tracer for (`uname -m` names). */
 export const BUILT_ARCHS = ['x86_64'] as const;
 
@@ -31,23 +32,6 @@ export interface Deployed {
   sha256: string;
   /** False when a verified copy was already in the cache. */
   uploaded: boolean;
-}
-
-function packageRoot(): string | undefined {
-  // src/remote/ when run from source, dist/ when bundled (both CommonJS): walk up to package.json.
-  let d = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const p = join(d, 'package.json');
-    if (existsSync(p)) {
-      try {
-        if ((JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === 'pktpath') return d;
-      } catch {
-        /* not ours */
-      }
-    }
-    d = dirname(d);
-  }
-  return undefined;
 }
 
 /** The local tracer binary built for `arch`, or a clear error. */
