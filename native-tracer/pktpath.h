@@ -13,6 +13,9 @@
 #define PKTPATH_MAX_STAGES 32   /* stages per recording */
 #define PKTPATH_MAX_DEPTH 16    /* nesting/recursion depth of one stage on one thread */
 #define PKTPATH_MAX_STACK 64    /* frames kept per sampled stack (user and kernel each) */
+#define PKTPATH_SCAN_BYTES 2048 /* user stack window scanned for return addresses (--pid) */
+#define PKTPATH_SCAN_MAX 16     /* candidate words kept per sample (a power of two) */
+#define PKTPATH_SCAN_RANGES 4   /* executable text ranges the candidates must fall in */
 
 /* ---- log-linear latency histogram ---------------------------------------------------------------
  * Values (ns) below 2^SUB_BITS have a bucket each. Above, each power of two [2^p, 2^(p+1)) is split
@@ -63,6 +66,10 @@ struct pktpath_sample_key {
 	unsigned int tid;
 	int user_stack;   /* id in the stack-trace map, or -1 */
 	int kernel_stack; /* id in the stack-trace map, or -1 */
+	/* Added: words of the user stack window above %rsp that lie in the target executable's
+	 * text, innermost first, 0-filled: candidate return addresses (sampler.c keeps the ones
+	 * preceded by a call instruction) */
+	unsigned long long scan[PKTPATH_SCAN_MAX];
 };
 
 /* Per-CPU running totals (never reset; the drain takes differences). */
@@ -114,6 +121,11 @@ struct pktpath_sample_stats {
              an executable mapping. With --pid the samples come from a task-clock event on each
              thread (proportional to its CPU time); with --kernel from cpu-clock on each CPU.
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
+             added member "scanned":2 (only when > 0): how many frames were recovered by scanning
+             the user stack (--pid) where the frame-pointer walk lost callers: words of the 2 KiB
+             above %rsp inside the executable's text, kept when the bytes before them (in the ELF
+             file) decode as a call; spliced after the last frame the walk can vouch for. Such
+             frames can include a stale return address left in an unused stack slot.
  *  tick      {"type":"tick","seq":3,"t_ns":...,"dt_ns":1000000000,"samples":40,"lost":0}
  *             closes interval `seq`: every hist/stack of that seq came before it
              added members: "coverage":0.37 (share of the interval the probes were attached; 1 when
@@ -129,6 +141,13 @@ struct pktpath_sample_stats {
              the probes add (inner_ns is the median; a mean latency contains the mean; null when too
              few calibration batches ran without a preempted call); "sched":"target-rt"|"normal": the
              calibrating thread took the real-time target's class and priority, or ran as it was
+             Recalibrations (added): after every interval (not under --max-overhead) the classes in use
+             are measured again, briefly (7 batches of 200 calls), and emitted with "seq":N, the
+             interval they precede; the first record of a stage has no "seq". Readers weigh them by the
+             calls of the intervals around them (src/tracer/calibration-mix.ts); one that ignores
+             "seq" keeps the last. A single-stepped site whose first instruction addresses memory
+             relative to RIP is calibrated with such an instruction: class "single_step", method
+             "self-probe:rip-relative".
  *  drop      {"type":"drop","what":"stacks"|"entries"|"frames","count":3}
  *  warning   {"type":"warning","message":"..."}
  *  error     {"type":"error","message":"...","missing":["CAP_BPF", ...],"fatal":true}
