@@ -253,6 +253,9 @@ static int self_site(void (*fn)(void), char *path, size_t plen, unsigned long lo
 	return rc;
 }
 
+/* multi-uprobe link fds of the class being measured (entry, return), -1 when none */
+static int cal_mfd[2] = { -1, -1 };
+
 static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, char *err, size_t len)
 {
 	struct pktpath_bpf *k = t->skel;
@@ -273,6 +276,23 @@ static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, c
 	if (self_site(fns[c], path, sizeof(path), &off)) {
 		snprintf(err, len, "cannot find the tracer's own calibration function in /proc/self/maps");
 		return -1;
+	}
+	if (c != CAL_USDT && t->umulti) {
+		/* the stages' uprobes go through multi-uprobe links (uprobe_multi.c): so do these, the
+		 * return link first as there */
+		uint64_t o = off, cookie = PKTPATH_CAL_STAGE;
+		int fd = uprobe_multi_link(k->progs.stage_ureturn_multi, path, &o, &cookie, 1, true, getpid());
+
+		if (fd >= 0) {
+			cal_mfd[1] = fd;
+			fd = uprobe_multi_link(k->progs.stage_uentry_multi, path, &o, &cookie, 1, false, getpid());
+		}
+		if (fd < 0) {
+			errno = -fd;
+			goto fail;
+		}
+		cal_mfd[0] = fd;
+		return 0;
 	}
 	if (c == CAL_USDT) {
 		LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = PKTPATH_CAL_STAGE);
@@ -381,6 +401,11 @@ out:
 	t->skel->bss->calibrating = 0;
 	bpf_link__destroy(l[0]);
 	bpf_link__destroy(l[1]);
+	for (int i = 0; i < 2; i++) {
+		if (cal_mfd[i] >= 0)
+			close(cal_mfd[i]);
+		cal_mfd[i] = -1;
+	}
 }
 
 /* Whether an instruction addresses memory relative to RIP (ModRM mod=00 rm=101), for the common
