@@ -12,6 +12,25 @@
 /* > 0: only this process's threads, user and kernel stacks; <= 0: every task, kernel stacks. */
 const volatile int target_tgid = 0;
 
+/* The target's main executable text (its r-x mappings, from /proc/PID/maps before load): words
+ * of the user stack inside it are kept as candidate return addresses (sampler.c verifies them). */
+const volatile __u64 text_lo[PKTPATH_SCAN_RANGES] = {};
+const volatile __u64 text_hi[PKTPATH_SCAN_RANGES] = {};
+const volatile int text_ranges = 0;
+
+#define SCAN_WORDS (PKTPATH_SCAN_BYTES / 8)
+
+struct scan_buf {
+	__u64 w[SCAN_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct scan_buf);
+	__uint(max_entries, 1);
+} scanbuf SEC(".maps");
+
 /* Two sets of maps: user space flips `active` and drains the set the program stopped writing, so
  * draining never races with new samples (sampler.c). */
 unsigned int active = 0;
@@ -43,6 +62,62 @@ struct {
 	__uint(max_entries, 1);
 } stats SEC(".maps");
 
+static __always_inline bool in_text(__u64 v)
+{
+	for (int r = 0; r < PKTPATH_SCAN_RANGES; r++)
+		if (r < text_ranges && v >= text_lo[r] && v < text_hi[r])
+			return true;
+	return false;
+}
+
+struct scan_ctx {
+	struct scan_buf *buf;
+	struct pktpath_sample_key *key;
+	__u32 n;
+};
+
+static long scan_word(__u64 i, void *arg)
+{
+	struct scan_ctx *c = arg;
+	__u64 v;
+
+	if (i >= SCAN_WORDS || c->n >= PKTPATH_SCAN_MAX)
+		return 1;
+	v = c->buf->w[i];
+	if (in_text(v)) {
+		c->key->scan[c->n & (PKTPATH_SCAN_MAX - 1)] = v;
+		c->n++;
+	}
+	return 0;
+}
+
+/* Copies the words of a window of the user stack above its pointer that lie in the executable's
+ * text into key->scan, innermost first. The frame-pointer walk cannot see the callers of code built
+ * without frame pointers; their return addresses are still on the stack. */
+static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct scan_ctx c = {};
+	__u32 zero = 0, words = SCAN_WORDS;
+	__u64 sp;
+
+	if (!regs || text_ranges <= 0)
+		return;
+	sp = regs->sp;
+	c.buf = bpf_map_lookup_elem(&scanbuf, &zero);
+	if (!c.buf || !sp)
+		return;
+	/* near the top of a stack the whole window may not be mapped: try a smaller one */
+	if (bpf_probe_read_user(c.buf->w, sizeof(c.buf->w), (void *)sp)) {
+		words = SCAN_WORDS / 8;
+		if (bpf_probe_read_user(c.buf->w, words * 8, (void *)sp))
+			return;
+	}
+	c.key = key;
+	bpf_loop(words, scan_word, &c, 0);
+}
+
 static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks, void *counts,
 				  struct pktpath_sample_stats *st, __u64 id)
 {
@@ -68,6 +143,8 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks,
 	key.tid = (__u32)id;
 	key.user_stack = uid < 0 ? -1 : (int)uid;
 	key.kernel_stack = kid < 0 ? -1 : (int)kid;
+	if (target_tgid > 0 && uid >= 0)
+		scan_user_stack(&key);
 
 	cnt = bpf_map_lookup_elem(counts, &key);
 	if (cnt) {

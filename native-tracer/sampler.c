@@ -54,6 +54,15 @@ struct stack_slot {
 	bool ok;
 };
 
+/* Verdicts about code addresses, read once from the ELF files: "is a return address" (the bytes
+ * before it are a call) and "the function starting here sets up a frame pointer". */
+#define VERDICT_SLOTS (1u << 16)
+enum { V_RET = 1, V_FP = 2 };
+struct verdict_slot {
+	unsigned long long key; /* addr << 2 | kind; 0 = empty */
+	unsigned char val;      /* V_RET: 1 = yes; V_FP: prologue length, 0 = none */
+};
+
 struct frame_slot {
 	unsigned long long addr; /* user and kernel addresses never coincide on x86-64 */
 	unsigned id;             /* id + 1; 0 = empty */
@@ -84,6 +93,10 @@ struct sampler {
 	struct pktpath_sample_stats prev;
 	struct pktpath_sample_stats *percpu;
 	unsigned active; /* which of the two map sets the BPF program writes to */
+	unsigned long long *frame_addr; /* by frame id */
+	struct verdict_slot *verdicts;
+	unsigned nverdicts;
+	unsigned long long *splice; /* a user stack being spliced */
 };
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
@@ -250,6 +263,158 @@ static int scan_threads(struct sampler *s, char *err, size_t errlen)
 	return w;
 }
 
+/* The r-x mappings of the target's main executable (at most PKTPATH_SCAN_RANGES): the stack
+ * scan keeps words inside them. Returns how many; 0 leaves the scan off. */
+static int exe_text_ranges(int pid, unsigned long long *lo, unsigned long long *hi)
+{
+	char path[64], exe[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return 0;
+	exe[len] = 0;
+	if (len > 10 && !strcmp(exe + len - 10, " (deleted)"))
+		exe[len - 10] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < PKTPATH_SCAN_RANGES && getline(&line, &cap, f) > 0) {
+		unsigned long long a, b, off, ino;
+		char perms[8], dev[32];
+		int used = 0;
+		char *p;
+		size_t l;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &a, &b, perms, &off, dev, &ino,
+			   &used) < 6 || perms[0] != 'r' || perms[2] != 'x')
+			continue;
+		p = line + used;
+		l = strlen(p);
+		if (l && p[l - 1] == '\n')
+			p[--l] = 0;
+		if (l > 10 && !strcmp(p + l - 10, " (deleted)"))
+			p[l - 10] = 0;
+		if (strcmp(p, exe))
+			continue;
+		lo[n] = a;
+		hi[n] = b;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static struct verdict_slot *verdict_slot(struct sampler *s, unsigned long long key)
+{
+	unsigned i = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 40) & (VERDICT_SLOTS - 1);
+	for (unsigned probes = 0; probes < VERDICT_SLOTS; probes++, i = (i + 1) & (VERDICT_SLOTS - 1))
+		if (!s->verdicts[i].key || s->verdicts[i].key == key)
+			return &s->verdicts[i];
+	return NULL;
+}
+
+/* Length of an `ff /2` (call near, indirect) whose ModRM byte is m[0], or 0 when it is not one. */
+static unsigned indirect_call_len(const unsigned char *m)
+{
+	unsigned mod = m[0] >> 6, reg = (m[0] >> 3) & 7, rm = m[0] & 7, len = 2;
+	if (reg != 2)
+		return 0;
+	if (mod == 3)
+		return len;
+	if (rm == 4) { /* SIB */
+		len++;
+		if (mod == 0 && (m[1] & 7) == 5)
+			len += 4;
+	} else if (mod == 0 && rm == 5) {
+		len += 4; /* rip-relative */
+	}
+	if (mod == 1)
+		len += 1;
+	else if (mod == 2)
+		len += 4;
+	return len;
+}
+
+/* Whether the instruction ending at addr is a call: e8 rel32 to code of the process, or ff /2. */
+static bool check_return_address(struct sampler *s, unsigned long long addr)
+{
+	unsigned char b[8];
+	static const unsigned lens[] = {2, 3, 4, 6, 7};
+
+	if (addr < 8 || symbolizer_read_code(s->sym, addr - 8, b, 8))
+		return false;
+	if (b[3] == 0xe8) {
+		int rel;
+		memcpy(&rel, b + 4, 4);
+		if (symbolizer_is_user_code(s->sym, addr + (long long)rel))
+			return true;
+	}
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		const unsigned char *op = b + 8 - lens[i];
+		if (op[0] == 0xff && indirect_call_len(op + 1) == lens[i])
+			return true;
+	}
+	return false;
+}
+
+static bool is_return_address(struct sampler *s, unsigned long long addr)
+{
+	struct verdict_slot *v = s->nverdicts < VERDICT_SLOTS / 2 ? verdict_slot(s, addr << 2 | V_RET)
+								 : NULL;
+	bool yes;
+	if (v && v->key)
+		return v->val;
+	yes = check_return_address(s, addr);
+	if (v) {
+		v->key = addr << 2 | V_RET;
+		v->val = yes;
+		s->nverdicts++;
+	}
+	return yes;
+}
+
+/* Whether the frame-pointer walk can vouch for the caller of the frame at addr: its function
+ * begins with `[endbr64] push %rbp; mov %rsp,%rbp` and addr is past that prologue. */
+static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
+{
+	static const unsigned char pro[] = {0x55, 0x48, 0x89, 0xe5};
+	static const unsigned char endbr[] = {0xf3, 0x0f, 0x1e, 0xfa};
+	struct verdict_slot *v;
+	unsigned char b[8];
+	struct sym_frame f;
+	unsigned long long start;
+	unsigned plen = 0;
+
+	if (symbolize_user(s->sym, addr, &f) || !f.fn)
+		return false;
+	start = addr - f.off;
+	v = s->nverdicts < VERDICT_SLOTS / 2 ? verdict_slot(s, start << 2 | V_FP) : NULL;
+	if (v && v->key) {
+		plen = v->val;
+	} else {
+		if (!symbolizer_read_code(s->sym, start, b, 8)) {
+			if (!memcmp(b, pro, 4))
+				plen = 4;
+			else if (!memcmp(b, endbr, 4) && !memcmp(b + 4, pro, 4))
+				plen = 8;
+		}
+		if (v) {
+			v->key = start << 2 | V_FP;
+			v->val = (unsigned char)plen;
+			s->nverdicts++;
+		}
+	}
+	/* before the prologue completes %rbp is still the caller's: its caller would be skipped */
+	return plen && f.off >= plen;
+}
+
 struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 {
 	struct sampler *s;
@@ -288,8 +453,12 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 	s->used_stacks = malloc(2 * MAX_KEYS * sizeof(*s->used_stacks));
 	s->ips = malloc(PKTPATH_MAX_STACK * sizeof(*s->ips));
 	s->percpu = calloc(maxcpu, sizeof(*s->percpu));
+	s->frame_addr = malloc(MAX_FRAMES * sizeof(*s->frame_addr));
+	s->verdicts = calloc(VERDICT_SLOTS, sizeof(*s->verdicts));
+	s->splice = malloc(2 * PKTPATH_MAX_STACK * sizeof(*s->splice));
 	if (!s->evs || !on || !s->frames || !s->keys || !s->vals || !s->sc || !s->fidbuf ||
-	    !s->used_stacks || !s->ips || !s->percpu ||
+	    !s->used_stacks || !s->ips || !s->percpu || !s->frame_addr || !s->verdicts ||
+	    !s->splice ||
 	    s->ncpu_possible <= 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -304,6 +473,15 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 		goto fail;
 	}
 	s->skel->rodata->target_tgid = pid > 0 ? pid : 0;
+	if (pid > 0) {
+		unsigned long long lo[PKTPATH_SCAN_RANGES], hi[PKTPATH_SCAN_RANGES];
+		int nr = exe_text_ranges(pid, lo, hi);
+		for (int i = 0; i < nr; i++) {
+			s->skel->rodata->text_lo[i] = lo[i];
+			s->skel->rodata->text_hi[i] = hi[i];
+		}
+		s->skel->rodata->text_ranges = nr;
+	}
 	e = SK(load)(s->skel);
 	if (e) {
 		snprintf(err, errlen, "sampler BPF program: load failed: %s%s", strerror(-e),
@@ -358,6 +536,7 @@ static int frame_lookup(struct sampler *s, unsigned long long addr, bool *fresh)
 				return -1;
 			f->addr = addr;
 			f->id = ++s->nframes;
+			s->frame_addr[f->id - 1] = addr;
 			*fresh = true;
 			return (int)f->id - 1;
 		}
@@ -519,6 +698,71 @@ static void write_drop(FILE *out, const char *what, unsigned long long n)
 		fprintf(out, "{\"type\":\"drop\",\"what\":\"%s\",\"count\":%llu}\n", what, n);
 }
 
+/* Where the frame-pointer walk of a user stack (frame ids ids[0..*nids)) passes through a function
+ * without a frame pointer, the frames after it are not its callers: replaces them with the
+ * scanned words that are return addresses, innermost first, until one of them is a frame the walk
+ * found too (the walk is back on track from there). Returns how many frames came from the scan;
+ * 0 leaves the stack as it was. */
+static int splice_scanned(struct sampler *s, FILE *out, const unsigned long long *scan, int *ids,
+			  int *nids, bool *full)
+{
+	unsigned long long *F = s->splice, *out_addr = s->splice + PKTPATH_MAX_STACK;
+	int n = *nids, i, k0 = 0, no = 0, scanned = 0;
+	bool joined = false;
+
+	if (!n || !scan[0])
+		return 0;
+	for (i = 0; i < n; i++)
+		F[i] = s->frame_addr[ids[i]];
+	for (i = 0; i < n - 1 && has_frame_pointer(s, F[i]); i++)
+		;
+	if (i == n - 1 && has_frame_pointer(s, F[i]))
+		return 0; /* the walk vouches for every frame */
+	/* frames the walk vouches for were found on the stack too: only the scan's words after the
+	 * deepest of them can be callers of F[i] */
+	for (int c = 0; c < PKTPATH_SCAN_MAX && scan[c]; c++)
+		for (int j = 1; j <= i; j++)
+			if (scan[c] == F[j])
+				k0 = c + 1;
+	for (int j = 0; j <= i; j++)
+		out_addr[no++] = F[j];
+	for (int c = k0; c < PKTPATH_SCAN_MAX && scan[c] && no < PKTPATH_MAX_STACK && !joined; c++) {
+		bool dup = false;
+		if (!is_return_address(s, scan[c]))
+			continue;
+		for (int j = i + 1; j < n; j++)
+			if (F[j] == scan[c]) {
+				for (; j < n && no < PKTPATH_MAX_STACK; j++)
+					out_addr[no++] = F[j];
+				joined = true;
+				break;
+			}
+		if (joined)
+			break;
+		for (int j = 0; j < no && !dup; j++)
+			dup = out_addr[j] == scan[c];
+		if (dup)
+			continue;
+		out_addr[no++] = scan[c];
+		scanned++;
+	}
+	if (!scanned)
+		return 0;
+	for (int j = 0; j < no; j++) {
+		bool fresh;
+		int id = frame_lookup(s, out_addr[j], &fresh);
+		if (id < 0) {
+			*full = true;
+			return 0;
+		}
+		if (fresh)
+			write_frame(s, out, id, out_addr[j], false);
+		ids[j] = id;
+	}
+	*nids = no;
+	return scanned;
+}
+
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
 		  unsigned long long *lost)
 {
@@ -556,19 +800,29 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	nkeys = take_counts(s, counts_fd);
 	for (int i = 0; i < nkeys; i++) {
 		unsigned long long count = s->vals[i];
-		int nids = 0;
+		int nids = 0, nk, scanned = 0;
+		bool full = false;
 
 		k = s->keys[i];
 		if (!count)
 			continue;
 		/* kernel frames are the leaf end of a user thread's stack */
 		if (!add_stack(s, out, stacks_fd, k.kernel_stack, true, ids, &nids) ||
-		    !add_stack(s, out, stacks_fd, k.user_stack, false, ids, &nids)) {
+		    (nk = nids, !add_stack(s, out, stacks_fd, k.user_stack, false, ids, &nids))) {
 			if (s->nframes >= MAX_FRAMES)
 				lost_frames += count;
 			else
 				lost_missing += count;
 			continue;
+		}
+		if (s->pid > 0 && k.user_stack >= 0) {
+			int nu = nids - nk;
+			scanned = splice_scanned(s, out, k.scan, ids + nk, &nu, &full);
+			if (full) {
+				lost_frames += count;
+				continue;
+			}
+			nids = nk + nu;
 		}
 		if (!nids) {
 			/* kernel mode caught a task in user mode, where it takes no user stack: the
@@ -589,7 +843,10 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			seq, count, k.tid);
 		for (int j = 0; j < nids; j++)
 			fprintf(out, j ? ",%d" : "%d", ids[j]);
-		fputs("]}\n", out);
+		if (scanned)
+			fprintf(out, "],\"scanned\":%d}\n", scanned);
+		else
+			fputs("]}\n", out);
 	}
 	/* empty the drained stack map so the next round on this set starts without collisions: the
 	 * stacks read above, then whatever no count referred to (its count was lost) */
@@ -641,5 +898,8 @@ void sampler_close(struct sampler *s)
 	free(s->used_stacks);
 	free(s->ips);
 	free(s->percpu);
+	free(s->frame_addr);
+	free(s->verdicts);
+	free(s->splice);
 	free(s);
 }

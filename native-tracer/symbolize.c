@@ -588,6 +588,38 @@ bool symbolizer_is_user_code(struct symbolizer *s, unsigned long long addr)
 	return false;
 }
 
+static int pread_path(const char *path, unsigned long long off, unsigned char *buf, unsigned n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+	if (fd < 0)
+		return -1;
+	r = pread(fd, buf, n, (off_t)off);
+	close(fd);
+	return r == (ssize_t)n ? 0 : -1;
+}
+
+int symbolizer_read_code(struct symbolizer *s, unsigned long long addr, unsigned char *buf,
+			 unsigned n)
+{
+	struct mapping *m = find_mapping(s, addr);
+	unsigned long long foff;
+	char path[128];
+	struct stat st;
+
+	if (!m || !m->file || addr + n > m->end)
+		return -1;
+	foff = addr - m->start + m->offset;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", s->pid, m->start, m->end);
+	if (!pread_path(path, foff, buf, n))
+		return 0;
+	/* map_files needs CAP_SYS_ADMIN: the path serves if it is still the very file mapped */
+	if (m->deleted || stat(m->path, &st) || st.st_ino != m->inode ||
+	    major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor)
+		return -1;
+	return pread_path(m->path, foff, buf, n);
+}
+
 int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f)
 {
 	struct mapping *m = find_mapping(s, addr);

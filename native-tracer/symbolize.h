@@ -29,6 +29,12 @@ void symbolizer_allow_refresh(struct symbolizer *s);
 /* Whether addr lies in an executable mapping of the process (re-reading the maps if allowed). */
 bool symbolizer_is_user_code(struct symbolizer *s, unsigned long long addr);
 
+/* Reads n bytes at runtime address addr from the file mapped there (never from the process's
+ * memory, where uprobes replace instructions with int3); all n bytes must lie in one mapping.
+ * Returns 0, or -1 for anonymous memory, unreadable files and addresses in no mapping. */
+int symbolizer_read_code(struct symbolizer *s, unsigned long long addr, unsigned char *buf,
+			 unsigned n);
+
 /* Fill *f. Returns 0, or -1 when the address is in no mapping (f then names it "[unknown]"). */
 int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);
 int symbolize_kernel(struct symbolizer *s, unsigned long long addr, struct sym_frame *f);

@@ -341,7 +341,17 @@ function build(o: Obj): StreamRecord | null {
       if (!Array.isArray(f) || f.length === 0 || !f.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) {
         fail(t, 'frames', 'a non-empty array of frame ids', f);
       }
-      return { type: t, seq: count(o, t, 'seq'), count: count(o, t, 'count'), tid: count(o, t, 'tid'), frames: f as number[] };
+      const frames = f as number[];
+      const scanned = o.scanned === undefined ? undefined : count(o, t, 'scanned');
+      if (scanned !== undefined && scanned >= frames.length) fail(t, 'scanned', 'fewer than the frames', scanned);
+      return {
+        type: t,
+        seq: count(o, t, 'seq'),
+        count: count(o, t, 'count'),
+        tid: count(o, t, 'tid'),
+        frames,
+        ...(scanned !== undefined ? { scanned } : {}),
+      };
     }
     case 'tick':
       return {

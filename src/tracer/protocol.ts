@@ -132,6 +132,9 @@ export interface StackRecord {
   count: number;
   tid: number;
   frames: number[];
+  /** Added: how many of the frames came from scanning the user stack for return addresses where
+   * the frame-pointer walk lost callers (code built without frame pointers); absent means 0. */
+  scanned?: number;
 }
 
 /** Closes interval `seq`: every hist/stack of that seq came before it. */
