@@ -142,6 +142,7 @@ struct pktpath_sample_stats {
              few calibration batches ran without a preempted call); "sched":"target-rt"|"normal": the
              calibrating thread took the real-time target's class and priority, or ran as it was
              Recalibrations (added): after every interval (not under --max-overhead) the classes in use
+             (all but "tracepoint", whose calibration syscalls a counting tracepoint stage would see)
              are measured again, briefly (7 batches of 200 calls), and emitted with "seq":N, the
              interval they precede; the first record of a stage has no "seq". Readers weigh them by the
              calls of the intervals around them (src/tracer/calibration-mix.ts); one that ignores
