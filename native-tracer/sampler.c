@@ -479,6 +479,10 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 		for (int i = 0; i < nr; i++) {
 			s->skel->rodata->text_lo[i] = lo[i];
 			s->skel->rodata->text_hi[i] = hi[i];
+			if (!i || lo[i] < s->skel->rodata->text_min)
+				s->skel->rodata->text_min = lo[i];
+			if (hi[i] > s->skel->rodata->text_max)
+				s->skel->rodata->text_max = hi[i];
 		}
 		s->skel->rodata->text_ranges = nr;
 	}
