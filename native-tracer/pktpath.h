@@ -117,8 +117,9 @@ struct pktpath_sample_stats {
              mode has the single pseudo-frame {"fn":"[user space]","module":"[user]","addr":"0x0"}.
              "addr" of a caller frame is its return address (the call site + the call's length).
              Stacks are walked by frame pointers: a function built without them (Debian's DPDK,
-             glibc) hides its caller, and a user stack ends at the first address that is not in
-             an executable mapping. With --pid the samples come from a task-clock event on each
+             glibc) hides its caller (with --pid, callers inside the executable are recovered by a
+             stack scan: "scanned" on the stack record), and a user stack ends at the first address
+             that is not in an executable mapping. With --pid the samples come from a task-clock event on each
              thread (proportional to its CPU time); with --kernel from cpu-clock on each CPU.
  *  stack     {"type":"stack","seq":3,"count":12,"tid":456,"frames":[7,3,1]}  leaf first; delta
              added member "scanned":2 (only when > 0): how many frames were recovered by scanning
