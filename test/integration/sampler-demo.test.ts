@@ -38,9 +38,9 @@ test('pktpath-tracer --pid FWD --sample-hz 999 profiles the forwarder under traf
   assert.ok(Math.abs(rec.samplesBetweenTicks / expected - 1) < 0.15, 'samples within 15% of hz x CPU time');
 
   // Where the forwarder spends its time, at the innermost user frame. Debian's DPDK and glibc are
-  // built without frame pointers, so a stack whose leaf is in their code loses the callers up to
-  // the next frame-pointer function (KNOWN: frame-pointer unwinding only); the leaves themselves
-  // are exact, and the static DPDK driver functions keep their names in the forwarder's .symtab.
+  // built without frame pointers; the callers the frame-pointer walk loses there come back from
+  // the stack scan (sampler-scan.test.ts); the leaves themselves are exact, and the static DPDK
+  // driver functions keep their names in the forwarder's .symtab.
   const heaviest = [...p.stacks].sort((a, b) => b.count - a.count).slice(0, 3);
   for (const s of heaviest) t.diagnostic(`${s.count}x ${s.frames.map((id) => p.frames.get(id)?.fn).join(' <- ')}`);
   const leaves = userLeafCounts(p);

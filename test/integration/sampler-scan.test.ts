@@ -97,6 +97,12 @@ test('on the demo forwarder, time in sendto/recvfrom/af_packet is attributed to 
   t.diagnostic(`all: ${all.leafSamples} samples, ${all.withCaller} reach a stage function, ${all.scanned} scanned`);
   const heaviest = [...p.stacks].sort((x, y) => y.count - x.count).slice(0, 5);
   for (const s of heaviest) t.diagnostic(`${s.count}x scanned=${s.scanned ?? 0} ${s.frames.map((id) => p.frames.get(id)?.fn).join(' <- ')}`);
+  const userIo = p.stacks
+    .map((s) => ({ s, user: s.frames.map((id) => p.frames.get(id)).filter((f) => f !== undefined && !f.kernel) }))
+    .filter((x) => x.user[0] && io(x.user[0].fn))
+    .sort((x, y) => y.s.count - x.s.count)
+    .slice(0, 6);
+  for (const x of userIo) t.diagnostic(`${x.s.count}x scanned=${x.s.scanned ?? 0} user: ${x.user.map((f) => f?.fn).join(' <- ')}`);
   assert.ok(a.leafSamples > 100, `samples in the I/O functions: ${a.leafSamples}`);
   assert.ok(a.withCaller / a.leafSamples > 0.5, `fwd_tx/fwd_rx on ${a.withCaller} of ${a.leafSamples} I/O stacks`);
 });
