@@ -471,7 +471,7 @@ int main(int argc, char **argv)
 	 * were in flight while the probes went in have returned */
 	usleep(SETTLE_US);
 	t->skel->bss->counting = 1;
-	unsigned long long start = now_ns(), tick_start = start;
+	unsigned long long start = now_ns(), tick_start = start, last_recal = start;
 	if (opts.duration_s > 0)
 		L.end_ns = start + (unsigned long long)(opts.duration_s * 1e9);
 	fprintf(stdout, "{\"type\":\"ready\",\"t_ns\":%llu}\n", start);
@@ -537,13 +537,15 @@ int main(int argc, char **argv)
 		}
 		tick_start = now;
 		seq++;
-		if (nok && opts.calibrate && opts.max_overhead_pct <= 0 && !(L.reason && !strcmp(L.reason, "error"))) {
+		if (nok && opts.calibrate && opts.recalibrate_s > 0 && opts.max_overhead_pct <= 0 &&
+		    (double)(now - last_recal) >= opts.recalibrate_s * 1e9 && !(L.reason && !strcmp(L.reason, "error"))) {
 			/* calibrate.c; declared here to keep this edit to the calibration's own lines */
 			void recalibrate_stages(struct tracer *t, unsigned seq);
 			/* the probe cost drifts: measured again after each interval, the last one too, so
 			 * every interval has a calibration on either side. Not under --max-overhead: its
 			 * windows are timed per interval, and the budget is about cost, not accuracy. */
 			recalibrate_stages(t, seq);
+			last_recal = now;
 		}
 	}
 	t->skel->bss->counting = 0;

@@ -22,6 +22,8 @@ export interface RecordOptions {
   durationS?: number;
   intervalMs?: number;
   calibrate?: boolean;
+  /** Measure the probe cost again every this many seconds (tracer --recalibrate-s); default: at start only. */
+  recalibrateS?: number;
   maxOverheadPct?: number;
   /**
    * Only packets in this network namespace count on skb-keyed tracepoint stages: a name under
@@ -77,6 +79,7 @@ export function tracerArgs(o: RecordOptions): string[] {
     argv.push('--duration', String(o.durationS));
   }
   if (o.calibrate === false) argv.push('--no-calibrate');
+  if (o.recalibrateS !== undefined && o.recalibrateS > 0) argv.push('--recalibrate-s', String(o.recalibrateS));
   if (o.maxOverheadPct !== undefined) {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));
