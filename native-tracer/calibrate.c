@@ -256,6 +256,16 @@ static int self_site(void (*fn)(void), char *path, size_t plen, unsigned long lo
 /* multi-uprobe link fds of the class being measured (entry, return), -1 when none */
 static int cal_mfd[2] = { -1, -1 };
 
+/* A class's calibration probes stay attached from its first measurement until calibrate_release():
+ * recalibrating then costs only the calls. Attaching and detaching them for every recalibration
+ * made the tracer wait in RCU grace periods (uprobe register/unregister), minutes in one run. */
+static struct {
+	bool attached;
+	struct bpf_link *l[2];
+	int mfd[2];
+	void (*probed)(void);
+} held[CAL_NCLASS];
+
 static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, char *err, size_t len)
 {
 	struct pktpath_bpf *k = t->skel;
@@ -334,9 +344,22 @@ static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r
 	r->done = true;
 	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : c == CAL_SSRIP ? "self-probe:rip-relative" : "self-probe";
 	if (c != CAL_TP) {
-		if (cal_attach(t, c, l, err, len))
-			goto out;
-		probed = cal_fn;
+		if (!held[c].attached) {
+			if (cal_attach(t, c, held[c].l, err, len)) {
+				for (int i = 0; i < 2; i++) {
+					bpf_link__destroy(held[c].l[i]);
+					held[c].l[i] = NULL;
+				}
+				goto out;
+			}
+			for (int i = 0; i < 2; i++) {
+				held[c].mfd[i] = cal_mfd[i];
+				cal_mfd[i] = -1;
+			}
+			held[c].probed = cal_fn;
+			held[c].attached = true;
+		}
+		probed = held[c].probed;
 	}
 	for (int b = 0; b < nbatch; b++) {
 		double m, d_un, d_tr, co, mean_un, mean_tr, rec_mean, max_un, max_tr;
@@ -563,4 +586,21 @@ void recalibrate_stages(struct tracer *t, unsigned seq)
 	}
 	if (rt && sched_setscheduler(0, old_pol, &old_sp))
 		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
+}
+
+/* Detaches every class's calibration probes (see `held`). */
+void calibrate_release(void)
+{
+	for (int c = 0; c < CAL_NCLASS; c++) {
+		if (!held[c].attached)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(held[c].l[i]);
+			held[c].l[i] = NULL;
+			if (held[c].mfd[i] >= 0)
+				close(held[c].mfd[i]);
+			held[c].mfd[i] = -1;
+		}
+		held[c].attached = false;
+	}
 }

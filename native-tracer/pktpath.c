@@ -456,8 +456,11 @@ int main(int argc, char **argv)
 		rc = 3;
 		goto out;
 	}
-	if (opts.calibrate && nok)
+	if (opts.calibrate && nok) {
 		calibrate_stages(t);
+		if (opts.recalibrate_s <= 0 || opts.max_overhead_pct > 0)
+			calibrate_release(); /* not needed again */
+	}
 	if (opts.max_overhead_pct > 0) {
 		for (int i = 0; i < t->nst; i++)
 			if (t->st[i].ok && !t->st[i].calibrated)
@@ -539,8 +542,6 @@ int main(int argc, char **argv)
 		seq++;
 		if (nok && opts.calibrate && opts.recalibrate_s > 0 && opts.max_overhead_pct <= 0 &&
 		    (double)(now - last_recal) >= opts.recalibrate_s * 1e9 && !(L.reason && !strcmp(L.reason, "error"))) {
-			/* calibrate.c; declared here to keep this edit to the calibration's own lines */
-			void recalibrate_stages(struct tracer *t, unsigned seq);
 			/* the probe cost drifts: measured again after each interval, the last one too, so
 			 * every interval has a calibration on either side. Not under --max-overhead: its
 			 * windows are timed per interval, and the budget is about cost, not accuracy. */
@@ -549,6 +550,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t->skel->bss->counting = 0;
+	calibrate_release();
 	detach_all(t);
 	skb_free_detach(t);
 	sampler_close(smp);

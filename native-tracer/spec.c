@@ -261,6 +261,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 	memset(o, 0, sizeof(*o));
 	o->interval_ms = 1000;
 	o->calibrate = 1;
+	o->recalibrate_s = 1;
 	err[0] = '\0';
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

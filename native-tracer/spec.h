@@ -27,9 +27,8 @@ struct options {
 	double duration_s; /* 0: until stopped */
 	int calibrate;
 	double max_overhead_pct; /* 0: no budget */
-	/* --recalibrate-s: measure the probe cost again every this many seconds while recording;
-	 * 0 (the default): at start only. Each recalibration attaches and detaches probes on the
-	 * tracer's own functions, and a detach waits for an RCU grace period (0.1 s to minutes here) */
+	/* --recalibrate-s: measure the probe cost again every this many seconds while recording
+	 * (default 1; 0: at start only). The calibration probes stay attached meanwhile. */
 	double recalibrate_s;
 	int check;
 	/* --netns: only skbs whose device (or socket) is in this network namespace are traced by

@@ -84,6 +84,8 @@ void entries_clear(struct tracer *t);
 
 /* issue 6: per-site probe cost, measured in this process through the same programs */
 void calibrate_stages(struct tracer *t);
+void recalibrate_stages(struct tracer *t, unsigned seq);
+void calibrate_release(void);
 
 unsigned long long now_ns(void);
 void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

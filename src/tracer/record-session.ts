@@ -22,7 +22,7 @@ export interface RecordOptions {
   durationS?: number;
   intervalMs?: number;
   calibrate?: boolean;
-  /** Measure the probe cost again every this many seconds (tracer --recalibrate-s); default: at start only. */
+  /** Measure the probe cost again every this many seconds (tracer --recalibrate-s, default 1; 0: at start only). */
   recalibrateS?: number;
   maxOverheadPct?: number;
   /**
@@ -79,7 +79,7 @@ export function tracerArgs(o: RecordOptions): string[] {
     argv.push('--duration', String(o.durationS));
   }
   if (o.calibrate === false) argv.push('--no-calibrate');
-  if (o.recalibrateS !== undefined && o.recalibrateS > 0) argv.push('--recalibrate-s', String(o.recalibrateS));
+  if (o.recalibrateS !== undefined) argv.push('--recalibrate-s', String(o.recalibrateS));
   if (o.maxOverheadPct !== undefined) {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));
