@@ -702,6 +702,46 @@ static void write_drop(FILE *out, const char *what, unsigned long long n)
 		fprintf(out, "{\"type\":\"drop\",\"what\":\"%s\",\"count\":%llu}\n", what, n);
 }
 
+/* The target of the direct call (e8 rel32) that ends at addr, or 0 when it is not one. */
+static unsigned long long direct_call_target(struct sampler *s, unsigned long long addr)
+{
+	unsigned char b[5];
+	int rel;
+
+	if (addr < 5 || symbolizer_read_code(s->sym, addr - 5, b, 5) || b[0] != 0xe8)
+		return 0;
+	memcpy(&rel, b + 1, 4);
+	return addr + (long long)rel;
+}
+
+/* Whether the code at fn starts with `[endbr64] push %rbp; mov %rsp,%rbp`. */
+static bool starts_with_fp_prologue(struct sampler *s, unsigned long long fn)
+{
+	static const unsigned char pro[] = {0x55, 0x48, 0x89, 0xe5};
+	static const unsigned char endbr[] = {0xf3, 0x0f, 0x1e, 0xfa};
+	unsigned char b[8];
+
+	if (symbolizer_read_code(s->sym, fn, b, 8))
+		return false;
+	return !memcmp(b, pro, 4) || (!memcmp(b, endbr, 4) && !memcmp(b + 4, pro, 4));
+}
+
+/* A scanned word can be a stale return address left in a slot that no live frame overwrote. One
+ * kind is caught here: a direct call to a function that keeps a frame pointer, when the frame
+ * below (the callee) is not that function — had that function been running, the walk would have
+ * its frame. Indirect calls and calls into PLT stubs or code without frame pointers stay unchecked. */
+static bool inconsistent_call(struct sampler *s, unsigned long long ret, unsigned long long callee_pc)
+{
+	unsigned long long t = direct_call_target(s, ret);
+	struct sym_frame f;
+
+	if (!t || !starts_with_fp_prologue(s, t))
+		return false;
+	if (symbolize_user(s->sym, callee_pc, &f) || !f.fn)
+		return true;
+	return callee_pc - f.off != t;
+}
+
 /* Where the frame-pointer walk of a user stack (frame ids ids[0..*nids)) passes through a function
  * without a frame pointer, the frames after it are not its callers: replaces them with the
  * scanned words that are return addresses, innermost first, until one of them is a frame the walk
@@ -732,7 +772,7 @@ static int splice_scanned(struct sampler *s, FILE *out, const unsigned long long
 		out_addr[no++] = F[j];
 	for (int c = k0; c < PKTPATH_SCAN_MAX && scan[c] && no < PKTPATH_MAX_STACK && !joined; c++) {
 		bool dup = false;
-		if (!is_return_address(s, scan[c]))
+		if (!is_return_address(s, scan[c]) || inconsistent_call(s, scan[c], out_addr[no - 1]))
 			continue;
 		for (int j = i + 1; j < n; j++)
 			if (F[j] == scan[c]) {
