@@ -18,26 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tag.h"
 
 #define GEN_MAX_PPS 200000UL
 #define GEN_MAX_SECONDS 600UL
 #define GEN_MAX_COUNT (GEN_MAX_PPS * 60UL)
 #define GEN_MAX_PAYLOAD 1400UL
-
-static volatile sig_atomic_t quit;
-static void on_signal(int sig) { (void)sig; quit = 1; }
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (!*s || s[0] == '-' || errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static uint64_t now_ns(void)
 {

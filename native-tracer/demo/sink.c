@@ -17,24 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tag.h"
 
 #define SINK_MAX_SECONDS 3600UL
 #define SINK_VLEN 64
-
-static volatile sig_atomic_t quit;
-static void on_signal(int sig) { (void)sig; quit = 1; }
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (!*s || s[0] == '-' || errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static uint64_t now_ms(void)
 {
