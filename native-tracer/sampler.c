@@ -380,17 +380,31 @@ static bool is_return_address(struct sampler *s, unsigned long long addr)
 	return yes;
 }
 
-/* Whether the frame-pointer walk can vouch for the caller of the frame at addr: its function
- * begins with `[endbr64] push %rbp; mov %rsp,%rbp` and addr is past that prologue. */
-static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
+/* Length of the `[endbr64] push %rbp; mov %rsp,%rbp` prologue the code at fn starts with; 0 when
+ * it has none (the function keeps no frame pointer). */
+static unsigned fp_prologue_len(struct sampler *s, unsigned long long fn)
 {
 	static const unsigned char pro[] = {0x55, 0x48, 0x89, 0xe5};
 	static const unsigned char endbr[] = {0xf3, 0x0f, 0x1e, 0xfa};
-	struct verdict_slot *v;
 	unsigned char b[8];
+
+	if (symbolizer_read_code(s->sym, fn, b, 8))
+		return 0;
+	if (!memcmp(b, pro, 4))
+		return 4;
+	if (!memcmp(b, endbr, 4) && !memcmp(b + 4, pro, 4))
+		return 8;
+	return 0;
+}
+
+/* Whether the frame-pointer walk can vouch for the caller of the frame at addr: its function
+ * begins with that prologue and addr is past it. */
+static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
+{
+	struct verdict_slot *v;
 	struct sym_frame f;
 	unsigned long long start;
-	unsigned plen = 0;
+	unsigned plen;
 
 	if (symbolize_user(s->sym, addr, &f) || !f.fn)
 		return false;
@@ -399,12 +413,7 @@ static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
 	if (v && v->key) {
 		plen = v->val;
 	} else {
-		if (!symbolizer_read_code(s->sym, start, b, 8)) {
-			if (!memcmp(b, pro, 4))
-				plen = 4;
-			else if (!memcmp(b, endbr, 4) && !memcmp(b + 4, pro, 4))
-				plen = 8;
-		}
+		plen = fp_prologue_len(s, start);
 		if (v) {
 			v->key = start << 2 | V_FP;
 			v->val = (unsigned char)plen;
@@ -714,18 +723,6 @@ static unsigned long long direct_call_target(struct sampler *s, unsigned long lo
 	return addr + (long long)rel;
 }
 
-/* Whether the code at fn starts with `[endbr64] push %rbp; mov %rsp,%rbp`. */
-static bool starts_with_fp_prologue(struct sampler *s, unsigned long long fn)
-{
-	static const unsigned char pro[] = {0x55, 0x48, 0x89, 0xe5};
-	static const unsigned char endbr[] = {0xf3, 0x0f, 0x1e, 0xfa};
-	unsigned char b[8];
-
-	if (symbolizer_read_code(s->sym, fn, b, 8))
-		return false;
-	return !memcmp(b, pro, 4) || (!memcmp(b, endbr, 4) && !memcmp(b + 4, pro, 4));
-}
-
 /* A scanned word can be a stale return address left in a slot that no live frame overwrote. One
  * kind is caught here: a direct call to a function that keeps a frame pointer, when the frame
  * below (the callee) is not that function — had that function been running, the walk would have
@@ -735,7 +732,7 @@ static bool inconsistent_call(struct sampler *s, unsigned long long ret, unsigne
 	unsigned long long t = direct_call_target(s, ret);
 	struct sym_frame f;
 
-	if (!t || !starts_with_fp_prologue(s, t))
+	if (!t || !fp_prologue_len(s, t))
 		return false;
 	if (symbolize_user(s->sym, callee_pc, &f) || !f.fn)
 		return true;
