@@ -348,6 +348,39 @@ static void detach_all(struct tracer *t)
 	links_detach_all(t);
 }
 
+/* what --max-overhead's windows (windows.c) do through the main loop */
+struct win_ctx {
+	struct tracer *t;
+	struct loop *L;
+	const sigset_t *mask;
+};
+
+static int win_attach(void *c)
+{
+	return attach_all(((struct win_ctx *)c)->t);
+}
+
+static unsigned long long win_detach(void *c)
+{
+	struct tracer *t = ((struct win_ctx *)c)->t;
+	unsigned long long last;
+
+	detach_all(t);
+	last = probes_last_hit_ns(t);
+	entries_clear(t); /* calls cut off by the detach never return to us */
+	return last;
+}
+
+static void win_count(void *c, bool on)
+{
+	((struct win_ctx *)c)->t->skel->bss->counting = on;
+}
+
+static bool win_wait(void *c, unsigned long long until)
+{
+	return wait_until(((struct win_ctx *)c)->L, until, ((struct win_ctx *)c)->mask);
+}
+
 int main(int argc, char **argv)
 {
 	static struct options opts;
@@ -359,7 +392,9 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = 0, nok = 0, err_load;
 	unsigned seq = 0;
-	double duty = 1.0;
+	static struct windows W;
+	struct win_ctx wc = { .t = t, .L = &L, .mask = &orig };
+	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -456,6 +491,10 @@ int main(int argc, char **argv)
 		rc = 3;
 		goto out;
 	}
+	if (opts.max_overhead_pct > 0 && nok) {
+		windows_init(&W, opts.max_overhead_pct);
+		windows_start(&W, &wops); /* the first window attaches again */
+	}
 	if (opts.calibrate && nok) {
 		calibrate_stages(t);
 		if (opts.recalibrate_s <= 0 || opts.max_overhead_pct > 0)
@@ -466,14 +505,14 @@ int main(int argc, char **argv)
 			if (t->st[i].ok && !t->st[i].calibrated)
 				emit_warning(stdout, "--max-overhead: stage %s has no calibrated probe cost, so its calls "
 					     "are left out of the overhead estimate", t->st[i].sp->name);
-		duty = 0.1; /* start small: the first window measures the call rate */
 	}
 
 	L.watch_stdin = stdin_watchable();
 	/* one instant for every stage: counting starts after all are attached, and after calls that
 	 * were in flight while the probes went in have returned */
+	bool windowed = opts.max_overhead_pct > 0 && nok; /* then each window switches counting itself */
 	usleep(SETTLE_US);
-	t->skel->bss->counting = 1;
+	t->skel->bss->counting = !windowed;
 	unsigned long long start = now_ns(), tick_start = start, last_recal = start;
 	if (opts.duration_s > 0)
 		L.end_ns = start + (unsigned long long)(opts.duration_s * 1e9);
@@ -487,22 +526,9 @@ int main(int argc, char **argv)
 		unsigned long long samples = 0, lost = 0;
 		double ovh_ns;
 
-		if (opts.max_overhead_pct > 0 && duty < 1.0) {
-			if (!attached) {
-				attach_all(t);
-				usleep(SETTLE_US);
-				t->skel->bss->counting = 1;
-				attached = true;
-				t_on = now_ns();
-			}
-			running = wait_until(&L, t_on + (unsigned long long)(duty * iv), &orig);
-			t->skel->bss->counting = 0;
-			on_ns = now_ns() - t_on;
-			detach_all(t);
-			entries_clear(t); /* calls cut off by the detach never return to us */
-			attached = false;
-			if (running)
-				running = wait_until(&L, tick_end, &orig);
+		if (windowed) {
+			running = windows_interval(&W, &wops, tick_start, tick_end);
+			on_ns = W.on_ns;
 		} else {
 			if (!attached) {
 				attach_all(t);
@@ -518,6 +544,8 @@ int main(int argc, char **argv)
 		}
 		unsigned long long now = now_ns();
 		drain(t, seq, &ovh_ns);
+		if (windowed) /* charged for the probes' whole live time, not only the counted */
+			ovh_ns = windows_account(&W, ovh_ns, now - tick_start);
 		if (smp)
 			sampler_drain(smp, stdout, seq, &samples, &lost);
 		double dt = (double)(now - tick_start);
@@ -525,18 +553,15 @@ int main(int argc, char **argv)
 			"\"coverage\":%.4f,\"overhead_pct\":", seq, now, now - tick_start, samples, lost,
 			dt > 0 ? (on_ns > dt ? 1.0 : on_ns / dt) : 0.0);
 		if (nok && opts.calibrate)
-			fprintf(stdout, "%.3f}\n", dt > 0 ? 100.0 * ovh_ns / dt : 0.0);
+			fprintf(stdout, "%.3f", dt > 0 ? 100.0 * ovh_ns / dt : 0.0);
 		else
-			fputs("null}\n", stdout);
+			fputs("null", stdout);
+		if (windowed)
+			fprintf(stdout, ",\"live\":%.4f", dt > 0 ? (W.live_ns > dt ? 1.0 : W.live_ns / dt) : 0.0);
+		fputs("}\n", stdout);
 		if (fflush(stdout) || ferror(stdout)) {
 			L.reason = "error"; /* nobody reads us any more */
 			running = false;
-		}
-		if (opts.max_overhead_pct > 0 && on_ns > 0) {
-			/* the probes' share of a CPU while attached, from calibrated cost x calls */
-			double rate = 100.0 * ovh_ns / (double)on_ns;
-			double want = rate > 0 ? 0.9 * opts.max_overhead_pct / rate : duty * 2;
-			duty = want > 1.0 ? 1.0 : want < 0.01 ? 0.01 : want;
 		}
 		tick_start = now;
 		seq++;

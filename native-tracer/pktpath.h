@@ -132,6 +132,12 @@ struct pktpath_sample_stats {
              added members: "coverage":0.37 (share of the interval the probes were attached; 1 when
              not windowed by --max-overhead), "overhead_pct":1.9 (estimated probe cost to the target
              in this interval, % of one CPU, from calibrated outer_ns x calls; null if uncalibrated)
+             Under --max-overhead: "coverage" is the share of the interval the stages were counted,
+             "overhead_pct" charges every ns the probes were live (attach, settle, counting, and the
+             detach until the last probe hit) at the cost rate measured while counting, and the added
+             member "live":0.14 is that live share of the interval (absent without --max-overhead).
+             An interval without a window has coverage 0 and live 0: windows come every few
+             intervals when attaching and detaching alone would not fit one interval's budget.
  *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
  *             "method":"self-probe","runs":20000,
  *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured

@@ -89,4 +89,36 @@ void calibrate_release(void);
 
 unsigned long long now_ns(void);
 void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* windows.c: --max-overhead (issue 6). The main loop hands over how to attach, detach, count and
+ * wait; a window's whole live time (attach to last probe hit) is charged at the rate measured
+ * while counting. */
+struct window_ops {
+	void *ctx;
+	int (*attach)(void *ctx); /* how many stages are attached */
+	/* every stage; forgets calls cut off in flight; returns probes_last_hit_ns() read before */
+	unsigned long long (*detach)(void *ctx);
+	void (*count)(void *ctx, bool on);
+	bool (*wait)(void *ctx, unsigned long long until); /* false: stop */
+};
+struct windows {
+	double budget;     /* share of one CPU */
+	double rate;       /* probes' cost while attached, CPU-ns per ns; < 0: not measured yet */
+	double attach_ns;  /* attach + settle (running means, like the next two) */
+	double detach_paid_ns, detach_wall_ns; /* until the last probe hit; until the detach returned */
+	unsigned ndetach;
+	double balance_ns; /* cost the budget still allows; negative: overspent, windows wait */
+	double last_count_ns;
+	bool attached, debug;
+	unsigned long long on_ns, live_ns; /* the last interval: counted, probes attached */
+};
+void windows_init(struct windows *w, double budget_pct);
+void windows_start(struct windows *w, const struct window_ops *op);
+bool windows_interval(struct windows *w, const struct window_ops *op, unsigned long long tick_start,
+		      unsigned long long tick_end);
+/* charges the last interval; returns its estimated probe cost (ns of CPU) */
+double windows_account(struct windows *w, double counted_cost_ns, unsigned long long dt_ns);
+/* the newest entry timestamp of any call-keyed stage (monotonic ns); 0 when some stage is not
+ * call-keyed (no evidence) */
+unsigned long long probes_last_hit_ns(struct tracer *t);
 #endif
