@@ -363,6 +363,7 @@ function build(o: Obj): StreamRecord | null {
         lost: o.lost === undefined ? 0 : count(o, t, 'lost'),
         ...(o.coverage !== undefined ? { coverage: fraction(o, t, 'coverage') } : {}),
         ...(o.overhead_pct !== undefined ? { overhead_pct: o.overhead_pct === null ? null : num(o, t, 'overhead_pct') } : {}),
+        ...(o.live !== undefined ? { live: fraction(o, t, 'live') } : {}),
       };
     case 'calibration':
       return {

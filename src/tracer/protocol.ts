@@ -147,8 +147,12 @@ export interface TickRecord {
   lost: number;
   /** Additive: share of the interval the probes were attached (1 unless windowed by --max-overhead). */
   coverage?: number;
-  /** Additive: estimated probe cost to the target in this interval, % of one CPU; null if uncalibrated. */
+  /** Additive: estimated probe cost to the target in this interval, % of one CPU; null if uncalibrated. Under
+   * --max-overhead it charges all the time the probes were live (see `live`), not only the counted time. */
   overhead_pct?: number | null;
+  /** Additive, only under --max-overhead: share of the interval the probes were live (attach, settle, counting and
+   * the detach until the last probe hit). 0 with coverage 0: no window in this interval. */
+  live?: number;
 }
 
 export interface CalibrationRecord {
