@@ -8,10 +8,14 @@ import { StreamDecoder } from '../../src/tracer/decoder.ts';
 import type { StreamRecord } from '../../src/tracer/protocol.ts';
 
 export const ROOT = resolve(__dirname, '../..');
-export const TRACER = join(ROOT, 'native-tracer/build/pktpath-tracer');
+// PKTPATH_TRACER_BUILD names another build directory under native-tracer/, so that two people
+// working in one checkout can build and test at once without one make overwriting the other's objects.
+const BUILD = process.env.PKTPATH_TRACER_BUILD ?? 'build';
+if (!/^[A-Za-z0-9._-]+$/.test(BUILD)) throw new Error(`PKTPATH_TRACER_BUILD must be a plain directory name: ${BUILD}`);
+export const TRACER = join(ROOT, 'native-tracer', BUILD, 'pktpath-tracer');
 
 export function buildTracer(): void {
-  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer')], { stdio: 'pipe' });
+  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer'), `BUILD=${BUILD}`], { stdio: 'pipe' });
 }
 
 export interface NestedBuild {
