@@ -8,6 +8,7 @@
  * Spreads are half the inter-quartile range over the batches. */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,7 +46,20 @@
 /* A RIP-relative first instruction costs more to single-step: the kernel rewrites it to address
  * through a scratch register and restores that register afterwards (measured: ~0.5 us here). */
 #define SSTEP_RIP_FIRST "mov pktpath_cal_sink(%rip),%rax", "nop"
+/* A single-stepped site whose entry timestamp reloc.c moved to a later, emulated instruction: the
+ * return probe (and its single-step) at the first byte, the entry probe on the push after it. The
+ * label marks where the entry probe goes. */
+#define RELOC_FIRST(at) "mov pktpath_cal_sink(%rip),%rax\n" at ":\n\tpush %rbp\n\tmov %rsp,%rbp", "pop %rbp"
+/* The same with the entry on a conditional jump, as in `mov x(%rip),%rsi; test %rsi,%rsi; je ...`:
+ * the kernel emulates a branch more cheaply than a push (no store to the user stack), ~40-90 ns
+ * here, so a branch entry calibrated with a push one read that much low. */
+#define RELOC_BR_FIRST(at) "mov pktpath_cal_sink(%rip),%rax\n\ttest %rax,%rax\n" at ":\n\tje 1f\n1:\n\tpush %rbp\n\tmov %rsp,%rbp", \
+	"pop %rbp"
 __asm__(".text\n"
+	CAL_SITE("pktpath_cal_reloc", RELOC_FIRST("pktpath_cal_reloc_at"))
+	CAL_SITE("pktpath_cal_reloc_ref", RELOC_FIRST("pktpath_cal_reloc_ref_at"))
+	CAL_SITE("pktpath_cal_relocbr", RELOC_BR_FIRST("pktpath_cal_relocbr_at"))
+	CAL_SITE("pktpath_cal_relocbr_ref", RELOC_BR_FIRST("pktpath_cal_relocbr_ref_at"))
 	CAL_SITE("pktpath_cal_push", PUSH_FIRST)
 	CAL_SITE("pktpath_cal_nop", NOP5_FIRST)
 	CAL_SITE("pktpath_cal_sstep", SSTEP_FIRST)
@@ -88,14 +102,27 @@ __attribute__((noinline)) void pktpath_cal_usdt_ref(void)
 
 void pktpath_cal_ssrip(void);
 void pktpath_cal_ssrip_ref(void);
+void pktpath_cal_reloc(void);
+void pktpath_cal_reloc_at(void);
+void pktpath_cal_reloc_ref(void);
+void pktpath_cal_relocbr(void);
+void pktpath_cal_relocbr_at(void);
+void pktpath_cal_relocbr_ref(void);
 
-/* CAL_SSRIP reports as "single_step" (the stream's class names are a contract); its method says
- * rip-relative. */
-enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_SSRIP, CAL_NCLASS };
-static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint", "single_step" };
+/* CAL_SSRIP and CAL_RELOC report as "single_step" (the stream's class names are a contract; the
+ * site is single-stepped); their methods say rip-relative / relocated-entry. */
+enum cal_class { CAL_PUSH, CAL_NOP, CAL_SSTEP, CAL_USDT, CAL_TP, CAL_SSRIP, CAL_RELOC, CAL_RELOC_BR, CAL_NCLASS };
+static const char *cal_names[CAL_NCLASS] = { "push", "nop", "single_step", "usdt", "tracepoint", "single_step",
+					     "single_step", "single_step" };
+static const char *cal_methods[CAL_NCLASS] = {
+	[CAL_PUSH] = "self-probe", [CAL_NOP] = "self-probe", [CAL_SSTEP] = "self-probe", [CAL_USDT] = "self-probe",
+	[CAL_TP] = "self-probe:raw_syscalls:sys_enter", [CAL_SSRIP] = "self-probe:rip-relative",
+	[CAL_RELOC] = "self-probe:relocated-entry", [CAL_RELOC_BR] = "self-probe:relocated-entry:branch",
+};
 static void (*const cal_ref[CAL_NCLASS])(void) = {
 	[CAL_PUSH] = pktpath_cal_push_ref, [CAL_NOP] = pktpath_cal_nop_ref, [CAL_SSTEP] = pktpath_cal_sstep_ref,
-	[CAL_USDT] = pktpath_cal_usdt_ref, [CAL_SSRIP] = pktpath_cal_ssrip_ref,
+	[CAL_USDT] = pktpath_cal_usdt_ref, [CAL_SSRIP] = pktpath_cal_ssrip_ref, [CAL_RELOC] = pktpath_cal_reloc_ref,
+	[CAL_RELOC_BR] = pktpath_cal_relocbr_ref,
 };
 
 struct cal_result {
@@ -271,10 +298,11 @@ static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, c
 	struct pktpath_bpf *k = t->skel;
 	static void (*const fns[CAL_NCLASS])(void) = {
 		[CAL_PUSH] = pktpath_cal_push, [CAL_NOP] = pktpath_cal_nop, [CAL_SSTEP] = pktpath_cal_sstep,
-		[CAL_USDT] = pktpath_cal_usdt, [CAL_SSRIP] = pktpath_cal_ssrip,
+		[CAL_USDT] = pktpath_cal_usdt, [CAL_SSRIP] = pktpath_cal_ssrip, [CAL_RELOC] = pktpath_cal_reloc,
+		[CAL_RELOC_BR] = pktpath_cal_relocbr,
 	};
 	char path[4097];
-	unsigned long long off;
+	unsigned long long off, eoff;
 
 	if (c == CAL_TP) {
 		struct bpf_program *p = bpf_object__find_program_by_name(k->obj, "tp_slot32");
@@ -287,15 +315,19 @@ static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, c
 		snprintf(err, len, "cannot find the tracer's own calibration function in /proc/self/maps");
 		return -1;
 	}
+	/* the entry probe where reloc.c would put it for such a site: on the push after the first insn */
+	eoff = c == CAL_RELOC	 ? off + ((uintptr_t)pktpath_cal_reloc_at - (uintptr_t)pktpath_cal_reloc)
+	       : c == CAL_RELOC_BR ? off + ((uintptr_t)pktpath_cal_relocbr_at - (uintptr_t)pktpath_cal_relocbr)
+				   : off;
 	if (c != CAL_USDT && t->umulti) {
 		/* the stages' uprobes go through multi-uprobe links (uprobe_multi.c): so do these, the
 		 * return link first as there */
-		uint64_t o = off, cookie = PKTPATH_CAL_STAGE;
+		uint64_t o = off, eo = eoff, cookie = PKTPATH_CAL_STAGE;
 		int fd = uprobe_multi_link(k->progs.stage_ureturn_multi, path, &o, &cookie, 1, true, getpid());
 
 		if (fd >= 0) {
 			cal_mfd[1] = fd;
-			fd = uprobe_multi_link(k->progs.stage_uentry_multi, path, &o, &cookie, 1, false, getpid());
+			fd = uprobe_multi_link(k->progs.stage_uentry_multi, path, &eo, &cookie, 1, false, getpid());
 		}
 		if (fd < 0) {
 			errno = -fd;
@@ -316,7 +348,7 @@ static int cal_attach(struct tracer *t, enum cal_class c, struct bpf_link **l, c
 		l[1] = bpf_program__attach_uprobe_opts(k->progs.stage_ureturn, getpid(), path, off, &uo);
 		uo.retprobe = false;
 		if (l[1])
-			l[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, getpid(), path, off, &uo);
+			l[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, getpid(), path, eoff, &uo);
 		if (!l[0] || !l[1])
 			goto fail;
 	}
@@ -328,107 +360,146 @@ fail:
 	return -1;
 }
 
-/* Untraced and traced batches alternate, so the slow drifts of a shared machine cancel in each
- * pair's difference. Functions have an identical unprobed twin for the untraced batches (detaching
- * a uprobe takes ~0.3 s here); the tracepoint is attached for each traced batch only. */
-static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len,
-			int nbatch, int ncalls)
+struct cal_batch {
+	double inner, outer, inner_mean;
+	bool mean_ok; /* no call of the batch lost the CPU to another task */
+};
+
+/* One untraced and one traced run of ncalls, back to back, so the slow drifts of a shared machine
+ * cancel in their difference. Functions have an identical unprobed twin for the untraced run
+ * (detaching a uprobe takes ~0.3 s here); the tracepoint is attached for the traced run only.
+ * 0: *o holds a measurement; 1: the probe recorded nothing; -1: failed (err says why). */
+static int cal_one_batch(struct tracer *t, enum cal_class c, void (*probed)(void), int ncalls, struct cal_batch *o,
+			 char *err, size_t len)
 {
-	struct bpf_link *l[2] = {};
-	double inner[CAL_BATCHES], outer[CAL_BATCHES], inner_mean[CAL_BATCHES];
 	static unsigned long long h0[PKTPATH_HIST_BUCKETS], h1[PKTPATH_HIST_BUCKETS];
+	struct bpf_link *l[2] = {};
 	struct pktpath_stage_totals t0, t1;
-	void (*probed)(void) = NULL;
-	int nb = 0, nm = 0;
+	double m, d_un, d_tr, co, mean_un, mean_tr, rec_mean, max_un, max_tr;
+	int rc = -1;
 
-	r->done = true;
-	r->method = c == CAL_TP ? "self-probe:raw_syscalls:sys_enter" : c == CAL_SSRIP ? "self-probe:rip-relative" : "self-probe";
-	if (c != CAL_TP) {
-		if (!held[c].attached) {
-			if (cal_attach(t, c, held[c].l, err, len)) {
-				for (int i = 0; i < 2; i++) {
-					bpf_link__destroy(held[c].l[i]);
-					held[c].l[i] = NULL;
-				}
-				goto out;
-			}
-			for (int i = 0; i < 2; i++) {
-				held[c].mfd[i] = cal_mfd[i];
-				cal_mfd[i] = -1;
-			}
-			held[c].probed = cal_fn;
-			held[c].attached = true;
-		}
-		probed = held[c].probed;
-	}
-	for (int b = 0; b < nbatch; b++) {
-		double m, d_un, d_tr, co, mean_un, mean_tr, rec_mean, max_un, max_tr;
-
-		if (c != CAL_TP)
-			cal_fn = cal_ref[c];
-		run_calls(c, 20); /* warm caches */
-		d_un = timed_calls(c, ncalls, &mean_un, &max_un);
-
-		if (c == CAL_TP && cal_attach(t, c, l, err, len))
-			goto out;
-		if (c != CAL_TP)
-			cal_fn = probed;
-		run_calls(c, 20);
-		if (slot_read(t, PKTPATH_CAL_STAGE, &t0, h0))
-			break;
-		/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
-		t->skel->bss->calibrating = 1;
-		d_tr = timed_calls(c, ncalls, &mean_tr, &max_tr);
-		t->skel->bss->calibrating = 0;
-		if (c == CAL_TP) {
-			bpf_link__destroy(l[0]);
-			l[0] = NULL;
-		}
-		if (slot_read(t, PKTPATH_CAL_STAGE, &t1, h1))
-			break;
-		for (int i = 0; i < PKTPATH_HIST_BUCKETS; i++)
-			h1[i] -= h0[i];
-		m = hist_median(h1);
-		if (m < 0 || t1.timed <= t0.timed)
-			continue;
-		/* the exact mean, from the sum, as the report's mean is */
-		rec_mean = (double)(t1.sum_ns - t0.sum_ns) / (double)(t1.timed - t0.timed);
-		/* With C one clock read and F the call: d_un ~ C + F, co ~ C. A probed call's own time is
-		 * F = d_un - co; the interval between point events in the timing loop is ~ 2C + F. */
-		co = clock_cost();
-		inner[nb] = c == CAL_TP || c == CAL_USDT ? m - (d_un + co) : m - (d_un - co);
-		/* The mean keeps interrupts (a real site's mean does too) but not a call that lost the
-		 * CPU to another task: one such call weighs more than the whole batch's probe cost. */
-		if (max_un < d_un + CAL_PREEMPTED_NS && max_tr < d_tr + CAL_PREEMPTED_NS)
-			inner_mean[nm++] = c == CAL_TP || c == CAL_USDT ? rec_mean - (mean_un + co)
-								 : rec_mean - (mean_un - co);
-		outer[nb] = d_tr - d_un;
-		if (getenv("PKTPATH_DEBUG_CAL"))
-			fprintf(stderr, "cal %s batch %d: untraced %.1f traced %.1f recorded median %.1f "
-				"untraced mean %.1f recorded mean %.1f clock %.1f max %.0f/%.0f\n",
-				cal_names[c], b, d_un, d_tr, m, mean_un, rec_mean, co, max_un, max_tr);
-		nb++;
-	}
-	if (nb < nbatch / 2 + 1) {
-		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, nbatch);
+	if (c != CAL_TP)
+		cal_fn = cal_ref[c];
+	run_calls(c, 20); /* warm caches */
+	d_un = timed_calls(c, ncalls, &mean_un, &max_un);
+	if (c == CAL_TP && cal_attach(t, c, l, err, len))
+		return -1;
+	if (c != CAL_TP)
+		cal_fn = probed;
+	run_calls(c, 20);
+	if (slot_read(t, PKTPATH_CAL_STAGE, &t0, h0))
 		goto out;
+	/* only the timed calls count: the map reads around them are syscalls too (sys_enter) */
+	t->skel->bss->calibrating = 1;
+	d_tr = timed_calls(c, ncalls, &mean_tr, &max_tr);
+	t->skel->bss->calibrating = 0;
+	if (c == CAL_TP) {
+		bpf_link__destroy(l[0]);
+		l[0] = NULL;
 	}
-	median_iqr(inner, nb, &r->inner, &r->inner_sp);
-	median_iqr(outer, nb, &r->outer, &r->outer_sp);
-	r->mean_ok = nm >= (nbatch / 4 > 3 ? nbatch / 4 : 3);
-	if (r->mean_ok)
-		median_iqr(inner_mean, nm, &r->inner_mean, &r->inner_mean_sp);
-	r->runs = nb * ncalls;
-	r->ok = true;
+	if (slot_read(t, PKTPATH_CAL_STAGE, &t1, h1))
+		goto out;
+	for (int i = 0; i < PKTPATH_HIST_BUCKETS; i++)
+		h1[i] -= h0[i];
+	m = hist_median(h1);
+	rc = 1;
+	if (m < 0 || t1.timed <= t0.timed)
+		goto out;
+	/* the exact mean, from the sum, as the report's mean is */
+	rec_mean = (double)(t1.sum_ns - t0.sum_ns) / (double)(t1.timed - t0.timed);
+	/* With C one clock read and F the call: d_un ~ C + F, co ~ C. A probed call's own time is
+	 * F = d_un - co; the interval between point events in the timing loop is ~ 2C + F. */
+	co = clock_cost();
+	o->inner = c == CAL_TP || c == CAL_USDT ? m - (d_un + co) : m - (d_un - co);
+	/* The mean keeps interrupts (a real site's mean does too) but not a call that lost the CPU to
+	 * another task: one such call weighs more than the whole batch's probe cost. */
+	o->mean_ok = max_un < d_un + CAL_PREEMPTED_NS && max_tr < d_tr + CAL_PREEMPTED_NS;
+	o->inner_mean = c == CAL_TP || c == CAL_USDT ? rec_mean - (mean_un + co) : rec_mean - (mean_un - co);
+	o->outer = d_tr - d_un;
+	if (getenv("PKTPATH_DEBUG_CAL"))
+		fprintf(stderr, "cal %s batch: untraced %.1f traced %.1f recorded median %.1f untraced mean %.1f "
+			"recorded mean %.1f clock %.1f max %.0f/%.0f\n",
+			cal_names[c], d_un, d_tr, m, mean_un, rec_mean, co, max_un, max_tr);
+	rc = 0;
 out:
 	t->skel->bss->calibrating = 0;
 	bpf_link__destroy(l[0]);
-	bpf_link__destroy(l[1]);
+	return rc;
+}
+
+/* Medians and half inter-quartile ranges over the batches. by_mean: inner_mean is the batches'
+ * mean instead of their median (see the background calibration). */
+static void cal_summarize(const struct cal_batch *b, int nb, int min_mean, bool by_mean, struct cal_result *r)
+{
+	double inner[nb], outer[nb], im[nb];
+	int nm = 0;
+
+	for (int i = 0; i < nb; i++) {
+		inner[i] = b[i].inner;
+		outer[i] = b[i].outer;
+		if (b[i].mean_ok)
+			im[nm++] = b[i].inner_mean;
+	}
+	median_iqr(inner, nb, &r->inner, &r->inner_sp);
+	median_iqr(outer, nb, &r->outer, &r->outer_sp);
+	r->mean_ok = nm >= min_mean;
+	if (r->mean_ok) {
+		double mean = 0;
+
+		for (int i = 0; i < nm; i++)
+			mean += im[i] / nm;
+		median_iqr(im, nm, &r->inner_mean, &r->inner_mean_sp);
+		if (by_mean)
+			r->inner_mean = mean;
+	}
+	r->ok = true;
+}
+
+static int held_attach(struct tracer *t, enum cal_class c, char *err, size_t len)
+{
+	if (c == CAL_TP || held[c].attached)
+		return 0;
+	if (cal_attach(t, c, held[c].l, err, len)) {
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(held[c].l[i]);
+			held[c].l[i] = NULL;
+			if (cal_mfd[i] >= 0)
+				close(cal_mfd[i]);
+			cal_mfd[i] = -1;
+		}
+		return -1;
+	}
 	for (int i = 0; i < 2; i++) {
-		if (cal_mfd[i] >= 0)
-			close(cal_mfd[i]);
+		held[c].mfd[i] = cal_mfd[i];
 		cal_mfd[i] = -1;
 	}
+	held[c].probed = cal_fn;
+	held[c].attached = true;
+	return 0;
+}
+
+static void cal_measure(struct tracer *t, enum cal_class c, struct cal_result *r, char *err, size_t len,
+			int nbatch, int ncalls)
+{
+	struct cal_batch b[CAL_BATCHES];
+	int nb = 0, rc;
+
+	r->done = true;
+	r->method = cal_methods[c];
+	if (held_attach(t, c, err, len))
+		return;
+	for (int i = 0; i < nbatch && i < CAL_BATCHES; i++) {
+		rc = cal_one_batch(t, c, held[c].probed, ncalls, &b[nb], err, len);
+		if (rc < 0)
+			return;
+		nb += rc == 0;
+	}
+	if (nb < nbatch / 2 + 1) {
+		snprintf(err, len, "the calibration probe recorded too few calls (%d of %d batches)", nb, nbatch);
+		return;
+	}
+	cal_summarize(b, nb, nbatch / 4 > 3 ? nbatch / 4 : 3, false, r);
+	r->runs = nb * ncalls;
 }
 
 /* Whether an instruction addresses memory relative to RIP (ModRM mod=00 rm=101), for the common
@@ -467,6 +538,8 @@ static enum cal_class class_of(struct stage_rt *s)
 	case PKTPATH_KIND_USDT: return CAL_USDT;
 	case PKTPATH_KIND_TRACEPOINT: return CAL_TP;
 	case PKTPATH_KIND_UPROBE:
+		if (s->relocated) /* entry timestamp on an emulated instruction after the single-step */
+			return s->reloc.insn.cls == INSN_PUSH ? CAL_RELOC : CAL_RELOC_BR;
 		if (s->insn.cls == INSN_PUSH || s->insn.cls == INSN_BRANCH)
 			return CAL_PUSH; /* emulated after the breakpoint trap */
 		if (s->insn.cls == INSN_NOP)
@@ -504,7 +577,7 @@ static bool match_target_sched(struct tracer *t, int *old_policy, struct sched_p
 }
 
 static void emit_cal(struct tracer *t, struct stage_rt *s, enum cal_class c, const struct cal_result *r, bool rt,
-		     int seq)
+		     int seq, int during)
 {
 	fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
 		"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f,"
@@ -513,11 +586,15 @@ static void emit_cal(struct tracer *t, struct stage_rt *s, enum cal_class c, con
 		rt ? "target-rt" : "normal");
 	if (seq >= 0)
 		fprintf(t->out, ",\"seq\":%d", seq);
+	if (during >= 0)
+		fprintf(t->out, ",\"during\":%d", during);
 	if (r->mean_ok)
 		fprintf(t->out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", r->inner_mean, r->inner_mean_sp);
 	else
 		fputs(",\"inner_mean_ns\":null,\"inner_mean_spread_ns\":null}\n", t->out);
 }
+
+static void bg_start(struct tracer *t);
 
 void calibrate_stages(struct tracer *t)
 {
@@ -548,24 +625,126 @@ void calibrate_stages(struct tracer *t)
 		s->calibrated = true;
 		s->cal_class = cal_names[c];
 		s->outer_ns = res[c].outer;
-		emit_cal(t, s, c, &res[c], rt, -1);
+		emit_cal(t, s, c, &res[c], rt, -1, -1);
 	}
 	if (rt && sched_setscheduler(0, old_pol, &old_sp))
 		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
+	bg_start(t);
 }
 
-/* The probe cost drifts during a recording (single-stepped sites by several hundred ns over
- * seconds here), so each interval the classes in use are measured again, briefly; the records
- * carry "seq", the interval they were measured at the start of, and the session weighs them by
- * the calls of the intervals around them. A class whose short run fails keeps its last value. */
+/* Background calibration. The probe cost is not steady here: it sits at one level for tens of ms
+ * to seconds, then at another 100-200 ns higher (push class: ~600 and ~700-850 ns in one recording),
+ * and the single-step cost drifts by hundreds of ns. A stage's mean is a time average over the
+ * recording, so the calibration has to be one too: a thread runs one short batch per class every
+ * >= 20 ms all through the recording (at most ~2% of a CPU: it sleeps 50 times as long as its
+ * batches took), and each recalibration record is the mean of the batches since the previous one.
+ * Measuring in a burst once per interval instead caught whichever level the burst fell in (a push
+ * stage read 98 ns high in one run). */
+#define BG_MAX_BATCHES 512
+#define BG_MIN_SLEEP_NS 20000000ull
+
+static struct {
+	pthread_t th;
+	bool started;
+	volatile bool stop;
+	bool rt;
+	bool want[CAL_NCLASS];
+	pthread_mutex_t mu;
+	struct cal_batch b[CAL_NCLASS][BG_MAX_BATCHES];
+	int n[CAL_NCLASS];
+	unsigned from[CAL_NCLASS]; /* the interval the batches in b[c] began in */
+} bg = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void *bg_main(void *arg)
+{
+	struct tracer *t = arg;
+	struct sched_param old_sp;
+	int old_pol;
+	char err[256];
+
+	/* this thread only: it keeps the target's class for the whole recording */
+	bg.rt = match_target_sched(t, &old_pol, &old_sp, true);
+	while (!bg.stop) {
+		unsigned long long t0 = now_ns(), busy, until;
+
+		for (int c = 0; c < CAL_NCLASS && !bg.stop; c++) {
+			struct cal_batch x;
+
+			if (!bg.want[c] || cal_one_batch(t, c, held[c].probed, RECAL_CALLS, &x, err, sizeof(err)))
+				continue;
+			pthread_mutex_lock(&bg.mu);
+			if (bg.n[c] < BG_MAX_BATCHES)
+				bg.b[c][bg.n[c]++] = x;
+			pthread_mutex_unlock(&bg.mu);
+		}
+		busy = now_ns() - t0;
+		until = now_ns() + (50 * busy > BG_MIN_SLEEP_NS ? 50 * busy : BG_MIN_SLEEP_NS);
+		while (!bg.stop && now_ns() < until)
+			usleep(5000);
+	}
+	return NULL;
+}
+
+/* after the first calibration: the classes in use, all but the tracepoint class (its calibration
+ * makes syscalls, which a tracepoint stage counting every process would take for the target's) */
+static void bg_start(struct tracer *t)
+{
+	bool any = false;
+
+	if (t->o->recalibrate_s <= 0 || t->o->max_overhead_pct > 0 || bg.started)
+		return;
+	for (int i = 0; i < t->nst; i++) {
+		enum cal_class c = t->st[i].ok && t->st[i].calibrated ? class_of(&t->st[i]) : CAL_NCLASS;
+
+		if (c != CAL_NCLASS && c != CAL_TP && held[c].attached)
+			any = bg.want[c] = true;
+	}
+	bg.stop = false;
+	bg.started = any && pthread_create(&bg.th, NULL, bg_main, t) == 0;
+	if (any && !bg.started)
+		emit_warning(t->out, "calibration: no background thread (%s): the probe cost is measured at start only",
+			     strerror(errno));
+}
+
+static void bg_stop(void)
+{
+	if (!bg.started)
+		return;
+	bg.stop = true;
+	pthread_join(bg.th, NULL);
+	bg.started = false;
+}
+
+/* Emits, for each class with at least 3 background batches since the last call, their summary with
+ * "seq" (the interval it precedes); the session weighs these by the calls of the intervals around
+ * them. A class with fewer keeps collecting. */
 void recalibrate_stages(struct tracer *t, unsigned seq)
 {
+	static struct cal_batch b[BG_MAX_BATCHES];
 	struct cal_result res[CAL_NCLASS] = {};
-	char err[256];
-	struct sched_param old_sp;
-	int old_pol = SCHED_OTHER;
-	bool rt = match_target_sched(t, &old_pol, &old_sp, true);
+	int during[CAL_NCLASS];
 
+	if (!bg.started)
+		return;
+	for (int c = 0; c < CAL_NCLASS; c++) {
+		int n;
+
+		pthread_mutex_lock(&bg.mu);
+		n = bg.n[c] >= 3 ? bg.n[c] : 0;
+		memcpy(b, bg.b[c], n * sizeof(b[0]));
+		/* exactly the interval that just ended, or several (then readers bracket as before) */
+		during[c] = bg.from[c] + 1 == seq ? (int)bg.from[c] : -1;
+		if (n) {
+			bg.n[c] = 0;
+			bg.from[c] = seq;
+		}
+		pthread_mutex_unlock(&bg.mu);
+		if (!n)
+			continue;
+		cal_summarize(b, n, 3, true, &res[c]);
+		res[c].runs = n * RECAL_CALLS;
+		res[c].method = cal_methods[c];
+	}
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
 		enum cal_class c;
@@ -573,24 +752,17 @@ void recalibrate_stages(struct tracer *t, unsigned seq)
 		if (!s->ok || !s->calibrated)
 			continue;
 		c = class_of(s);
-		/* Not the tracepoint class: its calibration makes syscalls, which a tracepoint stage
-		 * that counts every process (--kernel) would take for the target's while counting. */
-		if (c == CAL_NCLASS || c == CAL_TP)
-			continue;
-		if (!res[c].done)
-			cal_measure(t, c, &res[c], err, sizeof(err), RECAL_BATCHES, RECAL_CALLS);
-		if (!res[c].ok)
+		if (c == CAL_NCLASS || !res[c].ok)
 			continue;
 		s->outer_ns = res[c].outer;
-		emit_cal(t, s, c, &res[c], rt, (int)seq);
+		emit_cal(t, s, c, &res[c], bg.rt, (int)seq, during[c]);
 	}
-	if (rt && sched_setscheduler(0, old_pol, &old_sp))
-		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
 }
 
 /* Detaches every class's calibration probes (see `held`). */
 void calibrate_release(void)
 {
+	bg_stop();
 	for (int c = 0; c < CAL_NCLASS; c++) {
 		if (!held[c].attached)
 			continue;

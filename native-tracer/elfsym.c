@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "elfsym.h"
 
-static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr)
+static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr, unsigned long long *size)
 {
 	Elf_Scn *scn;
 	int pass;
@@ -37,6 +37,7 @@ static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr)
 				n = elf_strptr(elf, sh.sh_link, sym.st_name);
 				if (n && !strcmp(n, name)) {
 					*vaddr = sym.st_value;
+					*size = sym.st_size;
 					return 0;
 				}
 			}
@@ -46,7 +47,8 @@ static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr)
 }
 
 int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
-	       unsigned long long *file_off, unsigned char code[16], size_t *ncode, char *err, size_t errlen)
+	       unsigned long long *file_off, unsigned long long *size, unsigned char code[16], size_t *ncode,
+	       char *err, size_t errlen)
 {
 	int fd, rc = -1;
 	Elf *elf = NULL;
@@ -54,6 +56,7 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 	ssize_t n;
 
 	*ncode = 0;
+	*size = 0;
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		return -1;
@@ -68,7 +71,7 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 		snprintf(err, errlen, "%s is not an ELF file", path);
 		goto out;
 	}
-	if (symbol && find_symbol(elf, symbol, vaddr)) {
+	if (symbol && find_symbol(elf, symbol, vaddr, size)) {
 		snprintf(err, errlen, "function %s not found in %s (.symtab/.dynsym); if the binary is stripped, "
 			 "give its address as 0xADDR", symbol, path);
 		goto out;
@@ -84,6 +87,8 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 			continue;
 		if (*vaddr >= ph.p_vaddr && *vaddr < ph.p_vaddr + ph.p_filesz) {
 			*file_off = *vaddr - ph.p_vaddr + ph.p_offset;
+			if (*size > ph.p_vaddr + ph.p_filesz - *vaddr)
+				*size = ph.p_vaddr + ph.p_filesz - *vaddr;
 			n = pread(fd, code, 16, (off_t)*file_off);
 			*ncode = n > 0 ? (size_t)n : 0;
 			rc = 0;

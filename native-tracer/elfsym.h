@@ -4,7 +4,9 @@
 #include <stddef.h>
 
 /* symbol != NULL: look it up (.symtab, then .dynsym); else use vaddr as given. On success fills
- * *vaddr, the file offset uprobes attach at, and up to 16 bytes of code there. */
+ * *vaddr, the file offset uprobes attach at, the symbol's size (0 when given by address or unknown)
+ * and up to 16 bytes of code there. */
 int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
-	       unsigned long long *file_off, unsigned char code[16], size_t *ncode, char *err, size_t errlen);
+	       unsigned long long *file_off, unsigned long long *size, unsigned char code[16], size_t *ncode,
+	       char *err, size_t errlen);
 #endif

@@ -175,8 +175,16 @@ static void emit_stage(struct tracer *t, struct stage_rt *s)
 	}
 	fputs(",\"first_bytes\":", out);
 	json_write_strz(out, hex[0] ? hex : NULL);
-	fprintf(out, ",\"single_step\":%s,\"key\":\"%s\",\"warning\":",
-		B(s->located && insn_single_stepped(s->insn.cls)), s->key);
+	fprintf(out, ",\"single_step\":%s,\"key\":\"%s\"", B(s->located && insn_single_stepped(s->insn.cls)), s->key);
+	if (s->relocated) {
+		fprintf(out, ",\"entry_offset\":%u,\"entry_insn\":", s->reloc.off);
+		json_write_strz(out, s->reloc.insn.text);
+		fprintf(out, ",\"untimed_insns\":%u,\"untimed_prefix\":", s->reloc.skipped);
+		json_write_strz(out, s->reloc.prefix);
+	} else if (s->located) {
+		fputs(",\"entry_offset\":0", out);
+	}
+	fputs(",\"warning\":", out);
 	json_write_strz(out, s->warning[0] ? s->warning : NULL);
 	fputs("}\n", out);
 }

@@ -100,6 +100,14 @@ struct pktpath_sample_stats {
              "address":"0x12a0" (the ELF virtual address; "offset" is the file offset probed),
              "key":"call"|"skb"|"cpu"|"thread" (how latencies are formed: entry/return pair, or
              time since the previous event of the same skb / on the same CPU / on the same thread)
+             "entry_offset":10 (uprobes; added): bytes after the function's start where the entry
+             timestamp is taken. 0 normally. When the first instruction is single-stepped and an
+             instruction the kernel emulates follows in straight-line code that every call runs once
+             (no jump lands before it, no indirect jump in the function, no write to an argument the
+             stage reads), the entry probe goes there (native-tracer/reloc.c): the single-step then
+             happens before the timestamp, outside the latency (the target still pays it). Then also
+             "entry_insn":"jcc rel8", "untimed_insns":2, "untimed_prefix":"mov; test" (the
+             instructions before it, which run untimed). --no-relocate keeps the first byte.
  *  ready     {"type":"ready","t_ns":123}                  all stages attached, counting began
  *  hist      {"type":"hist","seq":3,"stage":0,"calls":10,"packets":320,"sum_ns":123456,
  *             "unmatched":0,"timed":10,"buckets":[[idx,count],...]}   delta since the previous interval
@@ -156,6 +164,12 @@ struct pktpath_sample_stats {
              "seq" keeps the last. A single-stepped site whose first instruction addresses memory
              relative to RIP is calibrated with such an instruction: class "single_step", method
              "self-probe:rip-relative".
+             Relocated entries (see "entry_offset") are calibrated the same way, class "single_step",
+             method "self-probe:relocated-entry" (entry on a push) or "self-probe:relocated-entry:branch".
+             Recalibrations now come from a background thread that runs one short batch per class
+             every >= 20 ms all through the recording; "during":N (added) says the record is the mean of
+             the batches measured all through interval N (its "seq" is N+1): readers use it for
+             interval N's calls alone.
  *  drop      {"type":"drop","what":"stacks"|"entries"|"frames","count":3}
  *  warning   {"type":"warning","message":"..."}
  *  error     {"type":"error","message":"...","missing":["CAP_BPF", ...],"fatal":true}

@@ -303,6 +303,8 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			o->duration_s = v;
 		} else if (!strcmp(a, "--no-calibrate")) {
 			o->calibrate = 0;
+		} else if (!strcmp(a, "--no-relocate")) {
+			o->no_relocate = 1;
 		} else if (!strcmp(a, "--recalibrate-s")) {
 			if (need(i, argc, a, err, len) || num(argv[++i], a, 0, 86400, &v, err, len))
 				return -1;

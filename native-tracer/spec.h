@@ -31,6 +31,8 @@ struct options {
 	 * (default 1; 0: at start only). The calibration probes stay attached meanwhile. */
 	double recalibrate_s;
 	int check;
+	/* --no-relocate: keep a single-stepped site's entry timestamp at its first byte (reloc.c) */
+	int no_relocate;
 	/* --netns: only skbs whose device (or socket) is in this network namespace are traced by
 	 * skb-keyed tracepoint stages; 0: every namespace */
 	unsigned long long netns_ino;

@@ -83,28 +83,73 @@ static int tp_first_arg_is_skb(const struct btf *btf, const char *event, unsigne
 	return is_struct_ptr(btf, p[1].type, "sk_buff");
 }
 
-static void prepare_uprobe(struct stage_rt *s)
+/* The whole function, for reloc.c: at most 256 KiB (larger functions are not relocated). */
+static size_t read_function(const struct stage_rt *s, unsigned char **buf)
 {
+	size_t n = s->size < (256u << 10) ? (size_t)s->size : 0;
+	FILE *f;
+
+	*buf = n ? malloc(n) : NULL;
+	if (!*buf)
+		return 0;
+	f = fopen(s->binary, "re");
+	if (!f || fseeko(f, (off_t)s->file_off, SEEK_SET) || fread(*buf, 1, n, f) != n)
+		n = 0;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
+{
+	const char *where = s->sp->symbol ? s->sp->symbol : "the address";
 	char err[512];
+	unsigned char *fn;
+	size_t n;
 
 	if (!realpath(s->sp->binary, s->binary)) {
 		set_err(s, "binary %s: %s", s->sp->binary, strerror(errno));
 		return;
 	}
 	s->vaddr = s->sp->addr;
-	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, s->code, &s->ncode, err, sizeof(err))) {
+	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, &s->size, s->code, &s->ncode, err,
+		       sizeof(err))) {
 		set_err(s, "%s", err);
 		return;
 	}
 	s->located = true;
+	s->entry_off = s->file_off;
 	insn_decode(s->code, s->ncode, &s->insn);
-	if (insn_single_stepped(s->insn.cls))
+	if (!insn_single_stepped(s->insn.cls))
+		return;
+	if (!t->o->no_relocate) {
+		n = read_function(s, &fn);
+		s->relocated = n && entry_relocate(fn, n, s->vaddr,
+						   s->sp->packets_from == PKTPATH_PKTS_ARG ? (int)s->sp->packets_arg : -1,
+						   &s->reloc) == 0;
+		if (!n)
+			snprintf(s->reloc.why, sizeof(s->reloc.why), "%s",
+				 s->size ? "its code could not be read" : "its size is unknown (no ELF symbol size)");
+		free(fn);
+	}
+	if (s->relocated) {
+		s->entry_off = s->file_off + s->reloc.off;
 		snprintf(s->warning, sizeof(s->warning),
 			 "the first instruction at %s (%s) is not emulated by the kernel's uprobe code: every hit is "
-			 "single-stepped, which costs 10-20 us here against under 1 us for a push- or nop-first site. "
-			 "Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so the "
-			 "function starts with push",
-			 s->sp->symbol ? s->sp->symbol : "the address", s->insn.text);
+			 "single-stepped, which costs the target 10-20 us per call here. The entry timestamp is taken at "
+			 "+0x%x (%s, emulated) instead, so the single-step is not in the measured latency; %u "
+			 "instruction(s) before it (%s) run untimed. Cheaper for the target: a USDT probe, or rebuilding "
+			 "with -fno-omit-frame-pointer -fno-shrink-wrap so the function starts with push",
+			 where, s->insn.text, s->reloc.off, s->reloc.insn.text, s->reloc.skipped, s->reloc.prefix);
+		return;
+	}
+	snprintf(s->warning, sizeof(s->warning),
+		 "the first instruction at %s (%s) is not emulated by the kernel's uprobe code: every hit is "
+		 "single-stepped, which costs 10-20 us here against under 1 us for a push- or nop-first site, and "
+		 "its cost drifts by more than a short stage takes%s%s. Prefer a USDT probe, or rebuild with "
+		 "-fno-omit-frame-pointer -fno-shrink-wrap so the function starts with push",
+		 where, s->insn.text, s->reloc.why[0] ? "; the entry timestamp could not move past it: " : "",
+		 s->reloc.why);
 }
 
 void stages_prepare(struct tracer *t)
@@ -143,7 +188,7 @@ void stages_prepare(struct tracer *t)
 			if (!t->feat.uprobes)
 				set_err(s, "uprobes are not available on this kernel");
 			else
-				prepare_uprobe(s);
+				prepare_uprobe(t, s);
 			break;
 		case PKTPATH_KIND_USDT:
 			s->key = "thread";
@@ -255,7 +300,7 @@ int stage_attach(struct tracer *t, struct stage_rt *s)
 		if (!s->links[1])
 			goto fail;
 		uo.retprobe = false;
-		s->links[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, pid, s->binary, s->file_off, &uo);
+		s->links[0] = bpf_program__attach_uprobe_opts(k->progs.stage_uentry, pid, s->binary, s->entry_off, &uo);
 		if (!s->links[0])
 			goto fail;
 		return 0;

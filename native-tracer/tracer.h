@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "hostcaps.h"
 #include "insn.h"
+#include "reloc.h"
 #include "spec.h"
 #include "tracer_bpf.h"
 
@@ -25,6 +26,13 @@ struct stage_rt {
 	size_t ncode;
 	struct insn_info insn;
 	bool located;      /* vaddr/file_off/code valid */
+	unsigned long long size; /* the function's ELF symbol size (0: unknown) */
+	/* the entry probe's file offset: file_off, or later when a single-stepped first instruction
+	 * made the entry timestamp move to an emulated one (reloc.c); the return probe stays at
+	 * file_off */
+	unsigned long long entry_off;
+	bool relocated;
+	struct reloc reloc;
 	const char *key;   /* "call", "skb", "cpu", "thread" */
 	int fentry_slot;   /* -1 unless fentry */
 	struct bpf_link *links[2];

@@ -76,7 +76,7 @@ int uprobes_multi_attach(struct tracer *t)
 		return -EOPNOTSUPP;
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
-		uint64_t off[PKTPATH_MAX_STAGES], cookie[PKTPATH_MAX_STAGES];
+		uint64_t off[PKTPATH_MAX_STAGES], eoff[PKTPATH_MAX_STAGES], cookie[PKTPATH_MAX_STAGES];
 		struct umulti_group *g;
 		int n = 0, fd;
 
@@ -89,6 +89,7 @@ int uprobes_multi_attach(struct tracer *t)
 			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 &&
 			    !strcmp(o->binary, s->binary)) {
 				off[n] = o->file_off;
+				eoff[n] = o->entry_off; /* later than off where reloc.c moved it */
 				cookie[n++] = o->id;
 			}
 		}
@@ -98,7 +99,7 @@ int uprobes_multi_attach(struct tracer *t)
 		if (fd < 0)
 			goto refused;
 		g->fd[1] = fd;
-		fd = uprobe_multi_link(t->skel->progs.stage_uentry_multi, s->binary, off, cookie, n, false, pid);
+		fd = uprobe_multi_link(t->skel->progs.stage_uentry_multi, s->binary, eoff, cookie, n, false, pid);
 		if (fd < 0) {
 			close(g->fd[1]);
 			goto refused;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   # native tracer: libbpf CO-RE, skeletons, static link
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev binutils make pkg-config
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev binutils make pkg-config
   # demo forwarder (Debian's DPDK 22.11, statically linked) and USDT headers
   dpdk dpdk-dev libdpdk-dev libsystemd-dev systemtap-sdt-dev
   # lab and tests: namespaces, offloads, a real sshd, a real browser, bpftrace as a reference

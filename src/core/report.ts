@@ -58,6 +58,12 @@ export interface StageRow {
   packets_per_s: number | null;
   single_step: boolean;
   first_insn: string | null;
+  /** Bytes after the function's start where the entry timestamp was taken (> 0: moved past a single-stepped first
+   * instruction); null when not a uprobe stage or not said by the tracer. */
+  entry_offset: number | null;
+  entry_insn: string | null;
+  /** The instructions before entry_offset, which ran untimed ("mov; test"). */
+  untimed_prefix: string | null;
   warning: string | null;
   note: string | null;
 }
@@ -159,6 +165,9 @@ function stageRow(st: SessionStage, s: Session): StageRow {
     packets_per_s: dur > 0 ? st.packets / dur : null,
     single_step: st.attach.single_step,
     first_insn: st.attach.first_insn,
+    entry_offset: st.attach.entry_offset ?? null,
+    entry_insn: st.attach.entry_insn ?? null,
+    untimed_prefix: st.attach.untimed_prefix ?? null,
     warning: st.attach.warning,
     note,
   };
@@ -289,8 +298,12 @@ export function formatReportTable(r: Report): string {
   if (r.slowest) out.push(`* weakest link: ${safe(r.slowest)} (highest ns per packet among the stages).`);
   for (const s of r.stages) {
     if (s.single_step) {
+      const moved = s.entry_offset !== null && s.entry_offset > 0
+        ? ` Its latency is timed from +0x${s.entry_offset.toString(16)} (${safe(s.entry_insn ?? '?', 30)}, emulated), after the single-step, ` +
+          `so the single-step is not in it; ${safe(s.untimed_prefix ?? '?', 60)} before that ran untimed.`
+        : '';
       out.push(
-        `! ${safe(s.name)}: the kernel single-steps its first instruction (${safe(s.first_insn ?? '?', 40)}): each hit costs microseconds. ` +
+        `! ${safe(s.name)}: the kernel single-steps its first instruction (${safe(s.first_insn ?? '?', 40)}): each hit costs the target microseconds.${moved} ` +
           'Prefer a USDT probe, or rebuild with -fno-omit-frame-pointer -fno-shrink-wrap so it starts with push.',
       );
     }

@@ -53,6 +53,11 @@ export interface StageAttach {
   warning: string | null;
   /** Additive: hex bytes at the probed site (uprobes). */
   first_bytes?: string | null;
+  /** Additive: where the entry timestamp is taken (bytes after the function's start; see the stage record). */
+  entry_offset?: number;
+  entry_insn?: string | null;
+  untimed_insns?: number;
+  untimed_prefix?: string | null;
 }
 
 /** Totals of one stage over one interval (the live timeline). */

@@ -3,12 +3,15 @@
 // interval's timed calls are corrected with the mean of the calibration measured just before it and
 // the one just after (linear drift inside the interval); the stage's calibration is the call-weighted
 // average of that. The stated spread combines the batches' own spread with half the step between the
-// two bracketing calibrations: how far the cost moved while those calls ran.
+// two bracketing calibrations: how far the cost moved while those calls ran. A calibration measured in
+// the background during an interval (`during`) is that interval's time average: its calls use it alone.
 import type { Calibration } from '../core/session.ts';
 
 export interface TimedCalibration {
   /** Interval at whose start it was measured; 0 for the one before counting began. */
   seq: number;
+  /** Measured in the background all through this interval: that interval's calls use it alone. */
+  during?: number;
   cal: Calibration;
 }
 
@@ -36,6 +39,13 @@ export function mixCalibrations(cals: readonly TimedCalibration[], timedBySeq: R
     let v = 0;
     let sp2 = 0;
     for (const [k, w] of weights) {
+      const over = sorted.find((c) => c.during === k);
+      if (over) {
+        const o = pick(over.cal) ?? median(over.cal)!;
+        v += w * o.v;
+        sp2 += w * o.sp * o.sp;
+        continue;
+      }
       let before = sorted[0]!;
       for (const c of sorted) if (c.seq <= k) before = c;
       const after = sorted.find((c) => c.seq > k) ?? before;

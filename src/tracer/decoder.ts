@@ -290,6 +290,10 @@ function build(o: Obj): StreamRecord | null {
         warning: strOrNull(o, t, 'warning'),
         ...(o.first_bytes !== undefined ? { first_bytes: strOrNull(o, t, 'first_bytes') } : {}),
         ...(o.key !== undefined ? { key: oneOf(o, t, 'key', LATENCY_KEYS) } : {}),
+        ...(o.entry_offset !== undefined ? { entry_offset: count(o, t, 'entry_offset') } : {}),
+        ...(o.entry_insn !== undefined ? { entry_insn: strOrNull(o, t, 'entry_insn') } : {}),
+        ...(o.untimed_insns !== undefined ? { untimed_insns: count(o, t, 'untimed_insns') } : {}),
+        ...(o.untimed_prefix !== undefined ? { untimed_prefix: strOrNull(o, t, 'untimed_prefix') } : {}),
       };
     }
     case 'ready':
@@ -382,6 +386,7 @@ function build(o: Obj): StreamRecord | null {
           : {}),
         ...(o.sched !== undefined ? { sched: str(o, t, 'sched') } : {}),
         ...(o.seq !== undefined ? { seq: count(o, t, 'seq') } : {}),
+        ...(o.during !== undefined ? { during: count(o, t, 'during') } : {}),
       };
     case 'drop':
       return { type: t, what: oneOf(o, t, 'what', DROP_KINDS), count: count(o, t, 'count') };

@@ -90,6 +90,14 @@ export interface StageRecord {
   first_bytes?: string | null;
   /** Additive: how latencies are formed (entry/return pair, or since the previous event of the same skb/CPU/thread). */
   key?: LatencyKey;
+  /** Additive (uprobes): bytes after the function's start where the entry timestamp is taken. 0 normally; later when
+   * the first instruction is single-stepped and the tracer moved the timestamp to an emulated one, so the single-step
+   * is not in the measured latency (the return probe, and the single-step, stay at the first byte). */
+  entry_offset?: number;
+  /** Additive, with entry_offset > 0: that instruction, and the instructions before it that run untimed. */
+  entry_insn?: string | null;
+  untimed_insns?: number;
+  untimed_prefix?: string | null;
 }
 
 export interface ReadyRecord {
@@ -173,6 +181,9 @@ export interface CalibrationRecord {
   /** Additive: a recalibration during the recording, measured at the start of interval `seq`
    * (absent: the calibration before counting began). */
   seq?: number;
+  /** Additive: measured in the background all through interval `during` (then seq = during + 1): the probe cost
+   * that interval's calls paid, as a time average. */
+  during?: number;
 }
 
 export interface DropRecord {

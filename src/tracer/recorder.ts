@@ -142,6 +142,10 @@ export class Recorder {
               single_step: r.single_step,
               warning: r.warning,
               ...(r.first_bytes !== undefined ? { first_bytes: r.first_bytes } : {}),
+              ...(r.entry_offset !== undefined ? { entry_offset: r.entry_offset } : {}),
+              ...(r.entry_insn !== undefined ? { entry_insn: r.entry_insn } : {}),
+              ...(r.untimed_insns !== undefined ? { untimed_insns: r.untimed_insns } : {}),
+              ...(r.untimed_prefix !== undefined ? { untimed_prefix: r.untimed_prefix } : {}),
             },
             ...(r.key !== undefined ? { latency_key: r.key } : {}),
           },
@@ -163,8 +167,8 @@ export class Recorder {
       case 'calibration': {
         const st = this.stage(r.stage, 'calibration');
         if (st) {
-          const { type: _t, stage: _s, seq, ...cal } = r;
-          st.cals.push({ seq: seq ?? 0, cal });
+          const { type: _t, stage: _s, seq, during, ...cal } = r;
+          st.cals.push({ seq: seq ?? 0, cal, ...(during !== undefined ? { during } : {}) });
           st.calibration = mixCalibrations(st.cals, st.timedBySeq);
         }
         return;

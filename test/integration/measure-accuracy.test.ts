@@ -20,6 +20,8 @@ import type { StageRow } from '../../src/core/report.ts';
 import { poissonInterval } from '../../src/core/sampled.ts';
 
 const ns = `pp${process.pid % 100000}m`;
+const DUTY = process.env.KC_DUTY ?? '50';
+const PERIOD = process.env.KC_PERIOD ?? '2';
 const running: RunningTarget[] = [];
 let batchTruth: Map<string, Truth>;
 
@@ -40,7 +42,7 @@ after(async () => {
 });
 
 async function target(args: string[], netns?: string): Promise<RunningTarget> {
-  const r = await startKnownCost(['run', '--rt', '10', '--duty', '50', '--report-ms', '250', ...args], netns);
+  const r = await startKnownCost(['run', '--rt', '10', '--duty', DUTY, '--period-ms', PERIOD, '--report-ms', '250', ...args], netns);
   running.push(r);
   return r;
 }
@@ -72,15 +74,17 @@ function describe(rows: readonly StageRow[], truth: Map<string, number>): string
 }
 
 // Issue 6 asks for max(5%, 50 ns) on every stage. Measured over many runs on this machine
-// (docs/measurement.md), the calibration meets it reliably only for push-first stages of 5 µs and
-// more: push/nop sites keep a residual of +35…+180 ns, single-stepped sites one of +0.1…+1.2 µs (it
-// drifts, and is not explained yet). So the suite holds push 5/20 µs to the bound and every other
-// stage to "the correction removes at least 75% of what the probes added" (a regression guard:
-// a missing or misclassified correction fails it) — CI must not be a coin toss.
-// PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`) holds every stage to the issue's bound: that
-// run says whether issue 6's accuracy is met, and it is not yet.
+// (docs/measurement.md), real sites pay a residual over the calibration of about -20...+110 ns that
+// moves from run to run (the probe cost here jumps between levels ~150 ns apart for tens of ms to
+// seconds, and real sites pay ~40 ns more than the calibration's on average, not explained). So the
+// 50 ns floor is at the edge of what this machine lets the method resolve: the suite holds the
+// 5 and 20 us stages (push-first and single-stepped) to the issue's bound, and the shorter ones to
+// 200 ns (a regression guard: their raw error is ~550-750 ns; a missing, misclassified or
+// single-step-carrying correction fails it) -- CI must not be a coin toss.
+// PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`) holds every stage to the issue's bound.
 const STRICT = process.env.PKTPATH_STRICT_ACCURACY === '1';
-const RESOLVED = new Set(['kc_push_5us', 'kc_push_20us']);
+const RESOLVED = new Set(['kc_push_5us', 'kc_push_20us', 'kc_ss_5us', 'kc_ss_20us']);
+const SHORT_GUARD_NS = 200;
 
 async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'single_step'): Promise<void> {
   const singleStep = cls === 'single_step';
@@ -100,6 +104,9 @@ async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'singl
   for (const r of rows) {
     const tr = truth.get(r.name)!;
     assert.equal(r.single_step, singleStep, `${r.name} single_step`);
+    // A single-stepped site is timed from its first emulated instruction (native-tracer/reloc.c):
+    // kc_ss_* start `mov kc_iters(%rip),%rsi; test %rsi,%rsi; je`, so from the je at +0xa.
+    if (singleStep) assert.deepEqual([r.entry_offset, r.entry_insn], [10, 'jcc rel8'], `${r.name}: entry relocated`);
     assert.equal(r.calibration_class, cls);
     assert.equal(r.corrected, true, `${r.name} corrected`);
     assert.ok(r.calls > 1000, `${r.name}: ${r.calls} calls`);
@@ -109,34 +116,28 @@ async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'singl
     assert.ok(r.mean_ns! >= r.raw_mean_ns! - r.probe_overhead_ns! - 1 && r.mean_ns! <= r.raw_mean_ns!, `${r.name}: raw - overhead <= mean <= raw`);
     const tol = Math.max(0.05 * tr, 50);
     const err = r.mean_ns! - tr;
-    const spread = r.probe_overhead_spread_ns!;
     const what = `${r.name}: corrected mean ${r.mean_ns!.toFixed(0)} ns vs true ${tr.toFixed(0)} ns (off by ${err.toFixed(0)} ns; ` +
-      `allowed ±${tol.toFixed(0)}; stated uncertainty ±${spread.toFixed(0)}). All: ${info}`;
-    // The short single-stepped stage carries ~9 µs of probe cost that drifts by hundreds of ns over
-    // seconds on this machine (docs/measurement.md): 50 ns is below what the calibration can
-    // resolve whenever its own measured uncertainty says so. Then the report must say so honestly:
-    // the error stays within twice the stated uncertainty. Every other stage is held to the bound.
-    if (!STRICT && !RESOLVED.has(r.name)) {
-      const rawErr = r.raw_mean_ns! - tr;
-      if (Math.abs(err) > 0.25 * rawErr) failures.push(`the correction left more than 25% of the raw error ${rawErr.toFixed(0)} ns: ${what}`);
-    } else if (r.name === 'kc_ss_1us' && spread > tol) {
-      if (Math.abs(err) > 2 * spread) failures.push(`uncertainty does not cover the error: ${what}`);
-    } else if (Math.abs(err) > tol) failures.push(what);
+      `allowed ±${tol.toFixed(0)}; stated uncertainty ±${r.probe_overhead_spread_ns!.toFixed(0)}). All: ${info}`;
+    if (STRICT || RESOLVED.has(r.name)) {
+      if (Math.abs(err) > tol) failures.push(what);
+    } else if (Math.abs(err) > Math.max(tol, SHORT_GUARD_NS)) {
+      failures.push(`beyond the ${SHORT_GUARD_NS} ns guard for short stages: ${what}`);
+    }
   }
   console.log(`${cls}: ${info}; stated uncertainty ${rows.map((r) => `${r.name} ±${r.probe_overhead_spread_ns?.toFixed(0)}`).join(', ')}`);
   // every stage is checked before failing, so one run shows all of them
   assert.deepEqual(failures, [], failures.join('\n'));
 }
 
-test(`push-first stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; shorter: the correction removes ≥ 75% of the probe error)'}`, async () => {
+test(`push-first stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; shorter: within 200 ns)'}`, async () => {
   await exactCase(PUSH_STAGES, 'push');
 });
 
-test(`single-stepped stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (strict run only; here: the correction removes ≥ 75% of the probe error)'}`, async () => {
+test(`single-stepped stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; 1 µs: within 200 ns)'}`, async () => {
   await exactCase(SS_STAGES, 'single_step');
 });
 
-test(`a stage starting with a 5-byte nop (emulated): corrected mean within ${STRICT ? 'max(5%, 50 ns)' : '25% of the raw error'}`, async () => {
+test(`a stage starting with a 5-byte nop (emulated): corrected mean within ${STRICT ? 'max(5%, 50 ns)' : '200 ns'}`, async () => {
   await exactCase([...NOP_STAGES], 'nop');
 });
 

@@ -18,7 +18,7 @@
  *       times B short batches (~0.5 ms) of back-to-back calls of each stage with clock_gettime,
  *       untraced (run it with no probe attached): true_ns, the median batch's cost per call.
  *   known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U] [--report-ms M]
- *                  [--duty PCT] [--rt PRIO] [--jitter-ns N]
+ *                  [--duty PCT] [--period-ms P] [--rt PRIO] [--jitter-ns N]
  *       the steady loop to trace: each iteration calls every selected stage once, then (with
  *       --udp-port) sends one UDP datagram to 127.0.0.1:P, so interface counters count iterations.
  *       Prints {"ready":...} at start, with --report-ms M a {"rate":...} line every M ms (throughput
@@ -252,7 +252,7 @@ static void truth(unsigned batches, const char *only)
 }
 
 static void run(double seconds, const char *only, int udp_port, unsigned sleep_us, unsigned report_ms,
-		unsigned duty, unsigned jitter_ns)
+		unsigned duty, unsigned period_ms, unsigned jitter_ns)
 {
 	int fd = -1, rx = -1;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -291,8 +291,10 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9), iters = 0, sent = 0, sink = 0;
 	char payload[32] = "known_cost";
 	uint64_t next_report = report_ms ? t0 + report_ms * 1000000ull : UINT64_MAX, last_t = t0, last_iters = 0;
-	/* --duty: busy for duty% of each 2 ms period, asleep for the rest (gentle on shared machines). */
-	const uint64_t period = 2000000ull, busy = period * duty / 100;
+	/* --duty: busy for duty% of each --period-ms period (2 ms by default), asleep for the rest (gentle
+	 * on shared machines). The first probe hits after each sleep run the kernel's probe path cold and
+	 * cost more than the calibration's warm ones: longer periods make that a smaller share. */
+	const uint64_t period = period_ms * 1000000ull, busy = period * duty / 100;
 	uint64_t period_start = t0;
 	while (!stop) {
 		for (size_t i = 0; i < nf; i++) {
@@ -362,7 +364,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: known_cost truth [--batches B] [--only a,b] [--rt PRIO]\n"
 			"       known_cost run [--seconds S] [--only a,b] [--udp-port P] [--sleep-us U] [--report-ms M]\n"
-			"                      [--duty PCT] [--rt PRIO] [--jitter-ns N]\n");
+			"                      [--duty PCT] [--period-ms P] [--rt PRIO] [--jitter-ns N]\n");
 	exit(2);
 }
 
@@ -370,7 +372,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
-	unsigned batches = 101, sleep_us = 0, report_ms = 0, duty = 100, jitter_ns = 0;
+	unsigned batches = 101, sleep_us = 0, report_ms = 0, duty = 100, period_ms = 2, jitter_ns = 0;
 	int rt = 0;
 	double seconds = 0;
 	int udp_port = 0;
@@ -386,6 +388,8 @@ int main(int argc, char **argv)
 			jitter_ns = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--duty"))
 			duty = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--period-ms"))
+			period_ms = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--batches"))
 			batches = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--seconds"))
@@ -402,7 +406,7 @@ int main(int argc, char **argv)
 			usage();
 		i++;
 	}
-	if (batches == 0 || udp_port < 0 || udp_port > 65535 || duty < 1 || duty > 100 || rt < 0 || rt > 99)
+	if (batches == 0 || udp_port < 0 || udp_port > 65535 || duty < 1 || duty > 100 || period_ms < 1 || period_ms > 1000 || rt < 0 || rt > 99)
 		usage();
 	if (rt > 0) {
 		/* Real-time FIFO: the machine's other tasks cannot preempt a stage mid-call, so what is
@@ -420,7 +424,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "truth"))
 		truth(batches, only);
 	else if (!strcmp(argv[1], "run"))
-		run(seconds, only, udp_port, sleep_us, report_ms, duty, jitter_ns);
+		run(seconds, only, udp_port, sleep_us, report_ms, duty, period_ms, jitter_ns);
 	else
 		usage();
 	return 0;

@@ -37,3 +37,18 @@ test('a calibration without a mean counts with its median in the mean mix', () =
   const none = mixCalibrations([{ seq: 0, cal: cal(9000, null) }, { seq: 1, cal: cal(9100, null) }], new Map([[0, 10]]))!;
   assert.equal(none.inner_mean_ns, null);
 });
+
+test('a background calibration measured during an interval is that interval\'s alone', () => {
+  // start 600 (a burst that caught a high level), then 650 measured all through interval 0 and 700
+  // all through interval 1; interval 2 has no record of its own and falls back to bracketing.
+  const cals = [
+    { seq: 0, cal: cal(600, 600) },
+    { seq: 1, during: 0, cal: cal(650, 650) },
+    { seq: 2, during: 1, cal: cal(700, 700) },
+  ];
+  const m = mixCalibrations(cals, new Map([[0, 100], [1, 100], [2, 200]]))!;
+  assert.equal(m.inner_mean_ns, (100 * 650 + 100 * 700 + 200 * 700) / 400);
+  // its own spread only: no step between records in the intervals it covers
+  const own = mixCalibrations(cals, new Map([[0, 100], [1, 100]]))!;
+  assert.equal(own.inner_spread_ns, 10);
+});
