@@ -170,6 +170,11 @@ struct pktpath_sample_stats {
              every >= 20 ms all through the recording; "during":N (added) says the record is the mean of
              the batches measured all through interval N (its "seq" is N+1): readers use it for
              interval N's calls alone.
+             "placement":"target-cpu"|"other-cpu"|"mixed" (added, background records): where the
+             batches ran. Each runs on the CPU the target's busiest thread last ran on (at a real-time
+             target's priority + 1, at most ~0.3 ms per 20 ms: up to ~1.5% of that CPU), because the
+             probe cost differs between CPUs here by up to ~150 ns at a time; other-cpu where that
+             CPU is not allowed to the tracer.
  *  drop      {"type":"drop","what":"stacks"|"entries"|"frames","count":3}
  *  warning   {"type":"warning","message":"..."}
  *  error     {"type":"error","message":"...","missing":["CAP_BPF", ...],"fatal":true}

@@ -38,8 +38,11 @@ export interface Calibration {
    * combine. With more than one, inner/outer are call-weighted over the recording: each interval's
    * calls count with the mean of the calibrations just before and just after it; the spreads
    * add the difference between those two (how far the cost moved in the interval) to the
-   * batches' own spread. runs is the total. */
+   * batches' own spread. runs is the total. An interval with a background calibration measured all through it
+   * (`during`) uses that one alone. */
   calibrations?: number;
+  /** Additive: where the background calibrations' batches ran (target-cpu, other-cpu; mixed: some of each). */
+  placement?: 'target-cpu' | 'other-cpu' | 'mixed';
 }
 
 export interface StageAttach {

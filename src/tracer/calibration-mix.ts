@@ -63,6 +63,8 @@ export function mixCalibrations(cals: readonly TimedCalibration[], timedBySeq: R
   const anyMean = cals.some((c) => mean(c.cal) !== null);
   const m = anyMean ? mix(mean) : null;
   const r1 = (x: number) => Math.round(x * 10) / 10;
+  const placed = new Set(cals.flatMap((c) => (c.cal.placement ? [c.cal.placement] : [])));
+  const placement = placed.size === 0 ? undefined : placed.size === 1 ? [...placed][0] : 'mixed';
   return {
     ...first,
     runs: cals.reduce((a, c) => a + c.cal.runs, 0),
@@ -73,5 +75,6 @@ export function mixCalibrations(cals: readonly TimedCalibration[], timedBySeq: R
     inner_mean_ns: m ? r1(m.v) : null,
     inner_mean_spread_ns: m ? r1(m.sp) : null,
     calibrations: cals.length,
+    ...(placement ? { placement } : {}),
   };
 }

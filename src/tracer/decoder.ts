@@ -387,6 +387,7 @@ function build(o: Obj): StreamRecord | null {
         ...(o.sched !== undefined ? { sched: str(o, t, 'sched') } : {}),
         ...(o.seq !== undefined ? { seq: count(o, t, 'seq') } : {}),
         ...(o.during !== undefined ? { during: count(o, t, 'during') } : {}),
+        ...(o.placement !== undefined ? { placement: oneOf(o, t, 'placement', ['target-cpu', 'other-cpu', 'mixed'] as const) } : {}),
       };
     case 'drop':
       return { type: t, what: oneOf(o, t, 'what', DROP_KINDS), count: count(o, t, 'count') };

@@ -184,6 +184,9 @@ export interface CalibrationRecord {
   /** Additive: measured in the background all through interval `during` (then seq = during + 1): the probe cost
    * that interval's calls paid, as a time average. */
   during?: number;
+  /** Additive: where the background batches ran: on the CPU the target's busiest thread was on, another CPU, or
+   * both. The probe cost differs between CPUs here by up to ~150 ns at a time: target-cpu is the one to trust. */
+  placement?: 'target-cpu' | 'other-cpu' | 'mixed';
 }
 
 export interface DropRecord {
