@@ -74,17 +74,17 @@ function describe(rows: readonly StageRow[], truth: Map<string, number>): string
 }
 
 // Issue 6 asks for max(5%, 50 ns) on every stage. Measured over many runs on this machine
-// (docs/measurement.md), real sites pay a residual over the calibration of about -20...+110 ns that
-// moves from run to run (the probe cost here jumps between levels ~150 ns apart for tens of ms to
-// seconds, and real sites pay ~40 ns more than the calibration's on average, not explained). So the
-// 50 ns floor is at the edge of what this machine lets the method resolve: the suite holds the
-// 5 and 20 us stages (push-first and single-stepped) to the issue's bound, and the shorter ones to
-// 200 ns (a regression guard: their raw error is ~550-750 ns; a missing, misclassified or
-// single-step-carrying correction fails it) -- CI must not be a coin toss.
-// PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`) holds every stage to the issue's bound.
+// (docs/measurement.md), the corrected means of the 200 ns and 1 us stages land within about
+// -30...+80 ns of the truth: the probe cost moves between levels ~150 ns apart, per CPU, and the
+// calibration (on the target's CPU, through the recording) follows it to within that. So the 50 ns
+// floor is at the edge of what this machine lets the method resolve, and the suite holds the 5 and
+// 20 us stages (push-first and single-stepped) to the issue's bound and the shorter ones to 150 ns
+// (their raw error is ~550-750 ns: a missing, misclassified or single-step-carrying correction
+// fails it) -- CI must not be a coin toss. PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`)
+// holds every stage to the issue's bound.
 const STRICT = process.env.PKTPATH_STRICT_ACCURACY === '1';
 const RESOLVED = new Set(['kc_push_5us', 'kc_push_20us', 'kc_ss_5us', 'kc_ss_20us']);
-const SHORT_GUARD_NS = 200;
+const SHORT_GUARD_NS = 150;
 
 async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'single_step'): Promise<void> {
   const singleStep = cls === 'single_step';
@@ -129,15 +129,15 @@ async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'singl
   assert.deepEqual(failures, [], failures.join('\n'));
 }
 
-test(`push-first stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; shorter: within 200 ns)'}`, async () => {
+test(`push-first stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; shorter: within 150 ns)'}`, async () => {
   await exactCase(PUSH_STAGES, 'push');
 });
 
-test(`single-stepped stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; 1 µs: within 200 ns)'}`, async () => {
+test(`single-stepped stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; 1 µs: within 150 ns)'}`, async () => {
   await exactCase(SS_STAGES, 'single_step');
 });
 
-test(`a stage starting with a 5-byte nop (emulated): corrected mean within ${STRICT ? 'max(5%, 50 ns)' : '200 ns'}`, async () => {
+test(`a stage starting with a 5-byte nop (emulated): corrected mean within ${STRICT ? 'max(5%, 50 ns)' : '150 ns'}`, async () => {
   await exactCase([...NOP_STAGES], 'nop');
 });
 
