@@ -16,6 +16,7 @@ import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './com
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
+    [--no-relocate]  (time a single-stepped site from its first byte, single-step included)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
@@ -30,6 +31,7 @@ const OPTIONS = {
   duration: { type: 'string' },
   'interval-ms': { type: 'string' },
   'no-calibrate': { type: 'boolean' },
+  'no-relocate': { type: 'boolean' },
   'recalibrate-s': { type: 'string' },
   'max-overhead': { type: 'string' },
   netns: { type: 'string' },
@@ -90,6 +92,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   const iv = intFlag('--interval-ms', values['interval-ms']);
   if (iv !== undefined) opts.intervalMs = iv;
   if (values['no-calibrate']) opts.calibrate = false;
+  if (values['no-relocate']) opts.relocate = false;
   const rc = numFlag('--recalibrate-s', values['recalibrate-s']);
   if (rc !== undefined) opts.recalibrateS = rc;
   const mo = numFlag('--max-overhead', values['max-overhead']);

@@ -24,6 +24,8 @@ export interface RecordOptions {
   calibrate?: boolean;
   /** Measure the probe cost again every this many seconds (tracer --recalibrate-s, default 1; 0: at start only). */
   recalibrateS?: number;
+  /** false: keep a single-stepped site's entry timestamp at its first byte (tracer --no-relocate). */
+  relocate?: boolean;
   maxOverheadPct?: number;
   /**
    * Only packets in this network namespace count on skb-keyed tracepoint stages: a name under
@@ -80,6 +82,7 @@ export function tracerArgs(o: RecordOptions): string[] {
   }
   if (o.calibrate === false) argv.push('--no-calibrate');
   if (o.recalibrateS !== undefined) argv.push('--recalibrate-s', String(o.recalibrateS));
+  if (o.relocate === false) argv.push('--no-relocate');
   if (o.maxOverheadPct !== undefined) {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));

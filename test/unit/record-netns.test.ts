@@ -19,3 +19,10 @@ test('hostile or empty --netns values are refused', () => {
     assert.throws(() => tracerArgs({ ...base, netns: v }), RecordError, JSON.stringify(v));
   }
 });
+
+test('relocate: false asks the tracer to keep entry timestamps at the first byte; the default says nothing', () => {
+  const pid = { pid: 42, stages: ['f=uprobe:/bin/true:main'] };
+  assert.ok(tracerArgs({ ...pid, relocate: false }).includes('--no-relocate'));
+  assert.ok(!tracerArgs(pid).includes('--no-relocate'));
+  assert.ok(!tracerArgs({ ...pid, relocate: true }).includes('--no-relocate'));
+});
