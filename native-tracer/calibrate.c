@@ -733,13 +733,18 @@ static void *bg_main(void *arg)
 	cpu_set_t all, one;
 	char err[256];
 
+	bool may_pin;
+
 	/* this thread only: it keeps the target's class (one above its priority) all recording */
 	bg.rt = match_target_sched(t, &old_pol, &old_sp, true);
+	may_pin = !bg.rt;
 	if (bg.rt && sched_getparam(0, &sp) == 0 && sp.sched_priority < sched_get_priority_max(pol = sched_getscheduler(0))) {
 		sp.sched_priority++;
-		sched_setscheduler(0, pol, &sp);
+		/* at the target's own priority a batch on its CPU would wait behind a busy-polling thread
+		 * for ever: pin only when above it */
+		may_pin = sched_setscheduler(0, pol, &sp) == 0;
 	}
-	if (sched_getaffinity(0, sizeof(all), &all))
+	if (!may_pin || sched_getaffinity(0, sizeof(all), &all))
 		CPU_ZERO(&all);
 	while (!bg.stop) {
 		unsigned long long t0 = now_ns(), busy, until;
@@ -802,10 +807,17 @@ static void bg_start(struct tracer *t, const struct cal_result *res)
 
 static void bg_stop(void)
 {
+	struct timespec until;
+
 	if (!bg.started)
 		return;
 	bg.stop = true;
-	pthread_join(bg.th, NULL);
+	/* a batch waiting for a CPU that a higher real-time task never gives up must not keep the
+	 * tracer (and its probes) alive: after 2 s the thread is left to the process's exit */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(bg.th, NULL, &until))
+		pthread_detach(bg.th);
 	bg.started = false;
 }
 
