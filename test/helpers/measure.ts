@@ -12,7 +12,12 @@ import { buildReport, type Report } from '../../src/core/report.ts';
 
 const execFileP = promisify(execFile);
 export const ROOT = join(__dirname, '..', '..');
-export const TRACER = join(ROOT, 'native-tracer', 'build', 'pktpath-tracer');
+// PKTPATH_TRACER_BUILD: another build directory under native-tracer/ (as in tracer-util.ts); the
+// CLI then gets that tracer through PKTPATH_TRACER.
+const BUILD = process.env.PKTPATH_TRACER_BUILD ?? 'build';
+if (!/^[A-Za-z0-9._-]+$/.test(BUILD)) throw new Error(`PKTPATH_TRACER_BUILD must be a plain directory name: ${BUILD}`);
+export const TRACER = join(ROOT, 'native-tracer', BUILD, 'pktpath-tracer');
+const CLI_ENV = process.env.PKTPATH_TRACER_BUILD ? { ...process.env, PKTPATH_TRACER: TRACER } : process.env;
 const CLI_SRC = join(ROOT, 'src', 'cli', 'main.ts');
 
 export interface StageArg {
@@ -29,7 +34,7 @@ export interface ExactResult {
 }
 
 export function buildTracer(): void {
-  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer'), `BUILD=${BUILD}`], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** pktpath exact mode on a running process: the corrected (and raw) per-stage report. */
@@ -42,9 +47,9 @@ export async function recordExact(pid: number, stages: readonly StageArg[], dura
       const rec = await execFileP(
         process.execPath,
         ['--import', 'tsx', CLI_SRC, 'record', '--pid', String(pid), ...stageArgs, '--duration', String(durationS), ...extra, '-o', file],
-        { cwd: ROOT, maxBuffer: 64 << 20 },
+        { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 },
       );
-      const rep = await execFileP(process.execPath, ['--import', 'tsx', CLI_SRC, 'report', file, '--json'], { cwd: ROOT, maxBuffer: 64 << 20 });
+      const rep = await execFileP(process.execPath, ['--import', 'tsx', CLI_SRC, 'report', file, '--json'], { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 });
       return { report: JSON.parse(rep.stdout) as Report, via: 'cli', stderr: rec.stderr };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -120,9 +125,9 @@ export async function recordSampledCli(
       ['--import', 'tsx', CLI_SRC, 'record', '--mode', 'sampled', '--pid', String(pid),
         ...stages.flatMap((s) => ['--stage', `${s.name}=${s.spec}`]),
         '--packets-from', packetsFrom, '--sample-hz', String(hz), '--duration', String(durationS), '-o', file],
-      { cwd: ROOT, maxBuffer: 64 << 20 },
+      { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 },
     );
-    const rep = await execFileP(process.execPath, ['--import', 'tsx', CLI_SRC, 'report', file, '--json'], { cwd: ROOT, maxBuffer: 64 << 20 });
+    const rep = await execFileP(process.execPath, ['--import', 'tsx', CLI_SRC, 'report', file, '--json'], { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 });
     return JSON.parse(rep.stdout) as Report;
   } finally {
     rmSync(dir, { recursive: true, force: true });

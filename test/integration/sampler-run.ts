@@ -10,19 +10,22 @@ import { StreamDecoder } from '../../src/tracer/decoder.ts';
 import type { FrameRecord, StackRecord, StreamRecord } from '../../src/tracer/protocol.ts';
 
 export const ROOT = resolve(__dirname, '../..');
-export const TRACER = join(ROOT, 'native-tracer/build/pktpath-tracer');
-export const RUN_SAMPLER = join(ROOT, 'native-tracer/build/test/run_sampler');
+// PKTPATH_TRACER_BUILD: another build directory under native-tracer/ (as in tracer-util.ts).
+export const BUILD = process.env.PKTPATH_TRACER_BUILD ?? 'build';
+if (!/^[A-Za-z0-9._-]+$/.test(BUILD)) throw new Error(`PKTPATH_TRACER_BUILD must be a plain directory name: ${BUILD}`);
+export const TRACER = join(ROOT, 'native-tracer', BUILD, 'pktpath-tracer');
+export const RUN_SAMPLER = join(ROOT, 'native-tracer', BUILD, 'test/run_sampler');
 
 export type Driver = 'tracer' | 'sampler';
 
 export function buildSampler(): void {
-  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), 'all'], { stdio: 'pipe' });
+  execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), `BUILD=${BUILD}`, 'all'], { stdio: 'pipe' });
 }
 
 /** Builds the tracer; returns the build error text instead of throwing when it does not build. */
 export function buildTracer(): string | null {
   try {
-    execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer')], { stdio: 'pipe' });
+    execFileSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer'), `BUILD=${BUILD}`], { stdio: 'pipe' });
     return null;
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };

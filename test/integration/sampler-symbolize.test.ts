@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './sampler-run.ts';
+import { BUILD, ROOT } from './sampler-run.ts';
 
 test('symbolizer and JSON writer C unit tests pass', () => {
-  const r = spawnSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), 'check'], { encoding: 'utf8' });
+  const r = spawnSync('nice', ['make', '-s', '-C', join(ROOT, 'native-tracer/test'), `BUILD=${BUILD}`, 'check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, `make check failed:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /json: ok/);
   assert.match(r.stdout, /test_symbolize_pie\): \d+ checks ok/);
