@@ -566,6 +566,7 @@ int main(int argc, char **argv)
 			fputs("null", stdout);
 		if (windowed)
 			fprintf(stdout, ",\"live\":%.4f", dt > 0 ? (W.live_ns > dt ? 1.0 : W.live_ns / dt) : 0.0);
+		sampler_tick_fields(smp, stdout);
 		fputs("}\n", stdout);
 		if (fflush(stdout) || ferror(stdout)) {
 			L.reason = "error"; /* nobody reads us any more */

@@ -77,6 +77,8 @@ struct pktpath_sample_stats {
 	unsigned long long samples;      /* samples of the sampled task(s) */
 	unsigned long long lost_stacks;  /* bpf_get_stackid failed (map full, hash collision) */
 	unsigned long long lost_entries; /* the count hash was full */
+	unsigned long long late_ns;      /* sum over samples: how late the sampling timer fired */
+	unsigned long long late_n;       /* samples in late_ns */
 };
 
 /* ---- the stream ---------------------------------------------------------------------------------
@@ -146,6 +148,22 @@ struct pktpath_sample_stats {
              member "live":0.14 is that live share of the interval (absent without --max-overhead).
              An interval without a window has coverage 0 and live 0: windows come every few
              intervals when attaching and detaching alone would not fit one interval's budget.
+             With --pid and --sample-hz (added): "cpu_ns":N, the sampled threads' task-clock over the
+             interval (the CPU time the samples are drawn from: samples ~ cpu_ns x hz / 1e9), and
+             "sched_ns":M, the run time the scheduler charged the same threads (their
+             /proc/PID/task/TID/schedstat), both over the threads alive at both ends of the interval.
+             sched_ns also holds each wakeup's latency (from the wakeup to the thread's first
+             instruction: idle exit and context switch, ~5-15 us here), which the scheduler charges
+             to a thread that preempts the idle task; so threads that sleep between short bursts
+             read sched_ns > cpu_ns (20 us bursts: by ~25%). That difference runs none of the threads'
+             code, so no stack sample and no stage holds it.
+             "slices":K, how many times those threads were switched in (schedstat's third field).
+             "timer_late_ns":L (added, both modes; absent without samples or on kernels before 6.2):
+             the mean time the sampling timer's interrupt came after its expiry. A sample due while
+             a thread is switching out to sleep is taken ~10 us + L into the thread's next run, so
+             samples move from the end of each slice to code that runs early in the next one: with
+             slices of a few tens of us (cpu_ns / slices) functions there read high (measured here,
+             L ~9 us: +9-18% for a 20 us burst, +1-3% for 100 us; see sampler-bursty.test.ts).
  *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
  *             "method":"self-probe","runs":20000,
  *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured

@@ -3,7 +3,11 @@
  * {thread, user stack, kernel stack}; user space drains them every interval (sampler.c). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "pktpath.h"
+
+/* kernel 6.2+; the loader falls back to the program without it (pktpath_sample) */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 #ifndef EFAULT
 #define EFAULT 14
@@ -169,8 +173,23 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks,
 	return 0;
 }
 
-SEC("perf_event")
-int pktpath_sample(struct bpf_perf_event_data *ctx)
+/* How late the clock event's hrtimer fired: it runs this program from its expiry handler, before
+ * the handler moves the expiry on. A sample due while the thread is switching out fires only after
+ * ~10 us of its next run: the later, the more samples move from a thread's last microseconds before
+ * it sleeps to ~10 us + this into its next run (what short bursts are sensitive to). */
+static __always_inline void timer_late(struct bpf_perf_event_data *ctx, struct pktpath_sample_stats *st)
+{
+	struct bpf_perf_event_data_kern *k = bpf_cast_to_kern_ctx(ctx);
+	struct perf_event *ev = k->event;
+	__s64 late = (__s64)bpf_ktime_get_ns() - BPF_CORE_READ(ev, hw.hrtimer.node.expires);
+
+	if (late >= 0 && late < 10000000) {
+		st->late_ns += late;
+		st->late_n++;
+	}
+}
+
+static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pktpath_sample_stats *st;
@@ -182,9 +201,23 @@ int pktpath_sample(struct bpf_perf_event_data *ctx)
 	if (!st)
 		return 0;
 	st->samples++;
+	if (late)
+		timer_late(ctx, st);
 	if (active & 1)
 		return record(ctx, &stacks1, &counts1, st, id);
 	return record(ctx, &stacks0, &counts0, st, id);
+}
+
+SEC("perf_event")
+int pktpath_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, false);
+}
+
+SEC("perf_event")
+int pktpath_sample_late(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -41,6 +41,10 @@ struct sample_event {
 	int pfd;
 	struct bpf_link *link;
 	unsigned gen; /* scan that last saw the thread */
+	/* at the last drain (or the event's start): its task-clock count and the thread's schedstat
+	 * run time, both in ns; sched_ok is false while the schedstat could not be read */
+	unsigned long long clock_ns, sched_ns, slices;
+	bool sched_ok;
 };
 
 #define SC_SLOTS (4 * MAX_KEYS) /* stack ids resolved per drain: at most 2 per key */
@@ -70,6 +74,7 @@ struct frame_slot {
 
 struct sampler {
 	struct SKEL *skel;
+	struct bpf_program *prog; /* the one loaded: pktpath_sample_late, or pktpath_sample */
 	int pid;
 	struct sample_event *evs; /* per CPU (kernel mode) or per thread of the target */
 	int nev, evcap;
@@ -97,6 +102,11 @@ struct sampler {
 	struct verdict_slot *verdicts;
 	unsigned nverdicts;
 	unsigned long long *splice; /* a user stack being spliced */
+	/* --pid: over the last drained interval, the sampled threads' task-clock (the time the samples
+	 * are drawn from) and what the scheduler charged the same threads (sampler_tick_fields) */
+	unsigned long long cpu_ns, sched_ns, slices;
+	/* the last drained interval: the sampling timer's lateness summed over late_n samples */
+	unsigned long long late_ns, late_n;
 };
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
@@ -113,6 +123,30 @@ static int read_int_file(const char *path, int *v)
 	ok = fscanf(f, "%d", v) == 1;
 	fclose(f);
 	return ok ? 0 : -1;
+}
+
+/* The run time the scheduler has charged a thread, in ns, and how many times it was switched in
+ * (the first and third fields of its schedstat). */
+static int thread_sched_ns(int pid, int tid, unsigned long long *ns, unsigned long long *slices)
+{
+	char path[64];
+	unsigned long long wait;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu %llu %llu", ns, &wait, slices) == 3;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* A clock event's count: ns the event was running (for task-clock, the thread ran). */
+static int event_clock_ns(int fd, unsigned long long *ns)
+{
+	return read(fd, ns, sizeof(*ns)) == (ssize_t)sizeof(*ns) ? 0 : -1;
 }
 
 /* parses /sys/devices/system/cpu/online ("0-3,5") into a boolean per CPU */
@@ -199,7 +233,7 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 		return -saved;
 	}
 	e = &s->evs[s->nev];
-	e->link = bpf_program__attach_perf_event(s->skel->progs.pktpath_sample, fd);
+	e->link = bpf_program__attach_perf_event(s->prog, fd);
 	if (!e->link) {
 		saved = errno;
 		close(fd);
@@ -211,6 +245,9 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 	e->tid = tid;
 	e->pfd = fd;
 	e->gen = s->scan_gen;
+	e->clock_ns = 0;
+	event_clock_ns(fd, &e->clock_ns);
+	e->sched_ok = tid > 0 && !thread_sched_ns(s->pid, tid, &e->sched_ns, &e->slices);
 	s->nev++;
 	return 0;
 }
@@ -424,6 +461,25 @@ static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
 	return plen && f.off >= plen;
 }
 
+/* The load-time constants: the target, and its executable's text for the stack scan. */
+static void configure(struct SKEL *skel, int pid)
+{
+	skel->rodata->target_tgid = pid > 0 ? pid : 0;
+	if (pid > 0) {
+		unsigned long long lo[PKTPATH_SCAN_RANGES], hi[PKTPATH_SCAN_RANGES];
+		int nr = exe_text_ranges(pid, lo, hi);
+		for (int i = 0; i < nr; i++) {
+			skel->rodata->text_lo[i] = lo[i];
+			skel->rodata->text_hi[i] = hi[i];
+			if (!i || lo[i] < skel->rodata->text_min)
+				skel->rodata->text_min = lo[i];
+			if (hi[i] > skel->rodata->text_max)
+				skel->rodata->text_max = hi[i];
+		}
+		skel->rodata->text_ranges = nr;
+	}
+}
+
 struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 {
 	struct sampler *s;
@@ -476,26 +532,29 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read /sys/devices/system/cpu/online");
 		goto fail;
 	}
-	s->skel = SK(open)();
-	if (!s->skel) {
-		snprintf(err, errlen, "sampler BPF object: open failed: %s", strerror(errno));
-		goto fail;
-	}
-	s->skel->rodata->target_tgid = pid > 0 ? pid : 0;
-	if (pid > 0) {
-		unsigned long long lo[PKTPATH_SCAN_RANGES], hi[PKTPATH_SCAN_RANGES];
-		int nr = exe_text_ranges(pid, lo, hi);
-		for (int i = 0; i < nr; i++) {
-			s->skel->rodata->text_lo[i] = lo[i];
-			s->skel->rodata->text_hi[i] = hi[i];
-			if (!i || lo[i] < s->skel->rodata->text_min)
-				s->skel->rodata->text_min = lo[i];
-			if (hi[i] > s->skel->rodata->text_max)
-				s->skel->rodata->text_max = hi[i];
+	/* the program that also measures the timer's lateness needs a kfunc (kernel 6.2+): without it,
+	 * the plain one */
+	e = -1;
+	for (int late = 1; late >= 0 && e; late--) {
+		if (s->skel)
+			SK(destroy)(s->skel);
+		s->skel = SK(open)();
+		if (!s->skel) {
+			snprintf(err, errlen, "sampler BPF object: open failed: %s", strerror(errno));
+			goto fail;
 		}
-		s->skel->rodata->text_ranges = nr;
+		configure(s->skel, pid);
+		bpf_program__set_autoload(s->skel->progs.pktpath_sample_late, late);
+		bpf_program__set_autoload(s->skel->progs.pktpath_sample, !late);
+		{
+			/* the first attempt's failure is expected on older kernels: not worth a message */
+			libbpf_print_fn_t prev = late ? libbpf_set_print(NULL) : NULL;
+			e = SK(load)(s->skel);
+			if (late)
+				libbpf_set_print(prev);
+		}
+		s->prog = late ? s->skel->progs.pktpath_sample_late : s->skel->progs.pktpath_sample;
 	}
-	e = SK(load)(s->skel);
 	if (e) {
 		snprintf(err, errlen, "sampler BPF program: load failed: %s%s", strerror(-e),
 			 e == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
@@ -702,6 +761,8 @@ static void read_stats(struct sampler *s, struct pktpath_sample_stats *sum)
 		sum->samples += s->percpu[i].samples;
 		sum->lost_stacks += s->percpu[i].lost_stacks;
 		sum->lost_entries += s->percpu[i].lost_entries;
+		sum->late_ns += s->percpu[i].late_ns;
+		sum->late_n += s->percpu[i].late_n;
 	}
 }
 
@@ -804,6 +865,42 @@ static int splice_scanned(struct sampler *s, FILE *out, const unsigned long long
 	return scanned;
 }
 
+/* Each thread's task-clock and schedstat since the last drain, summed over the threads whose both
+ * clocks could be read now and then (a thread that exited in between is left out of both): the
+ * scheduler also charges a woken thread for the time from its wakeup to its first instruction
+ * (the run-queue clock is not updated again when the wakeup preempts the idle task at once), which
+ * task-clock does not count, so the two differ by that much per wakeup (see sampler_tick_fields). */
+static void read_thread_clocks(struct sampler *s)
+{
+	s->cpu_ns = s->sched_ns = s->slices = 0;
+	for (int i = 0; i < s->nev; i++) {
+		struct sample_event *e = &s->evs[i];
+		unsigned long long c, r, n;
+		if (e->tid <= 0 || event_clock_ns(e->pfd, &c) || thread_sched_ns(s->pid, e->tid, &r, &n))
+			continue;
+		if (e->sched_ok && c >= e->clock_ns && r >= e->sched_ns && n >= e->slices) {
+			s->cpu_ns += c - e->clock_ns;
+			s->sched_ns += r - e->sched_ns;
+			s->slices += n - e->slices;
+		}
+		e->clock_ns = c;
+		e->sched_ns = r;
+		e->slices = n;
+		e->sched_ok = true;
+	}
+}
+
+void sampler_tick_fields(struct sampler *s, FILE *out)
+{
+	if (!s)
+		return;
+	if (s->pid > 0)
+		fprintf(out, ",\"cpu_ns\":%llu,\"sched_ns\":%llu,\"slices\":%llu", s->cpu_ns, s->sched_ns,
+			s->slices);
+	if (s->late_n)
+		fprintf(out, ",\"timer_late_ns\":%llu", s->late_ns / s->late_n);
+}
+
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
 		  unsigned long long *lost)
 {
@@ -826,6 +923,8 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 
 	read_stats(s, &now);
 	symbolizer_allow_refresh(s->sym);
+	if (s->pid > 0)
+		read_thread_clocks(s);
 	if (s->pid > 0) {
 		/* threads started since the last drain are sampled from now on */
 		scan_threads(s, NULL, 0);
@@ -913,6 +1012,8 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	write_drop(out, "stacks", now.lost_stacks - s->prev.lost_stacks + lost_missing);
 	write_drop(out, "entries", now.lost_entries - s->prev.lost_entries);
 	write_drop(out, "frames", lost_frames);
+	s->late_ns = now.late_ns - s->prev.late_ns;
+	s->late_n = now.late_n - s->prev.late_n;
 	if (samples)
 		*samples += now.samples - s->prev.samples;
 	if (lost)

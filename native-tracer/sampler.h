@@ -16,6 +16,10 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen);
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq,
 		  unsigned long long *samples, unsigned long long *lost);
 
+/* --pid: appends the last drained interval's ,"cpu_ns":N,"sched_ns":M to a tick record (pktpath.h);
+ * nothing in kernel mode or on NULL. */
+void sampler_tick_fields(struct sampler *s, FILE *out);
+
 /* Detaches and frees everything; safe on NULL. */
 void sampler_close(struct sampler *s);
 #endif
