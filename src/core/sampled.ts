@@ -162,6 +162,48 @@ export function poissonInterval(k: number, confidence = 0.95): [number, number] 
 
 // ---- per-stage numbers -----------------------------------------------------------------------
 
+/**
+ * Upper bound on the share of samples taken in a later function than the one they were due in:
+ * the sampling timer's interrupt comes timer_late_ns after its expiry, and a sample due while a
+ * thread switches out to sleep is taken only ~10 µs + that into its next run. So up to
+ * timer_late_ns of each slice's samples move from its end to code that runs early in the next
+ * slice (measured with 9 µs lateness: 20 µs bursts read +9–18%, 100 µs bursts +1–3%; the bound
+ * said 33% and 9%). Null when the recording lacks the numbers.
+ */
+export function sampleShiftBound(m: Pick<SampledMeasurement, 'cpu_s' | 'slices' | 'timer_late_ns'>): number | null {
+  if (m.cpu_s === undefined || m.slices === undefined || m.timer_late_ns === undefined || !(m.cpu_s > 0)) return null;
+  return Math.min(1, (m.timer_late_ns * m.slices) / (m.cpu_s * 1e9));
+}
+
+export function describeSampleShift(m: Pick<SampledMeasurement, 'cpu_s' | 'slices' | 'timer_late_ns'>, bound: number): string {
+  const perSliceUs = m.cpu_s !== undefined && m.slices ? (m.cpu_s * 1e6) / m.slices : NaN;
+  return (
+    `the sampled threads ran in short slices (${perSliceUs.toFixed(0)} µs of CPU per wake-up on average) and the sampling ` +
+    `timer fired ${((m.timer_late_ns ?? 0) / 1000).toFixed(1)} µs late: up to ${(bound * 100).toFixed(0)}% of the samples ` +
+    'may sit in code that runs early after a wake-up instead of just before the sleep, so such stages can read high'
+  );
+}
+
+/**
+ * Whether the samples account for the CPU time the sampled threads ran (their task-clock, which
+ * the sampling timer runs on): k samples should be cpu_s × hz. Fewer mean samples were lost or the
+ * kernel throttled the rate; then every stage reads low by the same factor. Nothing is scaled.
+ */
+export function sampledCpuCheck(samples: number, hz: number, cpuS: number | undefined): { ratio: number | null; warning: string | null } {
+  if (cpuS === undefined || !(cpuS > 0) || !(hz > 0)) return { ratio: null, warning: null };
+  const expected = cpuS * hz;
+  const ratio = samples / expected;
+  // below ~100 expected samples the sampling timer's phase alone moves the count by a few %
+  if (expected < 100 || Math.abs(ratio - 1) <= 0.1) return { ratio, warning: null };
+  return {
+    ratio,
+    warning:
+      `the sampled threads ran ${cpuS.toFixed(3)} s (task-clock) but the samples account for ` +
+      `${(samples / hz).toFixed(3)} s (${samples} at ${hz} Hz, ${Math.round((ratio - 1) * 100)}%): samples were lost or ` +
+      'throttled (kernel.perf_event_max_sample_rate); every stage reads off by that factor',
+  };
+}
+
 export interface SampledStageReport {
   name: string;
   symbol: string;
@@ -185,6 +227,14 @@ export interface SampledReport {
   packets_source: string;
   packets_per_second: number;
   stages: SampledStageReport[];
+  /** The sampled threads' task-clock over the window, s (absent from older recordings). */
+  cpu_s?: number;
+  /** (samples / hz) / cpu_s: 1 when every sample the threads' CPU time called for was taken. */
+  samples_per_cpu?: number;
+  /** What the scheduler charged the same threads, s: more than cpu_s by each wake-up's latency. */
+  sched_s?: number;
+  /** Upper bound on the share of samples displaced across wake-ups (sampleShiftBound). */
+  shift_bound?: number;
 }
 
 /** ns per packet per stage with its interval; null when the measurement cannot give one. */
@@ -192,6 +242,7 @@ export function sampledStageNumbers(m: SampledMeasurement, confidence = 0.95): S
   if (!(m.sample_hz > 0)) throw new RangeError(`sampled: sample rate must be > 0 Hz, got ${m.sample_hz}`);
   if (!(m.packets > 0)) throw new RangeError('sampled: no packets were counted in the window; cannot divide by packets');
   const nsPerSample = 1e9 / m.sample_hz;
+  const shift = sampleShiftBound(m);
   const stages = m.stages.map((s) => {
     const [lo, hi] = poissonInterval(s.samples, confidence);
     return {
@@ -214,6 +265,9 @@ export function sampledStageNumbers(m: SampledMeasurement, confidence = 0.95): S
     packets_source: m.packets_source,
     packets_per_second: m.window_s > 0 ? m.packets / m.window_s : 0,
     stages,
+    ...(m.cpu_s !== undefined && m.cpu_s > 0 ? { cpu_s: m.cpu_s, samples_per_cpu: m.samples / m.sample_hz / m.cpu_s } : {}),
+    ...(m.cpu_s !== undefined && m.sched_s !== undefined ? { sched_s: m.sched_s } : {}),
+    ...(shift !== null ? { shift_bound: shift } : {}),
   };
 }
 
@@ -231,6 +285,20 @@ export function formatSampledReport(r: SampledReport): string {
       `numbers carry no probe cost; the interval (${pct}%) is from the sample count.`,
     `${'stage'.padEnd(20)} ${'samples'.padStart(8)} ${'share'.padStart(7)} ${'ns/pkt'.padStart(10)} ${`${pct}% interval`.padStart(22)}`,
   ];
+  if (r.cpu_s !== undefined && r.samples_per_cpu !== undefined) {
+    let cpu =
+      `CPU: the sampled threads ran ${r.cpu_s.toFixed(3)} s (task-clock); the samples account for ` +
+      `${(r.samples / r.sample_hz).toFixed(3)} s (${(r.samples_per_cpu * 100).toFixed(1)}%).`;
+    // The scheduler starts a woken thread's clock at the wakeup: idle exit and the context switch
+    // run no code of the thread and so sit in no stage, but /proc and top count them.
+    if (r.sched_s !== undefined && r.sched_s > r.cpu_s * 1.02) {
+      cpu +=
+        ` The scheduler charged ${r.sched_s.toFixed(3)} s (+${(((r.sched_s - r.cpu_s) / r.cpu_s) * 100).toFixed(0)}%, ` +
+        'as /proc and top show): the latency of each wake-up after a sleep, which runs none of the threads\' code.';
+    }
+    if (r.shift_bound !== undefined && r.shift_bound > 0.05) cpu += ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may sit in code run early after a wake-up rather than just before the sleep.`;
+    lines.splice(1, 0, cpu);
+  }
   for (const s of r.stages) {
     lines.push(
       `${s.name.slice(0, 20).padEnd(20)} ${String(s.samples).padStart(8)} ${`${(s.share * 100).toFixed(1)}%`.padStart(7)} ` +

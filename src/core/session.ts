@@ -164,6 +164,16 @@ export interface SampledMeasurement {
   counter_packets: number; // the counter's raw delta between its two reads
   counter_window_s: number; // time between those reads
   stages: SampledStage[];
+  /** Additive: the sampled threads' task-clock over the window, s: the CPU time the samples are drawn from
+   * (the ticks' cpu_ns). Absent from tracers that do not report it. */
+  cpu_s?: number;
+  /** Additive, with cpu_s: what the scheduler charged the same threads, s (the ticks' sched_ns). Includes the
+   * latency of every wake-up, which no code of the threads ran (native-tracer/pktpath.h). */
+  sched_s?: number;
+  /** Additive, with cpu_s: how many times the sampled threads were switched in over the window (the ticks' slices). */
+  slices?: number;
+  /** Additive: the sampling timer's mean lateness over the window, ns (the ticks' timer_late_ns, weighted by samples). */
+  timer_late_ns?: number;
 }
 
 export interface Session {

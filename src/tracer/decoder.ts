@@ -368,6 +368,10 @@ function build(o: Obj): StreamRecord | null {
         ...(o.coverage !== undefined ? { coverage: fraction(o, t, 'coverage') } : {}),
         ...(o.overhead_pct !== undefined ? { overhead_pct: o.overhead_pct === null ? null : num(o, t, 'overhead_pct') } : {}),
         ...(o.live !== undefined ? { live: fraction(o, t, 'live') } : {}),
+        ...(o.cpu_ns !== undefined ? { cpu_ns: count(o, t, 'cpu_ns') } : {}),
+        ...(o.sched_ns !== undefined ? { sched_ns: count(o, t, 'sched_ns') } : {}),
+        ...(o.slices !== undefined ? { slices: count(o, t, 'slices') } : {}),
+        ...(o.timer_late_ns !== undefined ? { timer_late_ns: count(o, t, 'timer_late_ns') } : {}),
       };
     case 'calibration':
       return {

@@ -161,6 +161,17 @@ export interface TickRecord {
   /** Additive, only under --max-overhead: share of the interval the probes were live (attach, settle, counting and
    * the detach until the last probe hit). 0 with coverage 0: no window in this interval. */
   live?: number;
+  /** Additive, with --pid --sample-hz: the sampled threads' task-clock in this interval, ns (the CPU time the
+   * samples are drawn from). */
+  cpu_ns?: number;
+  /** Additive, with cpu_ns: what the scheduler charged the same threads (schedstat), ns. Includes each
+   * wakeup's latency up to the thread's first instruction, which the threads did not run (see pktpath.h). */
+  sched_ns?: number;
+  /** Additive, with cpu_ns: how many times the sampled threads were switched in during the interval. */
+  slices?: number;
+  /** Additive: mean lateness of the sampling timer's interrupt, ns. Samples due as a thread goes to sleep are taken
+   * ~10 µs + this into its next run (see pktpath.h): short slices shift samples to code run right after a wakeup. */
+  timer_late_ns?: number;
 }
 
 export interface CalibrationRecord {

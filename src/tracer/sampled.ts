@@ -8,8 +8,8 @@
 import { StreamDecoder } from './decoder.ts';
 import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
-import { attributeSamples, type SampledStageSpec } from '../core/sampled.ts';
-import { SESSION_FORMAT, SESSION_VERSION, type Frame, type Session, type TracerInfo } from '../core/session.ts';
+import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
+import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type TracerInfo } from '../core/session.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
 
 export interface SampledStageOption {
@@ -83,6 +83,12 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   let endReason: string | null = null;
   let windowNs = 0;
   let lost = 0;
+  // null once a window tick lacks them (an older tracer): then they stay out of the session
+  let cpuNs: number | null = 0;
+  let schedNs: number | null = 0;
+  let slices: number | null = 0;
+  let lateNsSum = 0;
+  let lateSamples = 0;
   let first: Promise<CounterReading> | null = null;
   let last: Promise<CounterReading> | null = null;
   const drops: Record<string, number> = {};
@@ -118,6 +124,13 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
         if (first !== null && last !== null) {
           windowNs += r.dt_ns;
           lost += r.lost;
+          cpuNs = cpuNs !== null && r.cpu_ns !== undefined ? cpuNs + r.cpu_ns : null;
+          schedNs = schedNs !== null && r.sched_ns !== undefined ? schedNs + r.sched_ns : null;
+          slices = slices !== null && r.slices !== undefined ? slices + r.slices : null;
+          if (r.timer_late_ns !== undefined) {
+            lateNsSum += r.timer_late_ns * r.samples;
+            lateSamples += r.samples;
+          }
         }
         cb.onTick?.(r.seq, r.samples);
         break;
@@ -192,6 +205,18 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   const frameList = [...frames.values()];
   const attributed = attributeSamples(frameList, inWindow, specs);
   if (packets === 0) warn(`${describeSource(opts.packets)} counted no packets while sampling: ns per packet cannot be given`);
+  const clocks: Pick<SampledMeasurement, 'cpu_s' | 'sched_s' | 'slices' | 'timer_late_ns'> = {};
+  if (cpuNs !== null && schedNs !== null && windowNs > 0) {
+    clocks.cpu_s = cpuNs / 1e9;
+    clocks.sched_s = schedNs / 1e9;
+    if (slices !== null) clocks.slices = slices;
+  }
+  if (lateSamples > 0) clocks.timer_late_ns = lateNsSum / lateSamples;
+  const cpu = sampledCpuCheck(attributed.samples, hz, clocks.cpu_s);
+  if (cpu.warning) warn(cpu.warning);
+  const shift = sampleShiftBound(clocks);
+  // the bound is loose (measured displacements were about half of it): warn where it could pass 10%
+  if (shift !== null && shift > 0.2) warn(describeSampleShift(clocks, shift));
 
   const h = hello as Extract<StreamRecord, { type: 'hello' }>;
   const tracer: TracerInfo = {
@@ -229,6 +254,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
       counter_packets: counterPackets,
       counter_window_s: counterWindowS,
       stages: attributed.stages,
+      ...clocks,
     },
   };
 }

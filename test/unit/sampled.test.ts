@@ -5,6 +5,8 @@ import {
   formatSampledReport,
   gammaP,
   poissonInterval,
+  sampleShiftBound,
+  sampledCpuCheck,
   sampledReport,
   sampledStageNumbers,
   type SampledStageSpec,
@@ -150,4 +152,31 @@ test('sampledReport is null for a session recorded with probes', () => {
   assert.equal(sampledReport(s), null);
   const t = { sampled: measurement() } as unknown as Session;
   assert.equal(sampledReport(t)?.stages.length, 3);
+});
+
+test('samples against the threads\' task-clock: within 10% is quiet, lost samples are named', () => {
+  assert.deepEqual(sampledCpuCheck(990, 1000, 1), { ratio: 0.99, warning: null });
+  assert.deepEqual(sampledCpuCheck(5, 1000, undefined), { ratio: null, warning: null });
+  assert.equal(sampledCpuCheck(50, 1000, 0.06).warning, null, 'too few samples to judge');
+  const c = sampledCpuCheck(800, 1000, 1);
+  assert.equal(c.ratio, 0.8);
+  assert.match(c.warning ?? '', /ran 1\.000 s \(task-clock\).*0\.800 s.*-20%.*lost or throttled/);
+});
+
+test('short slices: the stated share of displaced samples is lateness × slices / CPU', () => {
+  // 20 µs bursts here: ~36 µs of CPU per slice, the timer 12 µs late
+  assert.ok(Math.abs(sampleShiftBound({ cpu_s: 0.65, slices: 18000, timer_late_ns: 12000 })! - 0.3323) < 1e-3);
+  assert.equal(sampleShiftBound({ cpu_s: 0.65, slices: 18000 }), null);
+  assert.equal(sampleShiftBound({ cpu_s: 0.001, slices: 1e6, timer_late_ns: 1e6 }), 1);
+  const r = sampledStageNumbers(measurement({ cpu_s: 5.05, sched_s: 6.2, slices: 150000, timer_late_ns: 10000 }));
+  assert.ok(Math.abs(r.samples_per_cpu! - 5 / 5.05) < 1e-9);
+  assert.ok(Math.abs(r.shift_bound! - 0.297) < 1e-3);
+  const text = formatSampledReport(r);
+  assert.match(text, /ran 5\.050 s \(task-clock\); the samples account for 5\.000 s \(99\.0%\)/);
+  assert.match(text, /scheduler charged 6\.200 s \(\+23%/);
+  assert.match(text, /up to 30% of the samples/);
+  // an older recording has none of it
+  const old = sampledStageNumbers(measurement());
+  assert.equal(old.cpu_s, undefined);
+  assert.doesNotMatch(formatSampledReport(old), /task-clock/);
 });
