@@ -165,7 +165,7 @@ struct pktpath_sample_stats {
              a thread is switching out to sleep is taken ~10 us + L into the thread's next run, so
              samples move from the end of each slice to code that runs early in the next one: with
              slices of a few tens of us (cpu_ns / slices) functions there read high (measured here,
-             L ~9 us: +9-18% for a 20 us burst, +1-3% for 100 us; see sampler-bursty.test.ts).
+             L ~9 us: 20 us bursts +8..+18%, 100 us bursts -1..+7%; see sampler-bursty.test.ts).
  *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
  *             "method":"self-probe","runs":20000,
  *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured

@@ -167,7 +167,7 @@ export function poissonInterval(k: number, confidence = 0.95): [number, number] 
  * the sampling timer's interrupt comes timer_late_ns after its expiry, and a sample due while a
  * thread switches out to sleep is taken only ~10 µs + that into its next run. So up to
  * timer_late_ns of each slice's samples move from its end to code that runs early in the next
- * slice (measured with 9 µs lateness: 20 µs bursts read +9–18%, 100 µs bursts +1–3%; the bound
+ * slice (measured with ~9 µs lateness: 20 µs bursts read +8–18%, 100 µs bursts −1–+7%; the bound
  * said 33% and 9%). Null when the recording lacks the numbers.
  */
 export function sampleShiftBound(m: Pick<SampledMeasurement, 'cpu_s' | 'slices' | 'timer_late_ns'>): number | null {
@@ -296,7 +296,11 @@ export function formatSampledReport(r: SampledReport): string {
         ` The scheduler charged ${r.sched_s.toFixed(3)} s (+${(((r.sched_s - r.cpu_s) / r.cpu_s) * 100).toFixed(0)}%, ` +
         'as /proc and top show): the latency of each wake-up after a sleep, which runs none of the threads\' code.';
     }
-    if (r.shift_bound !== undefined && r.shift_bound > 0.05) cpu += ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may sit in code run early after a wake-up rather than just before the sleep.`;
+    if (r.shift_bound !== undefined && r.shift_bound > 0.05) {
+      cpu +=
+        ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may sit in code run early after a ` +
+        'wake-up rather than just before the sleep.';
+    }
     lines.splice(1, 0, cpu);
   }
   for (const s of r.stages) {
