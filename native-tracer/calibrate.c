@@ -761,6 +761,8 @@ static void *bg_main(void *arg)
 
 			if (!bg.want[c] || cal_one_batch(t, c, held[c].probed, bg.calls[c], &x, err, sizeof(err)))
 				continue;
+			if (getenv("PKTPATH_DEBUG_CAL"))
+				fprintf(stderr, "bg batch cpu %d target cpu %d pinned %d inner_mean %.0f\n", sched_getcpu(), cpu, pinned, x.inner_mean);
 			pthread_mutex_lock(&bg.mu);
 			if (bg.n[c] < BG_MAX_BATCHES) {
 				bg.b[c][bg.n[c]++] = x;
