@@ -25,9 +25,7 @@
 
 #define CAL_BATCHES 21
 #define CAL_CALLS 500
-/* Recalibration during the recording (each interval): fewer, shorter batches, ~30 ms for a
- * single-stepped class, so the tracer takes a few % of a CPU for it. */
-#define RECAL_BATCHES 7
+/* the most calls in one background batch (fewer where that would take over ~0.3 ms) */
 #define RECAL_CALLS 200
 /* a call this much slower than the batch's median lost the CPU (a tick or interrupt is < 20 us) */
 #define CAL_PREEMPTED_NS 50000.0
