@@ -79,6 +79,8 @@ struct pktpath_sample_stats {
 	unsigned long long lost_entries; /* the count hash was full */
 	unsigned long long late_ns;      /* sum over samples: how late the sampling timer fired */
 	unsigned long long late_n;       /* samples in late_ns */
+	unsigned long long run_ns;       /* sum over recorded samples: the sampling program's own run time */
+	unsigned long long run_n;        /* samples in run_ns */
 };
 
 /* ---- the stream ---------------------------------------------------------------------------------
@@ -166,6 +168,10 @@ struct pktpath_sample_stats {
              samples move from the end of each slice to code that runs early in the next one: with
              slices of a few tens of us (cpu_ns / slices) functions there read high (measured here,
              L ~9 us: 20 us bursts +8..+18%, 100 us bursts -1..+7%; see sampler-bursty.test.ts).
+             "sample_run_ns":R (added, both modes; absent without samples): the sampling program's
+             mean run time per sample. L + R is time each sample takes from the sampled thread
+             while its task-clock runs: every function's samples read high by 1/(1 - (L+R) x hz),
+             which src/core/sampled.ts removes.
  *  calibration {"type":"calibration","stage":0,"class":"push"|"nop"|"single_step"|"usdt"|"tracepoint",
  *             "method":"self-probe","runs":20000,
  *             "inner_ns":410.5,"inner_spread_ns":12.0,   what the probes add to the stage's own measured

@@ -197,6 +197,9 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 
 	if (target_tgid > 0 && (__u32)(id >> 32) != (__u32)target_tgid)
 		return 0;
+	__u64 t0 = bpf_ktime_get_ns();
+	int r;
+
 	st = bpf_map_lookup_elem(&stats, &zero);
 	if (!st)
 		return 0;
@@ -204,8 +207,13 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 	if (late)
 		timer_late(ctx, st);
 	if (active & 1)
-		return record(ctx, &stacks1, &counts1, st, id);
-	return record(ctx, &stacks0, &counts0, st, id);
+		r = record(ctx, &stacks1, &counts1, st, id);
+	else
+		r = record(ctx, &stacks0, &counts0, st, id);
+	/* with the lateness, the time each sample takes from the thread (sampled.ts corrects for it) */
+	st->run_ns += bpf_ktime_get_ns() - t0;
+	st->run_n++;
+	return r;
 }
 
 SEC("perf_event")

@@ -107,6 +107,8 @@ struct sampler {
 	unsigned long long cpu_ns, sched_ns, slices;
 	/* the last drained interval: the sampling timer's lateness summed over late_n samples */
 	unsigned long long late_ns, late_n;
+	/* the last drained interval: the sampling program's run time summed over run_n samples */
+	unsigned long long run_ns, run_n;
 };
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
@@ -763,6 +765,8 @@ static void read_stats(struct sampler *s, struct pktpath_sample_stats *sum)
 		sum->lost_entries += s->percpu[i].lost_entries;
 		sum->late_ns += s->percpu[i].late_ns;
 		sum->late_n += s->percpu[i].late_n;
+		sum->run_ns += s->percpu[i].run_ns;
+		sum->run_n += s->percpu[i].run_n;
 	}
 }
 
@@ -899,6 +903,8 @@ void sampler_tick_fields(struct sampler *s, FILE *out)
 			s->slices);
 	if (s->late_n)
 		fprintf(out, ",\"timer_late_ns\":%llu", s->late_ns / s->late_n);
+	if (s->run_n)
+		fprintf(out, ",\"sample_run_ns\":%llu", s->run_ns / s->run_n);
 }
 
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
@@ -1014,6 +1020,8 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	write_drop(out, "frames", lost_frames);
 	s->late_ns = now.late_ns - s->prev.late_ns;
 	s->late_n = now.late_n - s->prev.late_n;
+	s->run_ns = now.run_ns - s->prev.run_ns;
+	s->run_n = now.run_n - s->prev.run_n;
 	if (samples)
 		*samples += now.samples - s->prev.samples;
 	if (lost)

@@ -174,6 +174,9 @@ export interface SampledMeasurement {
   slices?: number;
   /** Additive: the sampling timer's mean lateness over the window, ns (the ticks' timer_late_ns, weighted by samples). */
   timer_late_ns?: number;
+  /** Additive: the sampling program's mean run time per sample over the window, ns (the ticks' sample_run_ns,
+   * weighted by samples). */
+  sample_run_ns?: number;
 }
 
 export interface Session {

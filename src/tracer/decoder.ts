@@ -372,6 +372,7 @@ function build(o: Obj): StreamRecord | null {
         ...(o.sched_ns !== undefined ? { sched_ns: count(o, t, 'sched_ns') } : {}),
         ...(o.slices !== undefined ? { slices: count(o, t, 'slices') } : {}),
         ...(o.timer_late_ns !== undefined ? { timer_late_ns: count(o, t, 'timer_late_ns') } : {}),
+        ...(o.sample_run_ns !== undefined ? { sample_run_ns: count(o, t, 'sample_run_ns') } : {}),
       };
     case 'calibration':
       return {

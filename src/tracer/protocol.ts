@@ -172,6 +172,9 @@ export interface TickRecord {
   /** Additive: mean lateness of the sampling timer's interrupt, ns. Samples due as a thread goes to sleep are taken
    * ~10 µs + this into its next run (see pktpath.h): short slices shift samples to code run right after a wakeup. */
   timer_late_ns?: number;
+  /** Additive: mean run time of the sampling BPF program per sample, ns. With timer_late_ns, the time each sample
+   * takes from the sampled thread (sampled.ts removes that share from ns per packet). */
+  sample_run_ns?: number;
 }
 
 export interface CalibrationRecord {

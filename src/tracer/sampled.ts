@@ -89,6 +89,8 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   let slices: number | null = 0;
   let lateNsSum = 0;
   let lateSamples = 0;
+  let runNsSum = 0;
+  let runSamples = 0;
   let first: Promise<CounterReading> | null = null;
   let last: Promise<CounterReading> | null = null;
   const drops: Record<string, number> = {};
@@ -130,6 +132,10 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
           if (r.timer_late_ns !== undefined) {
             lateNsSum += r.timer_late_ns * r.samples;
             lateSamples += r.samples;
+          }
+          if (r.sample_run_ns !== undefined) {
+            runNsSum += r.sample_run_ns * r.samples;
+            runSamples += r.samples;
           }
         }
         cb.onTick?.(r.seq, r.samples);
@@ -205,13 +211,14 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   const frameList = [...frames.values()];
   const attributed = attributeSamples(frameList, inWindow, specs);
   if (packets === 0) warn(`${describeSource(opts.packets)} counted no packets while sampling: ns per packet cannot be given`);
-  const clocks: Pick<SampledMeasurement, 'cpu_s' | 'sched_s' | 'slices' | 'timer_late_ns'> = {};
+  const clocks: Pick<SampledMeasurement, 'cpu_s' | 'sched_s' | 'slices' | 'timer_late_ns' | 'sample_run_ns'> = {};
   if (cpuNs !== null && schedNs !== null && windowNs > 0) {
     clocks.cpu_s = cpuNs / 1e9;
     clocks.sched_s = schedNs / 1e9;
     if (slices !== null) clocks.slices = slices;
   }
   if (lateSamples > 0) clocks.timer_late_ns = lateNsSum / lateSamples;
+  if (runSamples > 0) clocks.sample_run_ns = runNsSum / runSamples;
   const cpu = sampledCpuCheck(attributed.samples, hz, clocks.cpu_s);
   if (cpu.warning) warn(cpu.warning);
   const shift = sampleShiftBound(clocks);

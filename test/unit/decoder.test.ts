@@ -154,16 +154,16 @@ test('random bytes and mangled fixture lines never throw and never lose a valid 
   }
 });
 
-test('tick: the sampler clocks (cpu_ns, sched_ns, slices, timer_late_ns) are optional integers', () => {
+test('tick: the sampler clocks (cpu_ns, sched_ns, slices, timer_late_ns, sample_run_ns) are optional integers', () => {
   const ev = decodeAll([
-    '{"type":"tick","seq":1,"t_ns":5,"dt_ns":1,"samples":3,"lost":0,"cpu_ns":3000000,"sched_ns":3500000,"slices":40,"timer_late_ns":9000}\n' +
+    '{"type":"tick","seq":1,"t_ns":5,"dt_ns":1,"samples":3,"lost":0,"cpu_ns":3000000,"sched_ns":3500000,"slices":40,"timer_late_ns":9000,"sample_run_ns":2700}\n' +
       '{"type":"tick","seq":2,"t_ns":6,"dt_ns":1}\n' +
       '{"type":"tick","seq":3,"t_ns":7,"dt_ns":1,"cpu_ns":-1}\n',
   ]);
   const t = records(ev);
   assert.equal(t.length, 2);
   assert.deepEqual(t[0], {
-    type: 'tick', seq: 1, t_ns: 5, dt_ns: 1, samples: 3, lost: 0, cpu_ns: 3000000, sched_ns: 3500000, slices: 40, timer_late_ns: 9000,
+    type: 'tick', seq: 1, t_ns: 5, dt_ns: 1, samples: 3, lost: 0, cpu_ns: 3000000, sched_ns: 3500000, slices: 40, timer_late_ns: 9000, sample_run_ns: 2700,
   });
   assert.deepEqual(t[1], { type: 'tick', seq: 2, t_ns: 6, dt_ns: 1, samples: 0, lost: 0 });
   assert.match(warnings(ev)[0]!.reason, /"cpu_ns" must be a non-negative integer/);

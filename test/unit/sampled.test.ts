@@ -9,6 +9,7 @@ import {
   sampledCpuCheck,
   sampledReport,
   sampledStageNumbers,
+  samplerShare,
   type SampledStageSpec,
 } from '../../src/core/sampled.ts';
 import type { Frame, SampledMeasurement, Session, StackSample } from '../../src/core/session.ts';
@@ -179,4 +180,25 @@ test('short slices: the stated share of displaced samples is lateness × slices 
   const old = sampledStageNumbers(measurement());
   assert.equal(old.cpu_s, undefined);
   assert.doesNotMatch(formatSampledReport(old), /task-clock/);
+});
+
+test('the sampler\'s own time (timer delivery + program) is removed from ns per packet, the raw value kept', () => {
+  // 10 µs late + 2.5 µs of program per sample at 1 kHz: 1.25% of the thread's CPU is the sampler's
+  const r = sampledStageNumbers(measurement({ timer_late_ns: 10000, sample_run_ns: 2500 }));
+  const parse = r.stages[0]!;
+  assert.equal(parse.raw_ns_per_packet, 10000);
+  assert.ok(Math.abs(parse.ns_per_packet - 9875) < 1e-9);
+  const [lo, hi] = poissonInterval(1000);
+  assert.ok(Math.abs(parse.ci_low_ns - lo * 10 * 0.9875) < 1e-6 && Math.abs(parse.ci_high_ns - hi * 10 * 0.9875) < 1e-6);
+  assert.equal(r.sampler_stall_ns, 12500);
+  assert.ok(Math.abs(r.sampler_share! - 0.0125) < 1e-12);
+  assert.match(formatSampledReport(r), /sampler's own time: 12\.5 µs per sample .*1\.3% of the threads' CPU/);
+  // without both numbers nothing is corrected, and the text says so
+  const old = sampledStageNumbers(measurement({ timer_late_ns: 10000 }));
+  assert.equal(old.stages[0]!.ns_per_packet, 10000);
+  assert.equal(old.sampler_share, undefined);
+  assert.match(formatSampledReport(old), /Not corrected for the sampler's own time/);
+  // a stall that fills half the period or more is not a correction anyone should trust
+  assert.equal(samplerShare({ sample_hz: 1000, timer_late_ns: 400000, sample_run_ns: 100000 }), null);
+  assert.equal(samplerShare({ sample_hz: 0, timer_late_ns: 1, sample_run_ns: 1 }), null);
 });
