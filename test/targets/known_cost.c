@@ -47,6 +47,25 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Timing a call: a plain rdtsc does not wait for the work before it, and the CPU runs it up to a
+ * reorder buffer ahead of a dependent chain (~100 ns here), by an amount that depends on what came
+ * before (a syscall drains the pipeline, a work loop does not). The probes' breakpoints serialize
+ * the CPU at the stage's entry and return, so the latency they see is the serialized one: measure
+ * the truth that way too (lfence is dispatch-serializing on AMD Zen and on Intel). */
+static inline uint64_t tsc_begin(void)
+{
+	uint32_t lo, hi;
+	__asm__ __volatile__("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t tsc_end(void)
+{
+	uint32_t lo, hi, aux;
+	__asm__ __volatile__("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -171,13 +190,13 @@ static void calibrate_work(void)
 	kc_iters_20us = (uint64_t)(20000 / ns_per_step);
 }
 
-/* Median cost of two back-to-back rdtsc (ticks): what timing a call adds to it. */
+/* Median cost of a back-to-back tsc_begin/tsc_end (ticks): what timing a call adds to it. */
 static uint64_t tsc_pair_cost(void)
 {
 	uint64_t best[64];
 	for (int i = 0; i < 64; i++) {
-		uint64_t a = rdtsc();
-		best[i] = rdtsc() - a;
+		uint64_t a = tsc_begin();
+		best[i] = tsc_end() - a;
 	}
 	for (int i = 1; i < 64; i++)
 		for (int j = i; j > 0 && best[j - 1] > best[j]; j--) {
@@ -300,9 +319,9 @@ static void run(double seconds, const char *only, int udp_port, unsigned sleep_u
 	uint64_t period_start = t0;
 	while (!stop) {
 		for (size_t i = 0; i < nf; i++) {
-			uint64_t c0 = rdtsc();
+			uint64_t c0 = tsc_begin();
 			sink = fns[i](sink);
-			cyc[i] += rdtsc() - c0;
+			cyc[i] += tsc_end() - c0;
 			if (jitter_steps) {
 				/* A random gap after each stage (xorshift64), outside every stage: a strictly
 				 * periodic loop would alias with a periodic sampler. */
