@@ -174,11 +174,15 @@ for (const [burstUs, sleepUs] of CASES) {
     assert.ok(r.lateNs !== null && r.lateNs > 0 && r.lateNs < 1e6, `timer_late_ns ${r.lateNs}`);
     assert.ok(bound !== null);
     // the stage-level claim: a function's samples give its CPU time within 10%, or within the
-    // share of displaced samples the recording states for short slices
-    const err = Math.abs(r.burstSamples / HZ / r.burstCpuS - 1);
+    // displaced samples the recording states for short slices. The bound is a share of ALL the
+    // samples (lateness × slices ÷ CPU time: samples due in a slice's first microseconds land
+    // later), so it is applied to the samples, not to burst()'s own share of them.
+    const errS = Math.abs(r.burstSamples / HZ - r.burstCpuS);
+    const err = errS / r.burstCpuS;
     assert.ok(
-      err <= Math.max(0.1, bound),
-      `burst(): ${r.burstSamples / HZ} s sampled vs ${r.burstCpuS} s measured by the target (${(err * 100).toFixed(1)}% off, bound ${(bound * 100).toFixed(1)}%)`,
+      err <= 0.1 || errS <= bound * (r.samples / HZ),
+      `burst(): ${r.burstSamples / HZ} s sampled vs ${r.burstCpuS} s measured by the target (${(err * 100).toFixed(1)}% off; ` +
+        `${((errS / (r.samples / HZ)) * 100).toFixed(1)}% of all samples, bound ${(bound * 100).toFixed(1)}%)`,
     );
   });
 }
