@@ -54,9 +54,10 @@ export function buildViewModel(s: Session, o: ViewModelOptions = {}): ViewModel 
     const total = sr.stages.reduce((a, st) => a + st.ns_per_packet, 0);
     stages = sr.stages.map((st, i) => ({
       index: i, name: st.name, kind: 'sampled', spec: `sampled: ${st.symbol}`, ok: true, error: null, warning: null,
-      note: `from ${st.samples} samples at ${sr.sample_hz} Hz and ${sr.packets_source}; no probes`,
+      note: `from ${st.samples} samples at ${sr.sample_hz} Hz and ${sr.packets_source}; no probes` +
+        (sr.sampler_share !== undefined ? `; the sampler's own time (${(sr.sampler_share * 100).toFixed(1)}% of the threads' CPU) removed` : ''),
       calls: 0, packets: sr.packets, unmatched: 0,
-      shown: { ...none, ns_per_packet: st.ns_per_packet }, raw: { ...none, ns_per_packet: st.ns_per_packet },
+      shown: { ...none, ns_per_packet: st.ns_per_packet }, raw: { ...none, ns_per_packet: st.raw_ns_per_packet },
       share: total > 0 ? st.ns_per_packet / total : null, corrected: false,
       probe_overhead_ns: null, probe_overhead_spread_ns: null, probe_overhead_per_packet_ns: null,
       calibration_method: null, histogram: [], samples: st.samples,

@@ -115,6 +115,14 @@ test('view model, sampled mode: ns/packet with its interval from samples, no pro
     assert.equal(s.corrected, false);
     assert.ok(s.ci_ns !== null && s.ci_ns[0] <= s.shown.ns_per_packet! && s.shown.ns_per_packet! <= s.ci_ns[1]);
   }
+  // With the sampler's own time in the recording, it is removed from what is shown and the raw count kept.
+  const timed = buildViewModel({ ...sampled, sampled: { ...sampled.sampled!, timer_late_ns: 9000, sample_run_ns: 3000 } });
+  const share = (12000 * session.sample_hz) / 1e9;
+  for (const [i, s] of timed.stages.entries()) {
+    const raw = m.stages[i]!.shown.ns_per_packet!;
+    assert.ok(Math.abs(s.raw.ns_per_packet! - raw) < 1e-6 && Math.abs(s.shown.ns_per_packet! - raw * (1 - share)) < 1e-6);
+    assert.match(s.note ?? '', /sampler's own time \(\d+\.\d% of the threads' CPU\) removed/);
+  }
   // The CPU flame colours frames by the sampled stages' functions too.
   assert.ok(m.cpuFlame.stage.some((st) => st >= 0));
   const lat = m.latencyFlame;
