@@ -275,6 +275,10 @@ export function formatReportTable(r: Report): string {
   if (r.correction === 'all') out.push('Latencies are corrected: the probe cost measured at each site (column "probe") was subtracted.');
   else if (r.correction === 'some') out.push('Latencies are corrected where the site was calibrated (column "probe"); rows marked raw are not.');
   else out.push('Latencies are RAW: no site was calibrated, so they include the probes\' own cost.');
+  if (r.correction !== 'none') {
+    // what the ± covers, so nobody reads it as the whole uncertainty (docs/measurement.md)
+    out.push('The ± is the calibration\'s own spread; a site in the target can pay tens of ns more or less than its calibration (docs/measurement.md), which matters for stages under ~1 µs.');
+  }
   const rows: string[][] = [['stage', 'ns/pkt', 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
   for (const s of r.stages) {
     const probe = s.probe_overhead_ns === null ? 'raw' : `-${formatNs(s.probe_overhead_ns)} ±${formatNs(s.probe_overhead_spread_ns)}`;
