@@ -163,11 +163,12 @@ struct pktpath_sample_stats {
              busy-polling thread preempted ~4,000 times a second read sched_ns 4% below cpu_ns here.
              "slices":K, how many times those threads were switched in (schedstat's third field).
              "timer_late_ns":L (added, both modes; absent without samples or on kernels before 6.2):
-             the mean time the sampling timer's interrupt came after its expiry. A sample due while
-             a thread is switching out to sleep is taken ~10 us + L into the thread's next run, so
-             samples move from the end of each slice to code that runs early in the next one: with
-             slices of a few tens of us (cpu_ns / slices) functions there read high (measured here,
-             L ~9 us: 20 us bursts +8..+18%, 100 us bursts -1..+7%; see sampler-bursty.test.ts).
+             the mean time the sampling timer's interrupt came after its expiry. Mostly the first
+             firing after each switch-in, which the timer is re-armed at: no sample lands in a
+             slice's first ~L, and those due there land in the code that runs next, so with slices
+             of a few tens of us (cpu_ns / slices) functions early in a slice read high (measured
+             here, L ~9 us: 20 us bursts +8..+25%, 100 us bursts -1..+7%; sampler-bursty.test.ts,
+             docs/measurement.md).
              "sample_run_ns":R (added, both modes; absent without samples): the sampling program's
              mean run time per sample. L + R is time each sample takes from the sampled thread
              while its task-clock runs: every function's samples read high by 1/(1 - (L+R) x hz),

@@ -174,9 +174,9 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks,
 }
 
 /* How late the clock event's hrtimer fired: it runs this program from its expiry handler, before
- * the handler moves the expiry on. A sample due while the thread is switching out fires only after
- * ~10 us of its next run: the later, the more samples move from a thread's last microseconds before
- * it sleeps to ~10 us + this into its next run (what short bursts are sensitive to). */
+ * the handler moves the expiry on. The first firing after a switch-in (the timer is re-armed there)
+ * is the late one: samples due in a slice's first microseconds land this much later, in whatever
+ * runs then (what short bursts are sensitive to). */
 static __always_inline void timer_late(struct bpf_perf_event_data *ctx, struct pktpath_sample_stats *st)
 {
 	struct bpf_perf_event_data_kern *k = bpf_cast_to_kern_ctx(ctx);

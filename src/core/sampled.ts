@@ -172,11 +172,10 @@ export function poissonInterval(k: number, confidence = 0.95): [number, number] 
 
 /**
  * Upper bound on the share of samples taken in a later function than the one they were due in:
- * the sampling timer's interrupt comes timer_late_ns after its expiry, and a sample due while a
- * thread switches out to sleep is taken only ~10 µs + that into its next run. So up to
- * timer_late_ns of each slice's samples move from its end to code that runs early in the next
- * slice (measured with ~9 µs lateness: 20 µs bursts read +8–18%, 100 µs bursts −1–+7%; the bound
- * said 33% and 9%). Null when the recording lacks the numbers.
+ * the sampling timer's first firing after each switch-in comes timer_late_ns after its expiry, so
+ * up to timer_late_ns of each slice's samples land later than due, in code that runs early in the
+ * slice (measured with ~9 µs lateness: 20 µs bursts read +8–25%, 100 µs bursts −1–+7%; the bound
+ * said ~30% and ~9% of all samples). Null when the recording lacks the numbers.
  */
 export function sampleShiftBound(m: Pick<SampledMeasurement, 'cpu_s' | 'slices' | 'timer_late_ns'>): number | null {
   if (m.cpu_s === undefined || m.slices === undefined || m.timer_late_ns === undefined || !(m.cpu_s > 0)) return null;
@@ -188,7 +187,7 @@ export function describeSampleShift(m: Pick<SampledMeasurement, 'cpu_s' | 'slice
   return (
     `the sampled threads ran in short slices (${perSliceUs.toFixed(0)} µs of CPU per wake-up on average) and the sampling ` +
     `timer fired ${((m.timer_late_ns ?? 0) / 1000).toFixed(1)} µs late: up to ${(bound * 100).toFixed(0)}% of the samples ` +
-    'may sit in code that runs early after a wake-up instead of just before the sleep, so such stages can read high'
+    'may sit in code that runs early after a wake-up a few µs later than they were due, so such stages can read high'
   );
 }
 
@@ -333,7 +332,7 @@ export function formatSampledReport(r: SampledReport): string {
     if (r.shift_bound !== undefined && r.shift_bound > 0.05) {
       cpu +=
         ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may sit in code run early after a ` +
-        'wake-up rather than just before the sleep.';
+        'wake-up a few µs later than they were due.';
     }
     lines.splice(1, 0, cpu);
   }

@@ -169,8 +169,8 @@ export interface TickRecord {
   sched_ns?: number;
   /** Additive, with cpu_ns: how many times the sampled threads were switched in during the interval. */
   slices?: number;
-  /** Additive: mean lateness of the sampling timer's interrupt, ns. Samples due as a thread goes to sleep are taken
-   * ~10 µs + this into its next run (see pktpath.h): short slices shift samples to code run right after a wakeup. */
+  /** Additive: mean lateness of the sampling timer's interrupt, ns, mostly its first firing after each switch-in
+   * (see pktpath.h): short slices shift samples to code run right after a wakeup. */
   timer_late_ns?: number;
   /** Additive: mean run time of the sampling BPF program per sample, ns. With timer_late_ns, the time each sample
    * takes from the sampled thread (sampled.ts removes that share from ns per packet). */
