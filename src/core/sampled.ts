@@ -187,7 +187,7 @@ export function describeSampleShift(m: Pick<SampledMeasurement, 'cpu_s' | 'slice
   return (
     `the sampled threads ran in short slices (${perSliceUs.toFixed(0)} µs of CPU per wake-up on average) and the sampling ` +
     `timer fired ${((m.timer_late_ns ?? 0) / 1000).toFixed(1)} µs late: up to ${(bound * 100).toFixed(0)}% of the samples ` +
-    'may sit in code that runs early after a wake-up a few µs later than they were due, so such stages can read high'
+    'may have landed a few µs after they were due, in code that runs early after a wake-up, so such stages can read high'
   );
 }
 
@@ -331,8 +331,8 @@ export function formatSampledReport(r: SampledReport): string {
     }
     if (r.shift_bound !== undefined && r.shift_bound > 0.05) {
       cpu +=
-        ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may sit in code run early after a ` +
-        'wake-up a few µs later than they were due.';
+        ` Short slices: up to ${(r.shift_bound * 100).toFixed(0)}% of the samples may have landed a few µs after they ` +
+        'were due, in code run early after a wake-up.';
     }
     lines.splice(1, 0, cpu);
   }
