@@ -429,12 +429,20 @@ int main(int argc, char **argv)
 		rc = t->feat.btf && t->feat.bpf_allowed && t->feat.uprobes ? 0 : 1;
 		goto out;
 	}
-	if (!t->feat.btf || !t->feat.bpf_allowed) {
+	/* Stack sampling alone runs without BPF (perf rings read here); stage probes need it. */
+	bool use_bpf = t->feat.btf && t->feat.bpf_allowed && !opts.no_bpf;
+	if (!use_bpf && opts.nstages) {
 		emit_error(stdout, true, &t->feat, "cannot trace on this host: %s", !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
 		emit_bye(stdout, "error");
 		rc = 1;
 		goto out;
 	}
+	if (!use_bpf)
+		emit_warning(stdout, "stack sampling without BPF (%s): the kernel writes each sample's call chain to a ring "
+			     "that the tracer reads; no stack scan through code without frame pointers, and no "
+			     "timer-lateness or sampler-time numbers (sampled mode is then not corrected for the "
+			     "sampler's own time)",
+			     opts.no_bpf ? "--no-bpf" : !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
 	if (opts.pid) {
 		L.pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
 		if (L.pidfd < 0 && errno == ESRCH) {
@@ -456,6 +464,8 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	t->ncpu = libbpf_num_possible_cpus();
+	if (!use_bpf)
+		goto sample; /* nothing below loads without BPF */
 	t->skel = pktpath_bpf__open();
 	if (!t->skel) {
 		emit_error(stdout, true, NULL, "cannot open the BPF object: %s", strerror(errno));
@@ -487,8 +497,9 @@ int main(int argc, char **argv)
 		emit_error(stdout, false, NULL, "cannot attach to skb:kfree_skb/consume_skb/skb_copy_datagram_iovec (%s): a reused skb address "
 			   "may carry an old packet's time", strerror(errno));
 	fflush(stdout);
+sample:
 	if (opts.sample_hz) {
-		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, err, sizeof(err));
+		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, use_bpf, err, sizeof(err));
 		if (!smp)
 			emit_error(stdout, !nok, NULL, "stack sampling: %s", err);
 	}
@@ -520,7 +531,8 @@ int main(int argc, char **argv)
 	 * were in flight while the probes went in have returned */
 	bool windowed = opts.max_overhead_pct > 0 && nok; /* then each window switches counting itself */
 	usleep(SETTLE_US);
-	t->skel->bss->counting = !windowed;
+	if (t->skel)
+		t->skel->bss->counting = !windowed;
 	unsigned long long start = now_ns(), tick_start = start, last_recal = start;
 	if (opts.duration_s > 0)
 		L.end_ns = start + (unsigned long long)(opts.duration_s * 1e9);
@@ -546,7 +558,7 @@ int main(int argc, char **argv)
 				t_on = now_ns();
 			}
 			running = wait_until(&L, tick_end, &orig);
-			if (!running)
+			if (!running && t->skel)
 				t->skel->bss->counting = 0;
 			on_ns = now_ns() - t_on;
 		}
@@ -583,7 +595,8 @@ int main(int argc, char **argv)
 			last_recal = now;
 		}
 	}
-	t->skel->bss->counting = 0;
+	if (t->skel)
+		t->skel->bss->counting = 0;
 	calibrate_release();
 	detach_all(t);
 	skb_free_detach(t);

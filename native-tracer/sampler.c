@@ -6,8 +6,12 @@
 #endif
 #include "sampler.h"
 #include "json.h"
+#include "perf_ring.h"
 #include "pktpath.h"
+#include "stack_table.h"
 #include "symbolize.h"
+#include <poll.h>
+#include <pthread.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -40,6 +44,7 @@ struct sample_event {
 	int tid; /* -1 for a per-CPU event */
 	int pfd;
 	struct bpf_link *link;
+	struct perf_ring ring; /* without BPF: where the kernel writes the samples */
 	unsigned gen; /* scan that last saw the thread */
 	/* at the last drain (or the event's start): its task-clock count and the thread's schedstat
 	 * run time, both in ns; sched_ok is false while the schedstat could not be read */
@@ -109,7 +114,24 @@ struct sampler {
 	unsigned long long late_ns, late_n;
 	/* the last drained interval: the sampling program's run time summed over run_n samples */
 	unsigned long long run_ns, run_n;
+	/* Without BPF (use_bpf false in sampler_open): every event writes its samples, call chain
+	 * included, into its own ring; a thread reads the rings every RING_POLL_MS into tabs[cur] (what
+	 * the BPF program's count map does in the kernel), and a drain swaps the tables and writes out
+	 * the other one. mu guards evs/nev against the reader, the tables and the ring_* counts. */
+	bool ring_mode;
+	pthread_t reader;
+	bool reader_on;
+	volatile int reader_stop;
+	pthread_mutex_t mu;
+	struct stack_table *tabs[2];
+	unsigned cur;
+	unsigned long long ring_samples, ring_lost, ring_full;
+	unsigned long long prev_ring_samples, prev_ring_lost, prev_ring_full;
 };
+
+#define RING_POLL_MS 20
+#define RING_MAX_CHAIN 127 /* kernel.perf_event_max_stack's default: more is refused */
+#define RING_ORDER 3 /* 8 data pages per event: ~100 deep-stack samples, 100 ms at 999 Hz */
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
 {
@@ -227,6 +249,15 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 	attr.config = tid > 0 ? PERF_COUNT_SW_TASK_CLOCK : PERF_COUNT_SW_CPU_CLOCK;
 	attr.freq = 1;
 	attr.sample_freq = s->hz;
+	if (s->ring_mode) {
+		attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;
+		attr.sample_max_stack = RING_MAX_CHAIN; /* kernel and user frames together */
+		/* kernel mode takes kernel stacks only, as the BPF program does */
+		attr.exclude_callchain_user = tid <= 0;
+		/* the reader polls on a timer: no wake-ups wanted */
+		attr.watermark = 1;
+		attr.wakeup_watermark = 1u << 30;
+	}
 	fd = perf_event_open(&attr, tid > 0 ? tid : -1, tid > 0 ? -1 : cpu);
 	if (fd < 0) {
 		saved = errno;
@@ -235,8 +266,20 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 		return -saved;
 	}
 	e = &s->evs[s->nev];
-	e->link = bpf_program__attach_perf_event(s->prog, fd);
-	if (!e->link) {
+	if (s->ring_mode) {
+		/* perf_event_mlock_kb caps what an unprivileged user may map: fall back to smaller rings */
+		int rc = -EPERM;
+		for (int order = RING_ORDER; order >= 0 && rc; order--)
+			rc = perf_ring_map(fd, (unsigned)order, &e->ring);
+		if (rc) {
+			close(fd);
+			if (err)
+				snprintf(err, errlen, "mmap the sample ring of %s %d: %s (perf_event_mlock_kb, ulimit -l)",
+					 tid > 0 ? "thread" : "CPU", tid > 0 ? tid : cpu, strerror(-rc));
+			return rc;
+		}
+		e->link = NULL;
+	} else if (!(e->link = bpf_program__attach_perf_event(s->prog, fd))) {
 		saved = errno;
 		close(fd);
 		if (err)
@@ -257,6 +300,7 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 static void drop_event(struct sample_event *e)
 {
 	bpf_link__destroy(e->link);
+	perf_ring_unmap(&e->ring);
 	close(e->pfd);
 }
 
@@ -463,6 +507,57 @@ static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
 	return plen && f.off >= plen;
 }
 
+/* One record from an event's ring (the reader thread, with mu held). */
+static void on_ring_record(void *ctx, const struct perf_event_header *h)
+{
+	struct sampler *s = ctx;
+
+	if (h->type == PERF_RECORD_SAMPLE) {
+		/* sample_type TID | CALLCHAIN: u32 pid, tid; u64 nr; u64 ips[nr] */
+		const unsigned char *p = (const unsigned char *)(h + 1);
+		unsigned pid, tid;
+		unsigned long long nr;
+
+		if (h->size < sizeof(*h) + 16)
+			return;
+		memcpy(&pid, p, 4);
+		memcpy(&tid, p + 4, 4);
+		memcpy(&nr, p + 8, 8);
+		if (nr > (h->size - sizeof(*h) - 16) / 8)
+			return; /* malformed: a chain longer than its record */
+		if (s->pid > 0 && (int)pid != s->pid)
+			return;
+		s->ring_samples++;
+		unsigned long long ips[RING_MAX_CHAIN + 8]; /* + the context markers */
+		unsigned n = nr < sizeof(ips) / sizeof(ips[0]) ? (unsigned)nr : (unsigned)(sizeof(ips) / sizeof(ips[0]));
+		memcpy(ips, p + 16, n * 8ull);
+		if (!stack_table_add(s->tabs[s->cur], tid, ips, n))
+			s->ring_full++;
+	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
+		unsigned long long lost;
+		memcpy(&lost, (const unsigned char *)(h + 1) + 8, 8);
+		s->ring_lost += lost;
+	}
+}
+
+static void read_rings(struct sampler *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nev; i++)
+		perf_ring_read(&s->evs[i].ring, on_ring_record, s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *ring_reader(void *arg)
+{
+	struct sampler *s = arg;
+	while (!s->reader_stop) {
+		poll(NULL, 0, RING_POLL_MS);
+		read_rings(s);
+	}
+	return NULL;
+}
+
 /* The load-time constants: the target, and its executable's text for the stack scan. */
 static void configure(struct SKEL *skel, int pid)
 {
@@ -482,7 +577,7 @@ static void configure(struct SKEL *skel, int pid)
 	}
 }
 
-struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
+struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t errlen)
 {
 	struct sampler *s;
 	bool *on = NULL;
@@ -507,6 +602,8 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 	}
 	s->pid = pid;
 	s->hz = hz;
+	s->ring_mode = !use_bpf;
+	pthread_mutex_init(&s->mu, NULL);
 	s->ncpu_possible = libbpf_num_possible_cpus();
 	maxcpu = s->ncpu_possible > 0 ? s->ncpu_possible : 1;
 	s->evcap = pid > 0 ? MAX_THREADS : maxcpu;
@@ -536,7 +633,15 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 	}
 	/* the program that also measures the timer's lateness needs a kfunc (kernel 6.2+): without it,
 	 * the plain one */
-	e = -1;
+	if (s->ring_mode) {
+		s->tabs[0] = stack_table_new(MAX_KEYS, (unsigned long long)MAX_KEYS * 32);
+		s->tabs[1] = stack_table_new(MAX_KEYS, (unsigned long long)MAX_KEYS * 32);
+		if (!s->tabs[0] || !s->tabs[1]) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	e = s->ring_mode ? 0 : -1;
 	for (int late = 1; late >= 0 && e; late--) {
 		if (s->skel)
 			SK(destroy)(s->skel);
@@ -589,6 +694,13 @@ struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen)
 		if (on[cpu] && add_event(s, -1, cpu, err, errlen))
 			goto fail;
 		n++;
+	}
+	if (s->ring_mode) {
+		if (pthread_create(&s->reader, NULL, ring_reader, s)) {
+			snprintf(err, errlen, "cannot start the ring reader thread");
+			goto fail;
+		}
+		s->reader_on = true;
 	}
 	free(on);
 	return s;
@@ -907,6 +1019,132 @@ void sampler_tick_fields(struct sampler *s, FILE *out)
 		fprintf(out, ",\"sample_run_ns\":%llu", s->run_ns / s->run_n);
 }
 
+/* The frame of a sample kernel mode caught in user mode, where it takes no user stack: the stream
+ * wants a non-empty stack, and this CPU time is real. Its id, or -1 when the frame table is full. */
+static int user_space_frame(struct sampler *s, FILE *out)
+{
+	bool fresh;
+	int id = frame_lookup(s, 0, &fresh);
+	if (id >= 0 && fresh)
+		fprintf(out, "{\"type\":\"frame\",\"id\":%d,\"fn\":\"[user space]\",\"off\":0,"
+			     "\"module\":\"[user]\",\"build_id\":null,\"addr\":\"0x0\","
+			     "\"elf_addr\":null,\"kernel\":false}\n", id);
+	return id;
+}
+
+static void write_symbol_warnings(struct sampler *s, FILE *out)
+{
+	for (const char *w = symbolizer_take_warning(s->sym); w; w = symbolizer_take_warning(s->sym)) {
+		fputs("{\"type\":\"warning\",\"message\":", out);
+		json_write_strz(out, w);
+		fputs("}\n", out);
+	}
+}
+
+/* The user-space half of add_stack for a chain read from a ring: kernel frames (leaf first), then
+ * user frames, as the BPF path writes them. false when the frame table is full. */
+static bool chain_frames(struct sampler *s, FILE *out, const struct stack_entry *e, int *ids, int *nids)
+{
+	bool kernel = s->pid <= 0, stop_user = false;
+	int user_i = 0;
+
+	for (unsigned i = 0; i < e->n && *nids < 2 * PKTPATH_MAX_STACK; i++) {
+		unsigned long long ip = e->ips[i];
+		bool fresh;
+		int id;
+
+		if (ip >= (unsigned long long)PERF_CONTEXT_MAX) {
+			/* context markers say whose frames follow */
+			if (ip == (unsigned long long)PERF_CONTEXT_KERNEL)
+				kernel = true;
+			else if (ip == (unsigned long long)PERF_CONTEXT_USER)
+				kernel = false;
+			continue;
+		}
+		if (!kernel) {
+			/* as in add_stack: past a "return address" that is no code, the walk read data */
+			if (stop_user || (s->pid > 0 && user_i > 0 && !symbolizer_is_user_code(s->sym, ip))) {
+				stop_user = true;
+				continue;
+			}
+			user_i++;
+		}
+		id = frame_lookup(s, ip, &fresh);
+		if (id < 0)
+			return false;
+		if (fresh)
+			write_frame(s, out, id, ip, kernel);
+		ids[(*nids)++] = id;
+	}
+	return true;
+}
+
+static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
+		       unsigned long long *lost)
+{
+	struct stack_table *done;
+	const struct stack_entry *es;
+	unsigned long long nsamples, nlost, nfull, lost_frames = 0;
+	int ids[2 * PKTPATH_MAX_STACK];
+	unsigned n;
+
+	read_rings(s);
+	symbolizer_allow_refresh(s->sym);
+	if (s->pid > 0)
+		read_thread_clocks(s);
+	pthread_mutex_lock(&s->mu);
+	if (s->pid > 0)
+		scan_threads(s, NULL, 0); /* threads started since the last drain are sampled from now on */
+	done = s->tabs[s->cur];
+	s->cur ^= 1;
+	nsamples = s->ring_samples - s->prev_ring_samples;
+	nlost = s->ring_lost - s->prev_ring_lost;
+	nfull = s->ring_full - s->prev_ring_full;
+	s->prev_ring_samples = s->ring_samples;
+	s->prev_ring_lost = s->ring_lost;
+	s->prev_ring_full = s->ring_full;
+	pthread_mutex_unlock(&s->mu);
+	if (s->threads_over && !s->warned_over) {
+		s->warned_over = true;
+		fprintf(out, "{\"type\":\"warning\",\"message\":\"stack sampling covers %d "
+			     "threads; %d more are not sampled\"}\n", MAX_THREADS, s->threads_over);
+	}
+
+	es = stack_table_entries(done, &n);
+	for (unsigned i = 0; i < n; i++) {
+		int nids = 0;
+
+		if (!chain_frames(s, out, &es[i], ids, &nids)) {
+			lost_frames += es[i].count;
+			continue;
+		}
+		if (!nids) {
+			int id = user_space_frame(s, out);
+			if (id < 0) {
+				lost_frames += es[i].count;
+				continue;
+			}
+			ids[nids++] = id;
+		}
+		fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[", seq,
+			es[i].count, es[i].tid);
+		for (int j = 0; j < nids; j++)
+			fprintf(out, j ? ",%d" : "%d", ids[j]);
+		fputs("]}\n", out);
+	}
+	stack_table_clear(done);
+	write_symbol_warnings(s, out);
+	/* the kernel's lost records and a full table lose samples before they are counted */
+	write_drop(out, "stacks", nlost);
+	write_drop(out, "entries", nfull);
+	write_drop(out, "frames", lost_frames);
+	if (samples)
+		*samples += nsamples + nlost;
+	if (lost)
+		*lost += nlost + nfull + lost_frames;
+	return 0;
+}
+
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
 		  unsigned long long *lost)
 {
@@ -918,6 +1156,8 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 
 	if (!s)
 		return -EINVAL;
+	if (s->ring_mode)
+		return drain_rings(s, out, seq, samples, lost);
 	/* flip the BPF program to the other map set and drain this one at leisure: samples taken
 	 * meanwhile go to the other set instead of racing with the deletes below */
 	old = s->active;
@@ -971,18 +1211,11 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			nids = nk + nu;
 		}
 		if (!nids) {
-			/* kernel mode caught a task in user mode, where it takes no user stack: the
-			 * stream wants a non-empty stack, and this CPU time is real */
-			bool fresh;
-			int id = frame_lookup(s, 0, &fresh);
+			int id = user_space_frame(s, out);
 			if (id < 0) {
 				lost_frames += count;
 				continue;
 			}
-			if (fresh)
-				fprintf(out, "{\"type\":\"frame\",\"id\":%d,\"fn\":\"[user space]\",\"off\":0,"
-					     "\"module\":\"[user]\",\"build_id\":null,\"addr\":\"0x0\","
-					     "\"elf_addr\":null,\"kernel\":false}\n", id);
 			ids[nids++] = id;
 		}
 		fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[",
@@ -1008,11 +1241,7 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 		}
 	}
 
-	for (const char *w; (w = symbolizer_take_warning(s->sym));) {
-		fputs("{\"type\":\"warning\",\"message\":", out);
-		json_write_strz(out, w);
-		fputs("}\n", out);
-	}
+	write_symbol_warnings(s, out);
 	dropped_samples = (now.lost_stacks - s->prev.lost_stacks) +
 			  (now.lost_entries - s->prev.lost_entries);
 	write_drop(out, "stacks", now.lost_stacks - s->prev.lost_stacks + lost_missing);
@@ -1034,8 +1263,15 @@ void sampler_close(struct sampler *s)
 {
 	if (!s)
 		return;
+	if (s->reader_on) {
+		s->reader_stop = 1;
+		pthread_join(s->reader, NULL);
+	}
 	for (int i = 0; i < s->nev; i++)
 		drop_event(&s->evs[i]);
+	stack_table_free(s->tabs[0]);
+	stack_table_free(s->tabs[1]);
+	pthread_mutex_destroy(&s->mu);
 	if (s->skel)
 		SK(destroy)(s->skel);
 	symbolizer_free(s->sym);

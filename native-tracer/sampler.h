@@ -3,13 +3,16 @@
 #ifndef PKTPATH_SAMPLER_H
 #define PKTPATH_SAMPLER_H
 #include <stdio.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sampler;
 
 /* pid > 0: sample that process's threads (user + kernel stacks); pid <= 0: every CPU, kernel mode.
- * On failure returns NULL and writes a one-line reason (what is missing) into err. */
-struct sampler *sampler_open(int pid, int hz, char *err, size_t errlen);
+ * use_bpf false: without BPF, the kernel writes each sample's call chain into a ring per event and
+ * a thread of the tracer counts them (no stack scan, no timer lateness or program time). On failure
+ * returns NULL and writes a one-line reason (what is missing) into err. */
+struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t errlen);
 
 /* Writes this interval's "frame" (first use only) and "stack" (delta counts) records for interval
  * `seq` to out, clears the in-kernel counts, and adds the interval's sample and lost counts. */

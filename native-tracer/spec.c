@@ -305,6 +305,8 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			o->calibrate = 0;
 		} else if (!strcmp(a, "--no-relocate")) {
 			o->no_relocate = 1;
+		} else if (!strcmp(a, "--no-bpf")) {
+			o->no_bpf = 1;
 		} else if (!strcmp(a, "--recalibrate-s")) {
 			if (need(i, argc, a, err, len) || num(argv[++i], a, 0, 86400, &v, err, len))
 				return -1;
@@ -330,6 +332,8 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 		return fail(err, len, "--max-overhead needs the calibrated probe cost: drop --no-calibrate");
 	if (!o->nstages && !o->sample_hz)
 		return fail(err, len, "nothing to record: give --stage NAME=SPEC and/or --sample-hz N");
+	if (o->no_bpf && (o->nstages || !o->sample_hz))
+		return fail(err, len, "--no-bpf samples stacks only (--sample-hz N): stage probes need BPF");
 	return 0;
 }
 

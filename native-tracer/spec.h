@@ -33,6 +33,9 @@ struct options {
 	int check;
 	/* --no-relocate: keep a single-stepped site's entry timestamp at its first byte (reloc.c) */
 	int no_relocate;
+	/* --no-bpf: sample without BPF (perf rings read by the tracer; sampler.h), as the tracer does
+	 * by itself where BPF is not permitted. Stage probes need BPF: not with --stage. */
+	int no_bpf;
 	/* --netns: only skbs whose device (or socket) is in this network namespace are traced by
 	 * skb-keyed tracepoint stages; 0: every namespace */
 	unsigned long long netns_ino;

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	secs = atof(argv[3]);
 	ms = argc > 4 ? atoi(argv[4]) : 1000;
 	t0 = now_ns();
-	s = sampler_open(pid, hz, err, sizeof(err));
+	s = sampler_open(pid, hz, !getenv("RUN_SAMPLER_NO_BPF"), err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "sampler_open: %s\n", err);
 		return 1;

@@ -19,6 +19,7 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--no-relocate]  (time a single-stepped site from its first byte, single-step included)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
+    [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
         | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
@@ -36,6 +37,7 @@ const OPTIONS = {
   'max-overhead': { type: 'string' },
   netns: { type: 'string' },
   mode: { type: 'string' },
+  'no-bpf': { type: 'boolean' },
   'packets-from': { type: 'string' },
   host: { type: 'string' },
   'ssh-config': { type: 'string' },
@@ -105,6 +107,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
     throw e;
   }
+  if (values['no-bpf'] && mode !== 'sampled') throw new UsageError('--no-bpf is for --mode sampled: stage probes need BPF');
   if (mode === 'sampled') {
     if (!values['packets-from']) throw new UsageError('--mode sampled needs --packets-from (the packet counter to divide by)');
     if (opts.durationS === undefined) throw new UsageError('--mode sampled needs --duration SEC');
@@ -132,7 +135,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (session === null) return EXIT_FAIL;
     await saveSession(out, session);
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
@@ -183,7 +186,9 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
   return s;
 }
 
-async function recordSampledMode(t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io): Promise<Session> {
+async function recordSampledMode(
+  t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
+): Promise<Session> {
   // The measurement engineer's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
   let counters: typeof import('../tracer/counters.ts');
@@ -216,6 +221,7 @@ async function recordSampledMode(t: Transport, opts: RecordOptions, packetsFrom:
       durationS: opts.durationS!,
       ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),
       ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+      ...(noBpf ? { noBpf: true } : {}),
     },
     { signal, onTick: (seq, n) => io.err(`  interval ${seq}: ${n} samples`), onWarning: (m) => io.err(`warning: ${m}`) },
   );

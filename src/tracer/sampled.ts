@@ -26,6 +26,9 @@ export interface SampledOptions {
   sampleHz?: number; // default 999
   durationS: number;
   intervalMs?: number; // default 1000
+  /** Sample through perf rings read by the tracer instead of BPF (tracer --no-bpf); it does so by itself where
+   * BPF is not permitted. */
+  noBpf?: boolean;
 }
 
 export interface SampledCallbacks {
@@ -71,6 +74,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   const argv = [
     opts.tracer, '--pid', String(opts.pid), '--sample-hz', String(hz),
     '--interval-ms', String(intervalMs), '--duration', String(opts.durationS),
+    ...(opts.noBpf ? ['--no-bpf'] : []),
   ];
   const cmd = t.run(argv, { root: true });
   const decoder = new StreamDecoder();

@@ -47,6 +47,7 @@ test('usage errors exit 2 with a clear message, before anything runs', () => {
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '-o', '/nonexistent-dir/x.json'], /directory \/nonexistent-dir does not exist/],
     [['record', '--pid', '12', '--bogus'], /Unknown option '--bogus'/],
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--mode', 'sampled', '-o', join(dir, 'x.json')], /--packets-from/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--no-bpf', '-o', join(dir, 'x.json')], /--no-bpf is for --mode sampled/],
     [['report'], /expected one session file/],
     [['export', good, '--format', 'svg', '-o', join(dir, 'o')], /--format must be folded, speedscope or pprof/],
   ];
