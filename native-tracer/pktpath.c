@@ -439,9 +439,8 @@ int main(int argc, char **argv)
 	}
 	if (!use_bpf)
 		emit_warning(stdout, "stack sampling without BPF (%s): the kernel writes each sample's call chain to a ring "
-			     "that the tracer reads; no stack scan through code without frame pointers, and no "
-			     "timer-lateness or sampler-time numbers (sampled mode is then not corrected for the "
-			     "sampler's own time)",
+			     "that the tracer reads; there are no timer-lateness or sampler-time numbers (sampled mode "
+			     "is then not corrected for the sampler's own time)",
 			     opts.no_bpf ? "--no-bpf" : !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
 	if (opts.pid) {
 		L.pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);

@@ -127,11 +127,18 @@ struct sampler {
 	unsigned cur;
 	unsigned long long ring_samples, ring_lost, ring_full;
 	unsigned long long prev_ring_samples, prev_ring_lost, prev_ring_full;
+	/* --pid without BPF: each sample also copies PKTPATH_SCAN_BYTES of the user stack, whose words
+	 * in the executable's text are kept for splice_scanned, as sample.bpf.c does in the kernel */
+	unsigned long long text_lo[PKTPATH_SCAN_RANGES], text_hi[PKTPATH_SCAN_RANGES];
+	int text_ranges;
 };
 
-#define RING_POLL_MS 20
+#define RING_POLL_MS 10
 #define RING_MAX_CHAIN 127 /* kernel.perf_event_max_stack's default: more is refused */
-#define RING_ORDER 3 /* 8 data pages per event: ~100 deep-stack samples, 100 ms at 999 Hz */
+#define RING_ORDER 4 /* 16 data pages per event: ~25 samples with 2 KiB of stack each, 25 ms at 999 Hz */
+/* in a chain counted by the stack table, what follows this are the scanned stack words (no
+ * context marker perf writes has this value) */
+#define SCAN_MARK (~0ull)
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
 {
@@ -254,6 +261,10 @@ static int add_event(struct sampler *s, int tid, int cpu, char *err, size_t errl
 		attr.sample_max_stack = RING_MAX_CHAIN; /* kernel and user frames together */
 		/* kernel mode takes kernel stacks only, as the BPF program does */
 		attr.exclude_callchain_user = tid <= 0;
+		if (tid > 0 && s->text_ranges > 0) {
+			attr.sample_type |= PERF_SAMPLE_STACK_USER;
+			attr.sample_stack_user = PKTPATH_SCAN_BYTES;
+		}
 		/* the reader polls on a timer: no wake-ups wanted */
 		attr.watermark = 1;
 		attr.wakeup_watermark = 1u << 30;
@@ -507,6 +518,36 @@ static bool has_frame_pointer(struct sampler *s, unsigned long long addr)
 	return plen && f.off >= plen;
 }
 
+/* The PERF_SAMPLE_STACK_USER part of a sample at q (u64 size; size bytes; u64 dyn_size): writes
+ * SCAN_MARK and the words that lie in the executable's text, innermost first, to out. Returns how
+ * many values it wrote (0 without a stack copy or a candidate). */
+static unsigned scan_words(struct sampler *s, const struct perf_event_header *h, const unsigned char *q,
+			   unsigned long long *out)
+{
+	const unsigned char *end = (const unsigned char *)h + h->size;
+	unsigned long long size, dyn, w;
+	unsigned n = 1;
+
+	if (!s->text_ranges || q + 8 > end)
+		return 0;
+	memcpy(&size, q, 8);
+	if (!size || q + 16 + size > end)
+		return 0;
+	memcpy(&dyn, q + 8 + size, 8);
+	if (dyn > size)
+		dyn = size;
+	out[0] = SCAN_MARK;
+	for (unsigned long long off = 0; off + 8 <= dyn && n <= PKTPATH_SCAN_MAX; off += 8) {
+		memcpy(&w, q + 8 + off, 8);
+		for (int r = 0; r < s->text_ranges; r++)
+			if (w >= s->text_lo[r] && w < s->text_hi[r]) {
+				out[n++] = w;
+				break;
+			}
+	}
+	return n > 1 ? n : 0;
+}
+
 /* One record from an event's ring (the reader thread, with mu held). */
 static void on_ring_record(void *ctx, const struct perf_event_header *h)
 {
@@ -528,9 +569,12 @@ static void on_ring_record(void *ctx, const struct perf_event_header *h)
 		if (s->pid > 0 && (int)pid != s->pid)
 			return;
 		s->ring_samples++;
-		unsigned long long ips[RING_MAX_CHAIN + 8]; /* + the context markers */
-		unsigned n = nr < sizeof(ips) / sizeof(ips[0]) ? (unsigned)nr : (unsigned)(sizeof(ips) / sizeof(ips[0]));
+		/* the chain (+ context markers), then SCAN_MARK and the scanned words */
+		unsigned long long ips[RING_MAX_CHAIN + 8 + 1 + PKTPATH_SCAN_MAX];
+		const unsigned cap = RING_MAX_CHAIN + 8;
+		unsigned n = nr < cap ? (unsigned)nr : cap;
 		memcpy(ips, p + 16, n * 8ull);
+		n += scan_words(s, h, p + 16 + nr * 8, ips + n);
 		if (!stack_table_add(s->tabs[s->cur], tid, ips, n))
 			s->ring_full++;
 	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
@@ -633,6 +677,8 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t er
 	}
 	/* the program that also measures the timer's lateness needs a kfunc (kernel 6.2+): without it,
 	 * the plain one */
+	if (s->ring_mode && pid > 0)
+		s->text_ranges = exe_text_ranges(pid, s->text_lo, s->text_hi);
 	if (s->ring_mode) {
 		s->tabs[0] = stack_table_new(MAX_KEYS, (unsigned long long)MAX_KEYS * 32);
 		s->tabs[1] = stack_table_new(MAX_KEYS, (unsigned long long)MAX_KEYS * 32);
@@ -1043,16 +1089,20 @@ static void write_symbol_warnings(struct sampler *s, FILE *out)
 
 /* The user-space half of add_stack for a chain read from a ring: kernel frames (leaf first), then
  * user frames, as the BPF path writes them. false when the frame table is full. */
-static bool chain_frames(struct sampler *s, FILE *out, const struct stack_entry *e, int *ids, int *nids)
+static bool chain_frames(struct sampler *s, FILE *out, const struct stack_entry *e, int *ids, int *nids,
+			 int *nkernel)
 {
 	bool kernel = s->pid <= 0, stop_user = false;
 	int user_i = 0;
 
+	*nkernel = 0;
 	for (unsigned i = 0; i < e->n && *nids < 2 * PKTPATH_MAX_STACK; i++) {
 		unsigned long long ip = e->ips[i];
 		bool fresh;
 		int id;
 
+		if (ip == SCAN_MARK)
+			break;
 		if (ip >= (unsigned long long)PERF_CONTEXT_MAX) {
 			/* context markers say whose frames follow */
 			if (ip == (unsigned long long)PERF_CONTEXT_KERNEL)
@@ -1075,6 +1125,8 @@ static bool chain_frames(struct sampler *s, FILE *out, const struct stack_entry 
 		if (fresh)
 			write_frame(s, out, id, ip, kernel);
 		ids[(*nids)++] = id;
+		if (kernel)
+			(*nkernel)++;
 	}
 	return true;
 }
@@ -1112,11 +1164,26 @@ static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long
 
 	es = stack_table_entries(done, &n);
 	for (unsigned i = 0; i < n; i++) {
-		int nids = 0;
+		unsigned long long scan[PKTPATH_SCAN_MAX] = {0};
+		int nids = 0, nk = 0, scanned = 0;
 
-		if (!chain_frames(s, out, &es[i], ids, &nids)) {
+		if (!chain_frames(s, out, &es[i], ids, &nids, &nk)) {
 			lost_frames += es[i].count;
 			continue;
+		}
+		for (unsigned j = 0, c = 0; j < es[i].n; j++)
+			if (es[i].ips[j] == SCAN_MARK)
+				for (j++; j < es[i].n && c < PKTPATH_SCAN_MAX; j++)
+					scan[c++] = es[i].ips[j];
+		if (s->pid > 0 && nids > nk && nk <= PKTPATH_MAX_STACK && scan[0]) {
+			int nu = nids - nk;
+			bool full = false;
+			scanned = splice_scanned(s, out, scan, ids + nk, &nu, &full);
+			if (full) {
+				lost_frames += es[i].count;
+				continue;
+			}
+			nids = nk + nu;
 		}
 		if (!nids) {
 			int id = user_space_frame(s, out);
@@ -1130,7 +1197,10 @@ static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long
 			es[i].count, es[i].tid);
 		for (int j = 0; j < nids; j++)
 			fprintf(out, j ? ",%d" : "%d", ids[j]);
-		fputs("]}\n", out);
+		if (scanned)
+			fprintf(out, "],\"scanned\":%d}\n", scanned);
+		else
+			fputs("]}\n", out);
 	}
 	stack_table_clear(done);
 	write_symbol_warnings(s, out);

@@ -10,7 +10,8 @@ struct sampler;
 
 /* pid > 0: sample that process's threads (user + kernel stacks); pid <= 0: every CPU, kernel mode.
  * use_bpf false: without BPF, the kernel writes each sample's call chain into a ring per event and
- * a thread of the tracer counts them (no stack scan, no timer lateness or program time). On failure
+ * a thread of the tracer counts them (with --pid, with 2 KiB of user stack for the stack scan; no
+ * timer lateness or program time). On failure
  * returns NULL and writes a one-line reason (what is missing) into err. */
 struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t errlen);
 

@@ -125,11 +125,13 @@ function cpuAt(readings: Array<[bigint, number]>, t: bigint): number {
   return c0 + f * (c1 - c0);
 }
 
-export async function record(driver: Driver, pid: number | 'kernel', hz: number, seconds: number): Promise<Recording> {
+export async function record(
+  driver: Driver, pid: number | 'kernel', hz: number, seconds: number, tracerFlags: readonly string[] = [],
+): Promise<Recording> {
   const who = pid === 'kernel' ? ['--kernel'] : ['--pid', String(pid)];
   const args =
     driver === 'tracer'
-      ? [...who, '--sample-hz', String(hz), '--duration', String(seconds)]
+      ? [...who, '--sample-hz', String(hz), '--duration', String(seconds), ...tracerFlags]
       : [pid === 'kernel' ? '0' : String(pid), String(hz), String(seconds)];
   const child = spawn(driver === 'tracer' ? TRACER : RUN_SAMPLER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const decoder = new StreamDecoder();

@@ -52,32 +52,34 @@ function validStack(p: Profile): void {
   }
 }
 
-test('a function built without a frame pointer gets its frame-pointer caller back', async (t) => {
-  assert.equal(tracerBuildError, null, `pktpath-tracer must build: ${tracerBuildError}`);
-  const target = await startTarget('scan_nofp', 25);
-  try {
-    const rec = await record('tracer', target.pid, 999, 3);
-    assert.equal(rec.exitCode, 0, rec.stderr);
-    assert.deepEqual(rec.decodeWarnings, []);
-    const p = profile(rec.records);
-    validStack(p);
-    const a = attribution(p, (fn) => fn === 'nofp_work', ['stage_outer']);
-    t.diagnostic(`nofp_work leaf: ${a.leafSamples} samples, ${a.withCaller} with stage_outer, ${a.scanned} with scanned frames`);
-    const heaviest = [...p.stacks].sort((x, y) => y.count - x.count).slice(0, 3);
-    for (const s of heaviest) t.diagnostic(`${s.count}x scanned=${s.scanned ?? 0} ${s.frames.map((id) => p.frames.get(id)?.fn).join(' <- ')}`);
-    assert.ok(a.leafSamples > 500, `samples in nofp_work: ${a.leafSamples}`);
-    assert.ok(a.withCaller / a.leafSamples > 0.9, `stage_outer on ${a.withCaller} of ${a.leafSamples} nofp_work stacks`);
-    assert.ok(a.scanned / a.leafSamples > 0.9, 'the recovered frame is marked as scanned');
-    // the order is the real one: nofp_work <- stage_outer <- main
-    const order = p.stacks.find((s) => {
-      const names = s.frames.map((id) => p.frames.get(id)?.fn);
-      return names[0] === 'nofp_work' && names[1] === 'stage_outer' && names[2] === 'main';
-    });
-    assert.ok(order, 'a stack reads nofp_work <- stage_outer <- main');
-  } finally {
-    target.stop();
-  }
-});
+for (const flags of [[], ['--no-bpf']]) {
+  test(`a function built without a frame pointer gets its frame-pointer caller back${flags.length ? ' (without BPF: the kernel copies the stack, the tracer scans it)' : ''}`, async (t) => {
+    assert.equal(tracerBuildError, null, `pktpath-tracer must build: ${tracerBuildError}`);
+    const target = await startTarget('scan_nofp', 25);
+    try {
+      const rec = await record('tracer', target.pid, 999, 3, flags);
+      assert.equal(rec.exitCode, 0, rec.stderr);
+      assert.deepEqual(rec.decodeWarnings, []);
+      const p = profile(rec.records);
+      validStack(p);
+      const a = attribution(p, (fn) => fn === 'nofp_work', ['stage_outer']);
+      t.diagnostic(`nofp_work leaf: ${a.leafSamples} samples, ${a.withCaller} with stage_outer, ${a.scanned} with scanned frames`);
+      const heaviest = [...p.stacks].sort((x, y) => y.count - x.count).slice(0, 3);
+      for (const s of heaviest) t.diagnostic(`${s.count}x scanned=${s.scanned ?? 0} ${s.frames.map((id) => p.frames.get(id)?.fn).join(' <- ')}`);
+      assert.ok(a.leafSamples > 500, `samples in nofp_work: ${a.leafSamples}`);
+      assert.ok(a.withCaller / a.leafSamples > 0.9, `stage_outer on ${a.withCaller} of ${a.leafSamples} nofp_work stacks`);
+      assert.ok(a.scanned / a.leafSamples > 0.9, 'the recovered frame is marked as scanned');
+      // the order is the real one: nofp_work <- stage_outer <- main
+      const order = p.stacks.find((s) => {
+        const names = s.frames.map((id) => p.frames.get(id)?.fn);
+        return names[0] === 'nofp_work' && names[1] === 'stage_outer' && names[2] === 'main';
+      });
+      assert.ok(order, 'a stack reads nofp_work <- stage_outer <- main');
+    } finally {
+      target.stop();
+    }
+  });
+}
 
 test('on the demo forwarder, time in sendto/recvfrom/af_packet is attributed to fwd_tx/fwd_rx', async (t) => {
   assert.equal(tracerBuildError, null, `pktpath-tracer must build: ${tracerBuildError}`);
