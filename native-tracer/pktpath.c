@@ -432,7 +432,9 @@ int main(int argc, char **argv)
 	/* Stack sampling alone runs without BPF (perf rings read here); stage probes need it. */
 	bool use_bpf = t->feat.btf && t->feat.bpf_allowed && !opts.no_bpf;
 	if (!use_bpf && opts.nstages) {
-		emit_error(stdout, true, &t->feat, "cannot trace on this host: %s", !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
+		emit_error(stdout, true, &t->feat, "cannot trace on this host: %s; stage probes need BPF (stack sampling, "
+			   "--sample-hz without --stage, and pktpath's --mode sampled work without it)",
+			   !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
 		emit_bye(stdout, "error");
 		rc = 1;
 		goto out;
