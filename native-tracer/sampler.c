@@ -1078,6 +1078,19 @@ static int user_space_frame(struct sampler *s, FILE *out)
 	return id;
 }
 
+/* One "stack" record (pktpath.h): frame ids leaf first; scanned > 0 says how many were spliced in. */
+static void write_stack(FILE *out, unsigned seq, unsigned long long count, unsigned tid, const int *ids, int nids,
+			int scanned)
+{
+	fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[", seq, count, tid);
+	for (int j = 0; j < nids; j++)
+		fprintf(out, j ? ",%d" : "%d", ids[j]);
+	if (scanned)
+		fprintf(out, "],\"scanned\":%d}\n", scanned);
+	else
+		fputs("]}\n", out);
+}
+
 static void write_symbol_warnings(struct sampler *s, FILE *out)
 {
 	for (const char *w = symbolizer_take_warning(s->sym); w; w = symbolizer_take_warning(s->sym)) {
@@ -1193,14 +1206,7 @@ static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long
 			}
 			ids[nids++] = id;
 		}
-		fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[", seq,
-			es[i].count, es[i].tid);
-		for (int j = 0; j < nids; j++)
-			fprintf(out, j ? ",%d" : "%d", ids[j]);
-		if (scanned)
-			fprintf(out, "],\"scanned\":%d}\n", scanned);
-		else
-			fputs("]}\n", out);
+		write_stack(out, seq, es[i].count, es[i].tid, ids, nids, scanned);
 	}
 	stack_table_clear(done);
 	write_symbol_warnings(s, out);
@@ -1288,14 +1294,7 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			}
 			ids[nids++] = id;
 		}
-		fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[",
-			seq, count, k.tid);
-		for (int j = 0; j < nids; j++)
-			fprintf(out, j ? ",%d" : "%d", ids[j]);
-		if (scanned)
-			fprintf(out, "],\"scanned\":%d}\n", scanned);
-		else
-			fputs("]}\n", out);
+		write_stack(out, seq, count, k.tid, ids, nids, scanned);
 	}
 	/* empty the drained stack map so the next round on this set starts without collisions: the
 	 * stacks read above, then whatever no count referred to (its count was lost) */
