@@ -15,6 +15,9 @@ APT_PACKAGES=(
   ripgrep libkrb5-dev build-essential fonts-dejavu-core
   # SSH tests: a non-root login that reaches root through sudo -n
   sudo
+  # real forwarders as users build them: DPDK's sample applications, perf as the unwinding reference,
+  # elfutils (libdw CFI unwinding, a real debuginfod server), libunwind
+  dpdk-doc linux-perf elfutils libdw-dev libdebuginfod-dev debuginfod libunwind-dev libzstd-dev liblzma-dev libbz2-dev
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
