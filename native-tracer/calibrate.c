@@ -1,4 +1,4 @@
-/* calibrate.c — issue 6: what do the probes add at a site of a given class? Functions of each
+/* calibrate.c — what do the probes add at a site of a given class? Functions of each
  * class live in this binary; the tracer probes itself through the very programs the stages use
  * (stage slot PKTPATH_CAL_STAGE, filtered to its own pid) and times them untraced and traced.
  *   inner_ns: median latency the probes record for a call that costs `untraced` on its own, minus

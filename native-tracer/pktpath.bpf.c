@@ -23,7 +23,7 @@ const volatile __u32 fentry_stage[PKTPATH_FENTRY_SLOTS] = {}; /* stage id of eac
 const volatile __u32 netns_ino = 0; /* --netns: skb-keyed stages see only skbs of this netns; 0: all */
 
 /* ---- switched at run time through the mmapped .bss ---- */
-volatile __u32 counting = 0; /* all stages count only while this is 1 (issue 6: one instant range) */
+volatile __u32 counting = 0; /* all stages count only while this is 1 (one instant range for all stages) */
 volatile __u32 calibrating = 0; /* the calibration slot counts while this is 1 */
 
 struct {

@@ -90,7 +90,7 @@ int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsi
 /* forgets entry timestamps left by calls that were in flight when probes were detached */
 void entries_clear(struct tracer *t);
 
-/* issue 6: per-site probe cost, measured in this process through the same programs */
+/* per-site probe cost, measured in this process through the same programs */
 void calibrate_stages(struct tracer *t);
 void recalibrate_stages(struct tracer *t, unsigned seq);
 void calibrate_release(void);
@@ -98,7 +98,7 @@ void calibrate_release(void);
 unsigned long long now_ns(void);
 void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* windows.c: --max-overhead (issue 6). The main loop hands over how to attach, detach, count and
+/* windows.c: --max-overhead. The main loop hands over how to attach, detach, count and
  * wait; a window's whole live time (attach to last probe hit) is charged at the rate measured
  * while counting. */
 struct window_ops {

@@ -1,4 +1,4 @@
-/* windows.c — --max-overhead (issue 6): the stage probes are attached in windows so that what they
+/* windows.c — --max-overhead: the stage probes are attached in windows so that what they
  * cost the target stays within a budget (a share of one CPU), and nothing is scaled up.
  *
  * A window is: attach, settle (calls in flight return), count, stop counting, detach. The target

@@ -189,7 +189,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
 ): Promise<Session> {
-  // The measurement engineer's module; loaded lazily so exact mode never depends on it.
+  // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
   let counters: typeof import('../tracer/counters.ts');
   try {

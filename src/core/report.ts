@@ -1,7 +1,7 @@
 // Derived numbers of a session: the per-stage table that `pktpath report` prints and `--json`
 // emits (its names are a contract read by scripts: keep them), and the text form of it.
 //
-// Correction (issue 6): where the tracer calibrated a stage's site, its latencies are the
+// Correction: where the tracer calibrated a stage's site, its latencies are the
 // histogram shifted down by the calibration's inner_ns (the time the probes add to the stage's own
 // measured interval), clamped at 0. inner_ns is the calibration's MEDIAN probe cost, right for
 // quantiles; a mean contains the MEAN probe cost (the slow tail of the probes' own time, e.g. an

@@ -1,4 +1,4 @@
-// Combines a stage's calibrations over a recording (issue 6): the probe cost drifts (single-stepped
+// Combines a stage's calibrations over a recording: the probe cost drifts (single-stepped
 // sites by several hundred ns over seconds), so the tracer measures it again each interval. Each
 // interval's timed calls are corrected with the mean of the calibration measured just before it and
 // the one just after (linear drift inside the interval); the stage's calibration is the call-weighted

@@ -1,4 +1,4 @@
-// Issue 6, "done when": on a target whose stages cost a known time per call, pktpath's corrected
+// On a target whose stages cost a known time per call, pktpath's corrected
 // means are within max(5%, 50 ns) of the truth measured untraced — for push-first and for
 // single-stepped stages — and sampled mode is within max(10%, 100 ns).
 //
@@ -73,15 +73,15 @@ function describe(rows: readonly StageRow[], truth: Map<string, number>): string
     .join('; ');
 }
 
-// Issue 6 asks for max(5%, 50 ns) on every stage. Measured over many runs on this machine
+// The accuracy target is max(5%, 50 ns) on every stage. Measured over many runs on this machine
 // (docs/measurement.md), the corrected means of the 200 ns and 1 us stages land within about
 // -30...+80 ns of the truth: the probe cost moves between levels ~150 ns apart, per CPU, and the
 // calibration (on the target's CPU, through the recording) follows it to within that. So the 50 ns
 // floor is at the edge of what this machine lets the method resolve, and the suite holds the 5 and
-// 20 us stages (push-first and single-stepped) to the issue's bound and the shorter ones to 150 ns
+// 20 us stages (push-first and single-stepped) to that bound and the shorter ones to 150 ns
 // (their raw error is ~550-750 ns: a missing, misclassified or single-step-carrying correction
 // fails it) -- CI must not be a coin toss. PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`)
-// holds every stage to the issue's bound.
+// holds every stage to that bound.
 const STRICT = process.env.PKTPATH_STRICT_ACCURACY === '1';
 const RESOLVED = new Set(['kc_push_5us', 'kc_push_20us', 'kc_ss_5us', 'kc_ss_20us']);
 const SHORT_GUARD_NS = 150;

@@ -1,4 +1,4 @@
-// Issue 6: under --max-overhead the probes' cost to the target stays within the budget, measured on
+// Under --max-overhead the probes' cost to the target stays within the budget, measured on
 // the target itself rather than taken from the tracer's word. known_cost does fixed work per loop
 // iteration, so its iterations per second of its own CPU time (schedstat), untraced before and after,
 // say what an iteration costs; whatever CPU time it spent beyond that while the tracer ran is what the

@@ -1,4 +1,4 @@
-// Sampled mode on a thread that runs in short bursts and sleeps in between (issue 6: such threads
+// Sampled mode on a thread that runs in short bursts and sleeps in between (such threads
 // looked undersampled: samples/hz 17% below /proc/PID/schedstat on the demo forwarder).
 //
 // The cause is on the schedstat side: the scheduler starts a woken thread's clock at its wakeup

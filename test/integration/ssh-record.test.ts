@@ -139,7 +139,7 @@ test('connection killed mid-record: remote tracer gone within 2 s, no BPF left, 
   const r = buildReport(s);
   assert.ok(r.stages.every((x) => x.calls > 0), 'what arrived before the drop is kept');
   console.log(JSON.stringify({ tracerGoneMs: goneMs, partial_reason: s.partial_reason, duration_s: r.duration_s }));
-  // Last, so that everything above is checked even when this fails: the issue's 2 s bound.
+  // Last, so that everything above is checked even when this fails: the 2 s bound on the remote tracer's exit.
   assert.ok(goneMs <= 2000, `the remote tracer took ${goneMs} ms to exit after the connection died`);
 });
 

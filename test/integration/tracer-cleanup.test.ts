@@ -1,5 +1,5 @@
 // Never leave a probe attached: after SIGKILL of the tracer, or of its parent, none of the BPF
-// programs or links the tracer held may remain (issue 2). Ids are taken from bpftool's holder
+// programs or links the tracer held may remain. Ids are taken from bpftool's holder
 // pids, so concurrent BPF users on the machine do not disturb the comparison.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

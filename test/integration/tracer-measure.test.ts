@@ -1,4 +1,4 @@
-// Issue 6, tracer side, on a target that runs flat out while it is traced: every stage counts over
+// The tracer on a target that runs flat out while it is traced: every stage counts over
 // the same instant range (one switch), per-site calibration classes follow the probed site's first
 // instruction, and --max-overhead windows the probes to stay near the budget, reporting coverage.
 import { test, before, after } from 'node:test';

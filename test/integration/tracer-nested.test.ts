@@ -1,6 +1,6 @@
 // The real tracer on a real process: nested (outer calls inner twice) and recursive (depth 5)
 // stages give exact call counts and no unmatched returns, and a stripped copy probed by address
-// gives the same counts (issue 2: nested/recursive calls, stripped binaries).
+// gives the same counts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';

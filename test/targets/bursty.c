@@ -1,5 +1,5 @@
 /* bursty.c — a thread that runs in bursts and sleeps, like an interrupt-driven or poll-with-sleep
- * forwarder, for the sampler's accuracy on such threads (issue 6). One worker thread spins for
+ * forwarder, for the sampler's accuracy on such threads. One worker thread spins for
  * BURST_US of wall time, then sleeps SLEEP_US (nanosleep), over and over; the main thread only
  * reports. Usage: bursty SECONDS BURST_US SLEEP_US; prints "ready PID TID" (TID: the worker), then
  * every 20 ms "cpu MONO_NS IN_BURST_NS": the worker's CPU time (its own CLOCK_THREAD_CPUTIME_ID)
