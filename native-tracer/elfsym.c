@@ -5,45 +5,145 @@
 #include <libelf.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "elfsym.h"
 
-static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr, unsigned long long *size)
+int open_regular(const char *path, char *err, size_t errlen)
 {
-	Elf_Scn *scn;
-	int pass;
+	struct stat st;
+	int fd;
 
-	for (pass = 0; pass < 2; pass++) {
-		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+	/* stat first: opening a device can have effects of its own, even without blocking */
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto not_regular;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) /* it may have been replaced meanwhile */
+		return fd;
+	close(fd);
+not_regular:
+	snprintf(err, errlen, "%s is not a regular file (%s)", path,
+		 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" :
+		 S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+	return -1;
+}
 
-		scn = NULL;
-		while ((scn = elf_nextscn(elf, scn))) {
-			GElf_Shdr sh;
-			Elf_Data *data;
+/* Calls visit for each defined function symbol of the symbol table of type `want` until it
+ * returns nonzero; returns that value, or 0. */
+static int each_function(Elf *elf, Elf64_Word want, int (*visit)(void *ctx, const char *name, const GElf_Sym *sym),
+			 void *ctx)
+{
+	Elf_Scn *scn = NULL;
 
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want || !sh.sh_entsize)
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != want || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *n;
+			int t, rc;
+
+			if (!gelf_getsym(data, (int)i, &sym))
 				continue;
-			data = elf_getdata(scn, NULL);
-			for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-				GElf_Sym sym;
-				const char *n;
-				int t;
-
-				if (!gelf_getsym(data, (int)i, &sym))
-					continue;
-				t = GELF_ST_TYPE(sym.st_info);
-				if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
-					continue;
-				n = elf_strptr(elf, sh.sh_link, sym.st_name);
-				if (n && !strcmp(n, name)) {
-					*vaddr = sym.st_value;
-					*size = sym.st_size;
-					return 0;
-				}
-			}
+			t = GELF_ST_TYPE(sym.st_info);
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && (rc = visit(ctx, n, &sym)))
+				return rc;
 		}
 	}
-	return -1;
+	return 0;
+}
+
+struct by_name {
+	const char *name;
+	unsigned long long *vaddr, *size;
+};
+
+static int match_name(void *ctx, const char *name, const GElf_Sym *sym)
+{
+	struct by_name *q = ctx;
+
+	if (strcmp(name, q->name))
+		return 0;
+	*q->vaddr = sym->st_value;
+	*q->size = sym->st_size;
+	return 1;
+}
+
+static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr, unsigned long long *size)
+{
+	struct by_name q = { name, vaddr, size };
+
+	return each_function(elf, SHT_SYMTAB, match_name, &q) || each_function(elf, SHT_DYNSYM, match_name, &q) ? 0 : -1;
+}
+
+struct covering {
+	unsigned long long vaddr;
+	struct elf_func *f;
+	int found, global;
+};
+
+static int match_cover(void *ctx, const char *name, const GElf_Sym *sym)
+{
+	struct covering *q = ctx;
+	int global = GELF_ST_BIND(sym->st_info) != STB_LOCAL;
+
+	if (sym->st_value > q->vaddr ||
+	    (sym->st_size ? q->vaddr - sym->st_value >= sym->st_size : sym->st_value != q->vaddr))
+		return 0;
+	/* innermost first (the start closest below), then a global alias before a local one */
+	if (q->found && (sym->st_value < q->f->start || (sym->st_value == q->f->start && (q->global || !global))))
+		return 0;
+	snprintf(q->f->name, sizeof(q->f->name), "%s", name);
+	q->f->start = sym->st_value;
+	q->f->size = sym->st_size;
+	q->found = 1;
+	q->global = global;
+	return 0;
+}
+
+int elf_containing_function(const char *path, unsigned long long vaddr, struct elf_func *f, char *err, size_t errlen)
+{
+	struct covering q = { .vaddr = vaddr, .f = f };
+	Elf *elf = NULL;
+	int fd, rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+		return -1;
+	}
+	fd = open_regular(path, err, errlen);
+	if (fd < 0)
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s is not an ELF file", path);
+		goto out;
+	}
+	each_function(elf, SHT_SYMTAB, match_cover, &q);
+	if (!q.found)
+		each_function(elf, SHT_DYNSYM, match_cover, &q);
+	rc = q.found ? 0 : 1;
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return rc;
 }
 
 int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
@@ -61,11 +161,9 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	fd = open_regular(path, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s is not an ELF file", path);
