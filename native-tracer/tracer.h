@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "clock.h"
 #include "hostcaps.h"
 #include "insn.h"
 #include "reloc.h"
@@ -95,7 +96,6 @@ void calibrate_stages(struct tracer *t);
 void recalibrate_stages(struct tracer *t, unsigned seq);
 void calibrate_release(void);
 
-unsigned long long now_ns(void);
 void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* windows.c: --max-overhead. The main loop hands over how to attach, detach, count and

@@ -1,0 +1,208 @@
+/* ring_samples.c — see ring_samples.h. */
+#include "ring_samples.h"
+#include "sample_events.h"
+#include "unwind.h"
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RING_POLL_MS 10
+#define TABLE_CHAINS 16384
+/* in a chain counted by the stack table, what follows this are the scanned stack words (no
+ * context marker perf writes has this value) */
+#define SCAN_MARK (~0ull)
+
+struct ring_samples {
+	struct sample_events *ev;
+	const struct text_ranges *tr; /* the stack scan's: words copied with each sample are kept when inside */
+	pthread_t reader;
+	volatile int stop;
+	pthread_mutex_t mu; /* guards ev against the reader, the tables, cur and the counts */
+	struct stack_table *tabs[2];
+	unsigned cur; /* the table the reader fills */
+	unsigned long long samples, lost, full;
+	unsigned long long prev_samples, prev_lost, prev_full;
+};
+
+void ring_samples_configure(struct sample_events *ev, const struct text_ranges *tr)
+{
+	ev->prog = NULL;
+	ev->max_chain = RING_MAX_CHAIN;
+	ev->stack_bytes = tr->n > 0 ? PKTPATH_SCAN_BYTES : 0;
+}
+
+/* The PERF_SAMPLE_STACK_USER part of a sample at q (u64 size; size bytes; u64 dyn_size): writes
+ * SCAN_MARK and the words that lie in the executable's text to out. Returns how many values it
+ * wrote (0 without a stack copy or a candidate). */
+static unsigned scan_words(const struct ring_samples *r, const struct perf_event_header *h, const unsigned char *q,
+			   unsigned long long *out)
+{
+	const unsigned char *end = (const unsigned char *)h + h->size;
+	unsigned long long size, dyn;
+	unsigned n;
+
+	if (!r->tr->n || q + 8 > end)
+		return 0;
+	memcpy(&size, q, 8);
+	if (!size || q + 16 + size > end)
+		return 0;
+	memcpy(&dyn, q + 8 + size, 8);
+	if (dyn > size)
+		dyn = size;
+	n = scan_stack_copy(r->tr, q + 8, dyn, out + 1);
+	if (!n)
+		return 0;
+	out[0] = SCAN_MARK;
+	return n + 1;
+}
+
+/* One record from an event's ring (the reader thread, with mu held). */
+static void on_record(void *ctx, const struct perf_event_header *h)
+{
+	struct ring_samples *r = ctx;
+
+	if (h->type == PERF_RECORD_SAMPLE) {
+		/* sample_type TID | CALLCHAIN: u32 pid, tid; u64 nr; u64 ips[nr] */
+		const unsigned char *p = (const unsigned char *)(h + 1);
+		unsigned pid, tid;
+		unsigned long long nr;
+
+		if (h->size < sizeof(*h) + 16)
+			return;
+		memcpy(&pid, p, 4);
+		memcpy(&tid, p + 4, 4);
+		memcpy(&nr, p + 8, 8);
+		if (nr > (h->size - sizeof(*h) - 16) / 8)
+			return; /* malformed: a chain longer than its record */
+		if (r->ev->pid > 0 && (int)pid != r->ev->pid)
+			return;
+		r->samples++;
+		/* the chain (+ context markers), then SCAN_MARK and the scanned words */
+		unsigned long long ips[RING_MAX_CHAIN + 8 + 1 + PKTPATH_SCAN_MAX];
+		const unsigned cap = RING_MAX_CHAIN + 8;
+		unsigned n = nr < cap ? (unsigned)nr : cap;
+		memcpy(ips, p + 16, n * 8ull);
+		n += scan_words(r, h, p + 16 + nr * 8, ips + n);
+		if (!stack_table_add(r->tabs[r->cur], tid, ips, n))
+			r->full++;
+	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
+		unsigned long long lost;
+		memcpy(&lost, (const unsigned char *)(h + 1) + 8, 8);
+		r->lost += lost;
+	}
+}
+
+static void read_rings(struct ring_samples *r)
+{
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < r->ev->n; i++)
+		perf_ring_read(&r->ev->ev[i].ring, on_record, r);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void *reader_main(void *arg)
+{
+	struct ring_samples *r = arg;
+	while (!r->stop) {
+		poll(NULL, 0, RING_POLL_MS);
+		read_rings(r);
+	}
+	return NULL;
+}
+
+static void free_samples(struct ring_samples *r)
+{
+	stack_table_free(r->tabs[0]);
+	stack_table_free(r->tabs[1]);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+struct ring_samples *ring_samples_start(struct sample_events *ev, const struct text_ranges *tr, char *err,
+					size_t errlen)
+{
+	struct ring_samples *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->ev = ev;
+	r->tr = tr;
+	pthread_mutex_init(&r->mu, NULL);
+	r->tabs[0] = stack_table_new(TABLE_CHAINS, (unsigned long long)TABLE_CHAINS * 32);
+	r->tabs[1] = stack_table_new(TABLE_CHAINS, (unsigned long long)TABLE_CHAINS * 32);
+	if (!r->tabs[0] || !r->tabs[1]) {
+		snprintf(err, errlen, "out of memory");
+		free_samples(r);
+		return NULL;
+	}
+	if (pthread_create(&r->reader, NULL, reader_main, r)) {
+		snprintf(err, errlen, "cannot start the ring reader thread");
+		free_samples(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct stack_table *ring_samples_swap(struct ring_samples *r, void (*locked)(void *ctx), void *ctx,
+				      struct ring_interval *iv)
+{
+	struct stack_table *done;
+
+	read_rings(r);
+	pthread_mutex_lock(&r->mu);
+	if (locked)
+		locked(ctx);
+	done = r->tabs[r->cur];
+	r->cur ^= 1;
+	iv->samples = r->samples - r->prev_samples;
+	iv->lost = r->lost - r->prev_lost;
+	iv->full = r->full - r->prev_full;
+	r->prev_samples = r->samples;
+	r->prev_lost = r->lost;
+	r->prev_full = r->full;
+	pthread_mutex_unlock(&r->mu);
+	return done;
+}
+
+void ring_chain_split(const struct stack_entry *e, bool kernel_mode, struct ring_chain *out)
+{
+	bool kernel = kernel_mode;
+	unsigned i;
+
+	out->nkernel = out->nuser = 0;
+	memset(out->scan, 0, sizeof(out->scan));
+	for (i = 0; i < e->n; i++) {
+		unsigned long long ip = e->ips[i];
+
+		if (ip == SCAN_MARK)
+			break;
+		if (ip >= (unsigned long long)PERF_CONTEXT_MAX) {
+			/* context markers say whose frames follow */
+			if (ip == (unsigned long long)PERF_CONTEXT_KERNEL)
+				kernel = true;
+			else if (ip == (unsigned long long)PERF_CONTEXT_USER)
+				kernel = false;
+			continue;
+		}
+		if (kernel && out->nkernel < PKTPATH_MAX_STACK)
+			out->kernel[out->nkernel++] = ip;
+		else if (!kernel && out->nuser < PKTPATH_MAX_STACK)
+			out->user[out->nuser++] = ip;
+	}
+	for (unsigned c = 0, j = i + 1; i < e->n && j < e->n && c < PKTPATH_SCAN_MAX; j++)
+		out->scan[c++] = e->ips[j];
+}
+
+void ring_samples_stop(struct ring_samples *r)
+{
+	if (!r)
+		return;
+	r->stop = 1;
+	pthread_join(r->reader, NULL);
+	free_samples(r);
+}
