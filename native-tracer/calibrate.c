@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "calibrate.h"
-#include "json.h"
+#include "stream.h"
 
 /* A real-time target runs its stages without being preempted by ordinary tasks; calibrating at an
  * ordinary priority on a busy machine would measure the neighbours (in the means above all). So the
@@ -35,31 +35,23 @@ bool cal_match_target_sched(struct tracer *t, int *old_policy, struct sched_para
 		return false;
 	if (sched_setscheduler(0, pol, &sp)) {
 		if (!quiet)
-			emit_warning(t->out, "calibration: cannot take the target's real-time priority (%s); calibrating at "
+			stream_warningf(t->out, "calibration: cannot take the target's real-time priority (%s); calibrating at "
 			     "an ordinary priority", strerror(errno));
 		return false;
 	}
 	return true;
 }
 
-void cal_emit(struct tracer *t, struct stage_rt *s, enum cal_class c, const struct cal_result *r, bool rt,
-		     int seq, int during)
+void cal_emit(struct tracer *t, struct stage_rt *s, enum cal_class c, const struct cal_result *r, bool rt, int seq,
+	      int during)
 {
-	fprintf(t->out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":\"%s\",\"method\":\"%s\",\"runs\":%u,"
-		"\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,\"outer_spread_ns\":%.1f,"
-		"\"sched\":\"%s\"",
-		s->id, cal_names[c], r->method, r->runs, r->inner, r->inner_sp, r->outer, r->outer_sp,
-		rt ? "target-rt" : "normal");
-	if (seq >= 0)
-		fprintf(t->out, ",\"seq\":%d", seq);
-	if (during >= 0)
-		fprintf(t->out, ",\"during\":%d", during);
-	if (r->placement)
-		fprintf(t->out, ",\"placement\":\"%s\"", r->placement);
-	if (r->mean_ok)
-		fprintf(t->out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", r->inner_mean, r->inner_mean_sp);
-	else
-		fputs(",\"inner_mean_ns\":null,\"inner_mean_spread_ns\":null}\n", t->out);
+	struct calibration_rec rec = {
+		.stage = s->id, .cls = cal_names[c], .method = r->method, .sched = rt ? "target-rt" : "normal",
+		.runs = r->runs, .inner_ns = r->inner, .inner_spread_ns = r->inner_sp, .outer_ns = r->outer,
+		.outer_spread_ns = r->outer_sp, .has_inner_mean = r->mean_ok, .inner_mean_ns = r->inner_mean,
+		.inner_mean_spread_ns = r->inner_mean_sp, .seq = seq, .during = during, .placement = r->placement,
+	};
+	stream_calibration(t->out, &rec);
 }
 
 void calibrate_stages(struct tracer *t)
@@ -78,14 +70,14 @@ void calibrate_stages(struct tracer *t)
 			continue;
 		c = cal_class_of(s);
 		if (c == CAL_NCLASS) {
-			emit_warning(t->out, "stage %s: %s probes are not calibrated by this tracer; its latencies "
+			stream_warningf(t->out, "stage %s: %s probes are not calibrated by this tracer; its latencies "
 				     "include the probes' own cost", s->sp->name, kind_name(s->sp->kind));
 			continue;
 		}
 		if (!res[c].done)
 			cal_measure(t, c, &res[c], err[c], sizeof(err[c]), CAL_MAX_BATCHES, CAL_MAX_CALLS);
 		if (!res[c].ok) {
-			emit_warning(t->out, "stage %s: calibration (%s) failed: %s", s->sp->name, cal_names[c], err[c]);
+			stream_warningf(t->out, "stage %s: calibration (%s) failed: %s", s->sp->name, cal_names[c], err[c]);
 			continue;
 		}
 		s->calibrated = true;
@@ -94,7 +86,7 @@ void calibrate_stages(struct tracer *t)
 		cal_emit(t, s, c, &res[c], rt, -1, -1);
 	}
 	if (rt && sched_setscheduler(0, old_pol, &old_sp))
-		emit_warning(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
+		stream_warningf(t->out, "calibration: cannot give back the real-time priority: %s", strerror(errno));
 	cal_bg_start(t, res);
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "calibrate.h"
+#include "stream.h"
 
 /* the most calls in one background batch (fewer where that would take over ~0.3 ms) */
 #define RECAL_CALLS 200
@@ -180,7 +181,7 @@ void cal_bg_start(struct tracer *t, const struct cal_result *res)
 	bg.stop = false;
 	bg.started = any && pthread_create(&bg.th, NULL, bg_main, t) == 0;
 	if (any && !bg.started)
-		emit_warning(t->out, "calibration: no background thread (%s): the probe cost is measured at start only",
+		stream_warningf(t->out, "calibration: no background thread (%s): the probe cost is measured at start only",
 			     strerror(errno));
 }
 

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "json.h"
 #include "sampler.h"
+#include "stream.h"
 #include "tracer.h"
 #include "pktpath.skel.h"
 
@@ -51,19 +51,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-void emit_warning(FILE *out, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fputs("{\"type\":\"warning\",\"message\":", out);
-	json_write_strz(out, buf);
-	fputs("}\n", out);
-}
-
 static void emit_error(FILE *out, bool fatal, const struct features *f, const char *fmt, ...)
 {
 	char buf[1024];
@@ -72,15 +59,7 @@ static void emit_error(FILE *out, bool fatal, const struct features *f, const ch
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputs("{\"type\":\"error\",\"message\":", out);
-	json_write_strz(out, buf);
-	fputs(",\"missing\":[", out);
-	for (int i = 0; f && i < f->nmissing; i++) {
-		if (i)
-			fputc(',', out);
-		json_write_strz(out, f->missing[i]);
-	}
-	fprintf(out, "],\"fatal\":%s}\n", fatal ? "true" : "false");
+	stream_error(out, buf, f ? f->missing : NULL, f ? f->nmissing : 0, fatal);
 	fflush(out);
 	if (fatal)
 		fprintf(stderr, "pktpath-tracer: %s\n", buf);
@@ -88,51 +67,32 @@ static void emit_error(FILE *out, bool fatal, const struct features *f, const ch
 
 static void emit_bye(FILE *out, const char *reason)
 {
-	fprintf(out, "{\"type\":\"bye\",\"reason\":\"%s\",\"t_ns\":%llu,\"detached\":true}\n", reason, now_ns());
+	stream_bye(out, reason, now_ns());
 	fflush(out);
-}
-
-static const char *B(bool v)
-{
-	return v ? "true" : "false";
 }
 
 static void emit_hello(struct tracer *t)
 {
-	const struct features *f = &t->feat;
-	FILE *out = t->out;
+	struct hello_rec h = { .tracer = TRACER_VERSION, .pid = t->o->pid, .kernel_mode = t->o->kernel_mode,
+			       .interval_ms = t->o->interval_ms, .host = &t->feat };
 
-	fprintf(out, "{\"type\":\"hello\",\"version\":%d,\"tracer\":\"%s\",\"kernel\":", PKTPATH_STREAM_VERSION,
-		TRACER_VERSION);
-	json_write_strz(out, f->kernel);
-	fprintf(out, ",\"arch\":\"x86_64\",\"pid\":");
-	if (t->o->pid)
-		fprintf(out, "%d", t->o->pid);
-	else
-		fputs("null", out);
-	fprintf(out, ",\"kernel_mode\":%s,\"clock\":\"monotonic\",\"interval_ms\":%d,"
-		"\"hist\":{\"sub_bits\":%d,\"buckets\":%d,\"max_pow\":%d},",
-		B(t->o->kernel_mode), t->o->interval_ms, PKTPATH_HIST_SUB_BITS, PKTPATH_HIST_BUCKETS,
-		PKTPATH_HIST_MAX_POW);
-	fprintf(out, "\"features\":{\"btf\":%s,\"uprobes\":%s,\"usdt\":%s,\"tracepoints\":%s,\"kprobes\":%s,"
-		"\"fentry\":%s,\"perf_cpu_clock\":%s,\"bpf_allowed\":%s},\"perf_event_paranoid\":%d,\"lockdown\":",
-		B(f->btf), B(f->uprobes), B(f->usdt), B(f->tracepoints), B(f->kprobes), B(f->fentry),
-		B(f->perf_cpu_clock), B(f->bpf_allowed), f->paranoid);
-	json_write_strz(out, f->lockdown[0] ? f->lockdown : NULL);
-	fputs(",\"missing\":[", out);
-	for (int i = 0; i < f->nmissing; i++) {
-		if (i)
-			fputc(',', out);
-		json_write_strz(out, f->missing[i]);
-	}
-	fputs("]}\n", out);
-	fflush(out);
+	stream_hello(t->out, &h);
+	fflush(t->out);
 }
 
+/* What the stage record says about a stage: its spec, where it was probed, how. */
 static void emit_stage(struct tracer *t, struct stage_rt *s)
 {
-	FILE *out = t->out;
-	char pk[16], hex[64] = "";
+	char pk[16], hex[64] = "", name[256];
+	struct stage_rec r = {
+		.id = s->id, .name = s->sp->name, .kind = kind_name(s->sp->kind), .spec = s->sp->spec, .packets = pk,
+		.ok = s->ok, .error = s->ok ? NULL : s->error, .binary = s->binary[0] ? s->binary : NULL,
+		.symbol = s->sp->symbol, .located = s->located, .offset = s->file_off, .address = s->vaddr,
+		.single_step = s->located && insn_single_stepped(s->insn.cls), .key = s->key,
+		.relocated = s->relocated, .entry_offset = s->reloc.off, .entry_insn = s->reloc.insn.text,
+		.untimed_insns = s->reloc.skipped, .untimed_prefix = s->reloc.prefix,
+		.warning = s->warning[0] ? s->warning : NULL,
+	};
 
 	if (s->sp->packets_from == PKTPATH_PKTS_RET)
 		snprintf(pk, sizeof(pk), "ret");
@@ -140,53 +100,22 @@ static void emit_stage(struct tracer *t, struct stage_rt *s)
 		snprintf(pk, sizeof(pk), "arg%u", s->sp->packets_arg);
 	else
 		snprintf(pk, sizeof(pk), "one");
-	fprintf(out, "{\"type\":\"stage\",\"id\":%d,\"name\":", s->id);
-	json_write_strz(out, s->sp->name);
-	fprintf(out, ",\"kind\":\"%s\",\"spec\":", kind_name(s->sp->kind));
-	json_write_strz(out, s->sp->spec);
-	fprintf(out, ",\"packets\":\"%s\",\"ok\":%s,\"error\":", pk, B(s->ok));
-	json_write_strz(out, s->ok ? NULL : s->error);
-	fputs(",\"binary\":", out);
-	json_write_strz(out, s->binary[0] ? s->binary : NULL);
-	fputs(",\"symbol\":", out);
 	if (s->sp->kind == PKTPATH_KIND_USDT) {
-		char name[256];
 		snprintf(name, sizeof(name), "%s:%s", s->sp->provider, s->sp->probe);
-		json_write_strz(out, name);
+		r.symbol = name;
 	} else if (s->sp->kind == PKTPATH_KIND_TRACEPOINT) {
-		char name[256];
 		snprintf(name, sizeof(name), "%s:%s", s->sp->category, s->sp->event);
-		json_write_strz(out, name);
-	} else {
-		json_write_strz(out, s->sp->symbol);
+		r.symbol = name;
 	}
-	fputs(",\"offset\":", out);
-	if (s->located)
-		fprintf(out, "%llu,\"address\":\"0x%llx\"", s->file_off, s->vaddr);
-	else
-		fputs("null", out);
-	fputs(",\"first_insn\":", out);
 	if (s->located) {
-		json_write_strz(out, s->insn.text);
+		r.first_insn = s->insn.text;
 		for (size_t i = 0; i < s->ncode && i < 8; i++)
 			snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), "%s%02x", i ? " " : "", s->code[i]);
+		r.first_bytes = hex[0] ? hex : NULL;
 	} else {
-		json_write_strz(out, s->sp->kind == PKTPATH_KIND_USDT && s->ok ? "nop (USDT site)" : NULL);
+		r.first_insn = s->sp->kind == PKTPATH_KIND_USDT && s->ok ? "nop (USDT site)" : NULL;
 	}
-	fputs(",\"first_bytes\":", out);
-	json_write_strz(out, hex[0] ? hex : NULL);
-	fprintf(out, ",\"single_step\":%s,\"key\":\"%s\"", B(s->located && insn_single_stepped(s->insn.cls)), s->key);
-	if (s->relocated) {
-		fprintf(out, ",\"entry_offset\":%u,\"entry_insn\":", s->reloc.off);
-		json_write_strz(out, s->reloc.insn.text);
-		fprintf(out, ",\"untimed_insns\":%u,\"untimed_prefix\":", s->reloc.skipped);
-		json_write_strz(out, s->reloc.prefix);
-	} else if (s->located) {
-		fputs(",\"entry_offset\":0", out);
-	}
-	fputs(",\"warning\":", out);
-	json_write_strz(out, s->warning[0] ? s->warning : NULL);
-	fputs("}\n", out);
+	stream_stage(t->out, &r);
 }
 
 /* fentry works only where the kernel lets us load a tracing program: try it. */
@@ -300,10 +229,9 @@ static bool wait_until(struct loop *L, unsigned long long until, const sigset_t 
  * the next interval's totals account for). */
 static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 {
-	static unsigned long long h[PKTPATH_HIST_BUCKETS];
+	static unsigned long long h[PKTPATH_HIST_BUCKETS], delta[PKTPATH_HIST_BUCKETS];
 	struct pktpath_stage_totals now[PKTPATH_MAX_STAGES];
 	bool have[PKTPATH_MAX_STAGES] = {};
-	FILE *out = t->out;
 
 	*overhead_ns = 0;
 	for (int i = 0; i < t->nst; i++)
@@ -311,7 +239,7 @@ static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
 		struct pktpath_stage_totals c = now[i], d, dummy;
-		bool first = true;
+		bool buckets;
 
 		if (!have[i])
 			continue;
@@ -324,19 +252,12 @@ static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 		if (!d.calls && !d.unmatched)
 			continue;
 		*overhead_ns += d.calls * s->outer_ns;
-		fprintf(out, "{\"type\":\"hist\",\"seq\":%u,\"stage\":%d,\"calls\":%llu,\"packets\":%llu,\"sum_ns\":%llu,"
-			"\"unmatched\":%llu,\"timed\":%llu,\"buckets\":[", seq, s->id, d.calls, d.packets, d.sum_ns,
-			d.unmatched, d.timed);
-		if (d.timed && !slot_read(t, s->id, &dummy, h)) {
-			for (int b = 0; b < PKTPATH_HIST_BUCKETS; b++) {
-				if (h[b] == s->prev_hist[b])
-					continue;
-				fprintf(out, "%s[%d,%llu]", first ? "" : ",", b, h[b] - s->prev_hist[b]);
-				s->prev_hist[b] = h[b];
-				first = false;
-			}
+		buckets = d.timed && !slot_read(t, s->id, &dummy, h);
+		for (int b = 0; buckets && b < PKTPATH_HIST_BUCKETS; b++) {
+			delta[b] = h[b] - s->prev_hist[b];
+			s->prev_hist[b] = h[b];
 		}
-		fputs("]}\n", out);
+		stream_hist(t->out, seq, s->id, &d, buckets ? delta : NULL);
 	}
 }
 
@@ -440,7 +361,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!use_bpf)
-		emit_warning(stdout, "stack sampling without BPF (%s): the kernel writes each sample's call chain to a ring "
+		stream_warningf(stdout, "stack sampling without BPF (%s): the kernel writes each sample's call chain to a ring "
 			     "that the tracer reads; there are no timer-lateness or sampler-time numbers (sampled mode "
 			     "is then not corrected for the sampler's own time)",
 			     opts.no_bpf ? "--no-bpf" : !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
@@ -523,7 +444,7 @@ sample:
 	if (opts.max_overhead_pct > 0) {
 		for (int i = 0; i < t->nst; i++)
 			if (t->st[i].ok && !t->st[i].calibrated)
-				emit_warning(stdout, "--max-overhead: stage %s has no calibrated probe cost, so its calls "
+				stream_warningf(stdout, "--max-overhead: stage %s has no calibrated probe cost, so its calls "
 					     "are left out of the overhead estimate", t->st[i].sp->name);
 	}
 
@@ -537,7 +458,7 @@ sample:
 	unsigned long long start = now_ns(), tick_start = start, last_recal = start;
 	if (opts.duration_s > 0)
 		L.end_ns = start + (unsigned long long)(opts.duration_s * 1e9);
-	fprintf(stdout, "{\"type\":\"ready\",\"t_ns\":%llu}\n", start);
+	stream_ready(stdout, start);
 	fflush(stdout);
 
 	bool running = true, attached = true;
@@ -570,17 +491,14 @@ sample:
 		if (smp)
 			sampler_drain(smp, stdout, seq, &samples, &lost);
 		double dt = (double)(now - tick_start);
-		fprintf(stdout, "{\"type\":\"tick\",\"seq\":%u,\"t_ns\":%llu,\"dt_ns\":%llu,\"samples\":%llu,\"lost\":%llu,"
-			"\"coverage\":%.4f,\"overhead_pct\":", seq, now, now - tick_start, samples, lost,
-			dt > 0 ? (on_ns > dt ? 1.0 : on_ns / dt) : 0.0);
-		if (nok && opts.calibrate)
-			fprintf(stdout, "%.3f", dt > 0 ? 100.0 * ovh_ns / dt : 0.0);
-		else
-			fputs("null", stdout);
-		if (windowed)
-			fprintf(stdout, ",\"live\":%.4f", dt > 0 ? (W.live_ns > dt ? 1.0 : W.live_ns / dt) : 0.0);
-		sampler_tick_fields(smp, stdout);
-		fputs("}\n", stdout);
+		struct tick_rec tk = {
+			.seq = seq, .t_ns = now, .dt_ns = now - tick_start, .samples = samples, .lost = lost,
+			.has_coverage = true, .coverage = dt > 0 ? (on_ns > dt ? 1.0 : on_ns / dt) : 0.0,
+			.has_overhead = nok && opts.calibrate, .overhead_pct = dt > 0 ? 100.0 * ovh_ns / dt : 0.0,
+			.has_live = windowed, .live = dt > 0 ? (W.live_ns > dt ? 1.0 : W.live_ns / dt) : 0.0,
+		};
+		sampler_tick(smp, &tk);
+		stream_tick(stdout, &tk);
 		if (fflush(stdout) || ferror(stdout)) {
 			L.reason = "error"; /* nobody reads us any more */
 			running = false;

@@ -34,7 +34,7 @@ struct sampler {
 	struct frame_table *frames;
 	bool warned_over;
 	/* --pid: over the last drained interval, the sampled threads' task-clock (the time the samples
-	 * are drawn from) and what the scheduler charged the same threads (sampler_tick_fields) */
+	 * are drawn from) and what the scheduler charged the same threads (sampler_tick) */
 	struct interval_clocks clocks;
 	/* with BPF: the running totals at the last drain; over the last drained interval, the
 	 * sampling timer's lateness summed over late_n samples and the program's run time over run_n */
@@ -347,15 +347,18 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	return 0;
 }
 
-void sampler_tick_fields(struct sampler *s, FILE *out)
+void sampler_tick(struct sampler *s, struct tick_rec *t)
 {
 	if (!s)
 		return;
-	if (s->pid > 0)
-		fprintf(out, ",\"cpu_ns\":%llu,\"sched_ns\":%llu,\"slices\":%llu", s->clocks.cpu_ns,
-			s->clocks.sched_ns, s->clocks.slices);
-	if (s->late_n)
-		fprintf(out, ",\"timer_late_ns\":%llu", s->late_ns / s->late_n);
-	if (s->run_n)
-		fprintf(out, ",\"sample_run_ns\":%llu", s->run_ns / s->run_n);
+	if (s->pid > 0) {
+		t->has_clocks = true;
+		t->cpu_ns = s->clocks.cpu_ns;
+		t->sched_ns = s->clocks.sched_ns;
+		t->slices = s->clocks.slices;
+	}
+	t->has_timer_late = s->late_n > 0;
+	t->timer_late_ns = s->late_n ? s->late_ns / s->late_n : 0;
+	t->has_sample_run = s->run_n > 0;
+	t->sample_run_ns = s->run_n ? s->run_ns / s->run_n : 0;
 }

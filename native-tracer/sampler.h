@@ -1,5 +1,6 @@
-/* sampler.h — CPU stack sampling (perf_event cpu-clock + BPF stack aggregation) and symbolization.
- * The loader (pktpath.c) owns the stream; the sampler writes its frame/stack records into it. */
+/* sampler.h — CPU stack sampling (perf clock events, counted by a BPF program or read from perf
+ * rings) and symbolization. The loader (pktpath.c) owns the stream; the sampler writes its
+ * frame/stack/drop records into it and fills in its part of the tick. */
 #ifndef PKTPATH_SAMPLER_H
 #define PKTPATH_SAMPLER_H
 #include <stdio.h>
@@ -20,9 +21,10 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t er
 int sampler_drain(struct sampler *s, FILE *out, unsigned seq,
 		  unsigned long long *samples, unsigned long long *lost);
 
-/* --pid: appends the last drained interval's ,"cpu_ns":N,"sched_ns":M to a tick record (pktpath.h);
- * nothing in kernel mode or on NULL. */
-void sampler_tick_fields(struct sampler *s, FILE *out);
+struct tick_rec;
+/* Fills the tick's sampler members for the last drained interval: the sampled threads' clocks
+ * (--pid), the sampling timer's lateness and the program's run time (with BPF). Nothing on NULL. */
+void sampler_tick(struct sampler *s, struct tick_rec *t);
 
 /* Detaches and frees everything; safe on NULL. */
 void sampler_close(struct sampler *s);

@@ -96,7 +96,6 @@ void calibrate_stages(struct tracer *t);
 void recalibrate_stages(struct tracer *t, unsigned seq);
 void calibrate_release(void);
 
-void emit_warning(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* windows.c: --max-overhead. The main loop hands over how to attach, detach, count and
  * wait; a window's whole live time (attach to last probe hit) is charged at the rate measured

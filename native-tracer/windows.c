@@ -79,7 +79,7 @@ void windows_init(struct windows *w, double budget_pct)
 static void debug_mark(const struct windows *w, const char *what, unsigned long long dur_ns)
 {
 	if (w->debug)
-		fprintf(stderr, "{\"win\":\"%s\",\"wall_ms\":%.3f,\"ms\":%.3f}\n", what, realtime_ms(), dur_ns / 1e6);
+		fprintf(stderr, "window %s wall_ms=%.3f ms=%.3f\n", what, realtime_ms(), dur_ns / 1e6);
 }
 
 /* Probes attached at start (to report each stage) are removed until the first window: the target
@@ -123,7 +123,7 @@ static unsigned long long detach(struct windows *w, const struct window_ops *op,
 	w->ndetach++;
 	w->attached = false;
 	if (w->debug)
-		fprintf(stderr, "{\"win\":\"detach\",\"wall_ms\":%.3f,\"ms\":%.3f,\"paid_ms\":%.3f}\n", realtime_ms(),
+		fprintf(stderr, "window detach wall_ms=%.3f ms=%.3f paid_ms=%.3f\n", realtime_ms(),
 			(t1 - t0) / 1e6, end > t0 ? (end - t0) / 1e6 : 0.0);
 	return end;
 }
@@ -175,7 +175,7 @@ bool windows_interval(struct windows *w, const struct window_ops *op, unsigned l
 		w->attached = true;
 		t = now_ns();
 		if (w->debug)
-			fprintf(stderr, "{\"win\":\"attach\",\"wall_ms\":%.3f,\"ms\":%.3f,\"stages\":%d}\n", realtime_ms(),
+			fprintf(stderr, "window attach wall_ms=%.3f ms=%.3f stages=%d\n", realtime_ms(),
 				(t - live_start) / 1e6, n);
 		/* calls in flight while the probes went in return before counting starts */
 		running = op->wait(op->ctx, t + SETTLE_NS);
@@ -223,8 +223,8 @@ double windows_account(struct windows *w, double counted_cost_ns, unsigned long 
 	if (w->balance_ns > (cap > 0 ? cap : 0))
 		w->balance_ns = cap > 0 ? cap : 0;
 	if (w->debug)
-		fprintf(stderr, "{\"win\":\"account\",\"wall_ms\":%.3f,\"on_ms\":%.3f,\"live_ms\":%.3f,\"rate\":%.4f,"
-			"\"cost_ms\":%.3f,\"balance_ms\":%.3f,\"attach_ms\":%.3f,\"detach_paid_ms\":%.3f,\"detach_ms\":%.3f}\n",
+		fprintf(stderr, "window account wall_ms=%.3f on_ms=%.3f live_ms=%.3f rate=%.4f "
+			"cost_ms=%.3f balance_ms=%.3f attach_ms=%.3f detach_paid_ms=%.3f detach_ms=%.3f\n",
 			realtime_ms(), w->on_ns / 1e6, w->live_ns / 1e6, w->rate, cost / 1e6, w->balance_ns / 1e6,
 			w->attach_ns / 1e6, w->detach_paid_ns / 1e6, w->detach_wall_ns / 1e6);
 	return cost;

@@ -2,18 +2,13 @@
  *   run_sampler PID|0 HZ SECONDS [INTERVAL_MS]
  * Writes frame/stack/tick records on stdout and, on stderr, the drain time per interval. Used by
  * the sampler tests and for measuring the sampler apart from the rest of the tracer. */
+#include "../clock.h"
 #include "../sampler.h"
+#include "../stream.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -47,8 +42,9 @@ int main(int argc, char **argv)
 		sampler_drain(s, stdout, seq, &samples, &lost);
 		b = now_ns();
 		/* like pktpath.c: t_ns is the end of the interval, taken just before the drain */
-		printf("{\"type\":\"tick\",\"seq\":%u,\"t_ns\":%llu,\"dt_ns\":%llu,\"samples\":%llu,"
-		       "\"lost\":%llu}\n", seq, a, a - last, samples, lost);
+		struct tick_rec tk = { .seq = seq, .t_ns = a, .dt_ns = a - last, .samples = samples, .lost = lost };
+		sampler_tick(s, &tk);
+		stream_tick(stdout, &tk);
 		fflush(stdout);
 		last = a;
 		tot_samples += samples;
