@@ -1,6 +1,7 @@
 /* pktpath.h — the one header shared by the BPF programs and the user-space tracer: the layout of
  * the maps both sides touch, and the constants the stream carries. The stream itself is written by
- * stream.c and specified in docs/stream.md; src/tracer/protocol.ts mirrors these constants. */
+ * stream.c and specified in docs/stream.md; test/unit/stream-schema-tidy.test.ts holds the TS side
+ * (src/tracer/protocol.ts, stream-schema.ts) to this file. */
 #ifndef PKTPATH_H
 #define PKTPATH_H
 

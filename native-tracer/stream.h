@@ -1,6 +1,6 @@
 /* stream.h — the tracer's stream (docs/stream.md): one function per record type, and the only
- * place its JSON member names are written. Outside strings (symbols, paths, messages) go through
- * json.h. */
+ * place its JSON member names are written (test/unit/stream-schema-tidy.test.ts holds them to
+ * src/tracer/stream-schema.ts). Outside strings (symbols, paths, messages) go through json.h. */
 #ifndef PKTPATH_STREAM_H
 #define PKTPATH_STREAM_H
 #include <stdbool.h>

@@ -8,6 +8,8 @@ bash scripts/setup.sh
 bash scripts/build.sh
 npm run -s typecheck
 npm run -s lint
+# every stream decoder in the tests refuses a record type or member the schema lacks
+export PKTPATH_STREAM_STRICT=1
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -58,7 +58,7 @@ export async function recordExact(pid: number, stages: readonly StageArg[], dura
   const child = spawn(TRACER, ['--pid', String(pid), ...stageArgs, '--duration', String(durationS), ...extra], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const dec = new StreamDecoder();
+  const dec = new StreamDecoder({ strict: true });
   const rec = new Recorder({ host: 'localhost', pid });
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => dec.push(b).forEach((e) => rec.event(e)));

@@ -101,7 +101,7 @@ async function runBursty(burstUs: number, sleepUs: number): Promise<Run> {
       }
     }, 5);
     const tracer = spawn(TRACER, ['--pid', String(pid), '--sample-hz', String(HZ), '--duration', String(SECONDS)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const dec = new StreamDecoder();
+    const dec = new StreamDecoder({ strict: true });
     const records: StreamRecord[] = [];
     tracer.stdout.on('data', (b: Buffer) => {
       for (const e of dec.push(b)) if (e.kind === 'record') records.push(e.record);

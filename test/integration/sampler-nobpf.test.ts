@@ -80,7 +80,7 @@ interface Run {
 async function trace(cmd: string, argv: string[]): Promise<Run> {
   const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   procs.push(child);
-  const dec = new StreamDecoder();
+  const dec = new StreamDecoder({ strict: true });
   const records: StreamRecord[] = [];
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => {

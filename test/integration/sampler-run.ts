@@ -134,7 +134,7 @@ export async function record(
       ? [...who, '--sample-hz', String(hz), '--duration', String(seconds), ...tracerFlags]
       : [pid === 'kernel' ? '0' : String(pid), String(hz), String(seconds)];
   const child = spawn(driver === 'tracer' ? TRACER : RUN_SAMPLER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const decoder = new StreamDecoder();
+  const decoder = new StreamDecoder({ strict: true });
   const records: StreamRecord[] = [];
   const decodeWarnings: string[] = [];
   const chunks: Buffer[] = [];

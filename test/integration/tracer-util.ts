@@ -100,7 +100,7 @@ export interface TracerRun {
 
 export function runTracer(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}): TracerRun {
   const proc = spawn(TRACER, args, { stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'] });
-  const decoder = new StreamDecoder();
+  const decoder = new StreamDecoder({ strict: true });
   const records: StreamRecord[] = [];
   const decodeErrors: string[] = [];
   let err = '';

@@ -23,7 +23,7 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pktpath-cli-'));
-  const d = new StreamDecoder();
+  const d = new StreamDecoder({ strict: true });
   const r = new Recorder({ host: 'localhost', sampleHz: 99 });
   for (const ev of [...d.push(readFileSync('test/fixtures/stream-demo.jsonl')), ...d.end()]) r.event(ev);
   good = join(dir, 'good.pktpath.json.gz');

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { StreamDecoder, type DecodeEvent } from '../../src/tracer/decoder.ts';
+import { StreamDecoder, type DecodeEvent, type DecoderOptions } from '../../src/tracer/decoder.ts';
 import type { StreamRecord } from '../../src/tracer/protocol.ts';
 
 const FIXTURE = readFileSync('test/fixtures/stream-demo.jsonl') // tests run from the repo root;
 
-function decodeAll(chunks: Array<Buffer | string>, opts = {}): DecodeEvent[] {
-  const d = new StreamDecoder(opts);
+// Production decoding unless a test says otherwise (the test runs set PKTPATH_STREAM_STRICT=1).
+function decodeAll(chunks: Array<Buffer | string>, opts: DecoderOptions = {}): DecodeEvent[] {
+  const d = new StreamDecoder({ strict: false, ...opts });
   const out: DecodeEvent[] = [];
   for (const c of chunks) out.push(...d.push(c));
   out.push(...d.end());
@@ -69,13 +70,39 @@ test('garbage, truncated JSON and wrong types become warnings with line numbers;
   assert.match(w[0]!.toString(), /^tracer stream line 2: /);
 });
 
-test('unknown record types are ignored with a warning; unknown members are dropped', () => {
+test('unknown record types and members are ignored, each said once; the record keeps its known members', () => {
   const ev = decodeAll([
-    '{"type":"hello2","x":1}\n{"type":"warning","message":"hi","extra":{"deep":1}}\n{"type":"hello2","x":2}\n',
+    '{"type":"hello2","x":1}\n{"type":"warning","message":"hi","extra":{"deep":1}}\n{"type":"hello2","x":2}\n' +
+      '{"type":"warning","message":"again","extra":2}\n',
   ]);
-  assert.equal(warnings(ev).length, 1);
+  assert.equal(warnings(ev).length, 2);
   assert.match(warnings(ev)[0]!.reason, /unknown record type "hello2"/);
-  assert.deepEqual(records(ev), [{ type: 'warning', message: 'hi' }]);
+  assert.match(warnings(ev)[1]!.reason, /warning: member "extra" is not known to this pktpath, ignored \(said once\)/);
+  assert.deepEqual(records(ev), [{ type: 'warning', message: 'hi' }, { type: 'warning', message: 'again' }]);
+});
+
+test('strict decoding (the tests\'): an unknown member or record type is fatal and names it', () => {
+  const hello = JSON.parse(FIXTURE.toString('utf8').split('\n')[0]!) as Record<string, unknown>;
+  const member = decodeAll([JSON.stringify({ ...hello, new_member: 1 }) + '\n{"type":"ready","t_ns":1}\n'], { strict: true });
+  assert.equal(member.length, 1);
+  assert.equal(member[0]!.kind, 'fatal');
+  assert.match(member[0]!.kind === 'fatal' ? member[0]!.error.reason : '', /hello: unknown member "new_member" \(strict decoding/);
+  const nested = decodeAll([JSON.stringify({ ...hello, hist: { ...(hello.hist as object), min_pow: 0 } }) + '\n'], { strict: true });
+  assert.match(nested[0]!.kind === 'fatal' ? nested[0]!.error.reason : '', /unknown member "hist\.min_pow"/);
+  const type = decodeAll(['{"type":"hello2","x":1}\n'], { strict: true });
+  assert.match(type[0]!.kind === 'fatal' ? type[0]!.error.reason : '', /unknown record type "hello2"/);
+  // the fixture (an older tracer's stream, without the members added since) decodes strictly
+  assert.deepEqual(warnings(decodeAll([FIXTURE], { strict: true })), []);
+  assert.equal(records(decodeAll([FIXTURE], { strict: true })).length, 20);
+});
+
+test('the hello carries perf_event_paranoid and lockdown', () => {
+  const hello = JSON.parse(FIXTURE.toString('utf8').split('\n')[0]!) as Record<string, unknown>;
+  const ev = decodeAll([JSON.stringify({ ...hello, perf_event_paranoid: 2, lockdown: 'none' }) + '\n'], { strict: true });
+  const h = records(ev)[0];
+  assert.ok(h?.type === 'hello');
+  assert.equal(h.perf_event_paranoid, 2);
+  assert.equal(h.lockdown, 'none');
 });
 
 test('huge lines are skipped with a warning and the next line survives', () => {
@@ -93,7 +120,7 @@ test('huge lines are skipped with a warning and the next line survives', () => {
 
 test('a hello of another stream version is a clear fatal error', () => {
   const hello = JSON.parse(FIXTURE.toString('utf8').split('\n')[0]!) as Record<string, unknown>;
-  const d = new StreamDecoder();
+  const d = new StreamDecoder({ strict: false });
   const ev = d.push(JSON.stringify({ ...hello, version: 2 }) + '\n{"type":"ready","t_ns":1}\n');
   assert.equal(ev.length, 1);
   assert.equal(ev[0]!.kind, 'fatal');

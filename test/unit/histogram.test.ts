@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, bucketCount, bucketIndex, bucketLower, bucketUpper, DEFAULT_LAYOUT } from '../../src/core/histogram.ts';
 import { HIST_BUCKETS } from '../../src/tracer/protocol.ts';
+import { headerConstants } from '../helpers/tracer-source.ts';
 
 // Deterministic PRNG so a failure can be replayed.
 function rng(seed: number): () => number {
@@ -16,8 +17,10 @@ function rng(seed: number): () => number {
 }
 
 test('layout matches pktpath.h', () => {
-  assert.equal(bucketCount(), HIST_BUCKETS);
-  assert.equal(HIST_BUCKETS, 560);
+  const h = headerConstants();
+  assert.equal(bucketCount(), h.get('HIST_BUCKETS'));
+  assert.equal(HIST_BUCKETS, h.get('HIST_BUCKETS'));
+  assert.deepEqual(DEFAULT_LAYOUT, { sub_bits: h.get('HIST_SUB_BITS'), max_pow: h.get('HIST_MAX_POW') });
 });
 
 test('index follows the header formula for known values', () => {

@@ -7,7 +7,7 @@ import { Recorder } from '../../src/tracer/recorder.ts';
 import type { Session } from '../../src/core/session.ts';
 
 function fixtureSession(text = readFileSync('test/fixtures/stream-demo.jsonl', 'utf8')): Session {
-  const d = new StreamDecoder();
+  const d = new StreamDecoder({ strict: true });
   const r = new Recorder({ host: 'localhost' });
   for (const ev of [...d.push(text), ...d.end()]) r.event(ev);
   return r.finish();

@@ -13,7 +13,7 @@ import type { Session } from '../../src/core/session.ts';
 const FIXTURE = readFileSync('test/fixtures/stream-demo.jsonl'); // tests run from the repo root
 
 function recordFixture(text: Buffer | string, reason?: string): { session: Session; snapshots: Session[] } {
-  const d = new StreamDecoder();
+  const d = new StreamDecoder({ strict: true });
   const r = new Recorder({ host: 'localhost', sampleHz: 99, created: new Date('2026-01-01T00:00:00Z') });
   const snapshots: Session[] = [];
   r.onSnapshot((s) => snapshots.push(s));

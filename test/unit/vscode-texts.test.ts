@@ -18,7 +18,7 @@ import { sshConfigHosts } from '../../src/vscode/ssh-hosts.ts';
 
 function fixtureSession(): Session {
   const rec = new Recorder({ host: 'localhost', pid: 4242, command: '/opt/fwd --eal', created: new Date('2026-01-02T03:04:05Z') });
-  const dec = new StreamDecoder();
+  const dec = new StreamDecoder({ strict: true });
   for (const ev of dec.push(readFileSync('test/fixtures/stream-demo.jsonl'))) rec.event(ev);
   return rec.finish();
 }
