@@ -6,6 +6,7 @@
 // twice: our own command line holds it once, and no other process can know it. All parsing is here, pure, and unit-tested.
 import { randomBytes } from 'node:crypto';
 import type { Transport } from './transport.ts';
+import { elfBuildId } from '../core/elf-build-id.ts';
 
 export const DISCOVERY_SCRIPT = `
 m=$1$1
@@ -321,41 +322,6 @@ export function findCandidates(raw: RawSnapshot, busy = BUSY_CPU): Candidate[] {
   // The likeliest forwarders first: DPDK, then packet sockets, then by CPU.
   const rank = (c: Candidate): number => (c.dpdk ? 4 : 0) + (c.xdpSockets > 0 ? 2 : 0) + (c.packetSockets > 0 ? 2 : 0) + (c.busyThreads.length > 0 ? 1 : 0);
   return out.sort((a, b) => rank(b) - rank(a) || b.cpu - a.cpu || a.pid - b.pid);
-}
-
-/** The GNU build-id from the start of an ELF file (its PT_NOTE segments), or null. */
-export function elfBuildId(buf: Buffer): string | null {
-  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46) return null;
-  const is64 = buf[4] === 2;
-  const le = buf[5] === 1;
-  const u16 = (o: number): number => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const u64 = (o: number): number => Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
-  const phoff = is64 ? u64(32) : u32(28);
-  const phentsize = u16(is64 ? 54 : 42);
-  const phnum = u16(is64 ? 56 : 44);
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (ph + phentsize > buf.length) break;
-    if (u32(ph) !== 4) continue; // PT_NOTE
-    const off = is64 ? u64(ph + 8) : u32(ph + 4);
-    const size = is64 ? u64(ph + 32) : u32(ph + 16);
-    let p = off;
-    const end = Math.min(off + size, buf.length);
-    while (p + 12 <= end) {
-      const namesz = u32(p);
-      const descsz = u32(p + 4);
-      const type = u32(p + 8);
-      const name = p + 12;
-      const desc = name + ((namesz + 3) & ~3);
-      if (desc + descsz > end) break;
-      if (type === 3 && namesz === 4 && buf.toString('latin1', name, name + 3) === 'GNU') {
-        return buf.subarray(desc, desc + descsz).toString('hex');
-      }
-      p = desc + ((descsz + 3) & ~3);
-    }
-  }
-  return null;
 }
 
 async function readHead(t: Transport, path: string, opts: { root?: boolean }): Promise<Buffer> {

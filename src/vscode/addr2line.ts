@@ -65,42 +65,6 @@ export async function addr2line(binary: string, addrs: readonly string[]): Promi
   return map;
 }
 
-/** The GNU build-id note of an ELF file, hex; null when it has none or is not ELF. */
-export async function readBuildId(path: string): Promise<string | null> {
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    await fh.read(head, 0, 64, 0);
-    if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2 || head[5] !== 1) return null; // ELF64 LE only
-    const phoff = Number(head.readBigUInt64LE(32));
-    const phentsize = head.readUInt16LE(54);
-    const phnum = head.readUInt16LE(56);
-    const ph = Buffer.alloc(phentsize * phnum);
-    await fh.read(ph, 0, ph.length, phoff);
-    for (let i = 0; i < phnum; i++) {
-      const b = i * phentsize;
-      if (ph.readUInt32LE(b) !== 4) continue; // PT_NOTE
-      const off = Number(ph.readBigUInt64LE(b + 8));
-      const size = Number(ph.readBigUInt64LE(b + 32));
-      const notes = Buffer.alloc(Math.min(size, 1 << 16));
-      await fh.read(notes, 0, notes.length, off);
-      let p = 0;
-      while (p + 12 <= notes.length) {
-        const namesz = notes.readUInt32LE(p);
-        const descsz = notes.readUInt32LE(p + 4);
-        const type = notes.readUInt32LE(p + 8);
-        const name = notes.subarray(p + 12, p + 12 + namesz).toString('latin1');
-        const descOff = p + 12 + ((namesz + 3) & ~3);
-        if (type === 3 && name.startsWith('GNU')) return notes.subarray(descOff, descOff + descsz).toString('hex');
-        p = descOff + ((descsz + 3) & ~3);
-      }
-    }
-    return null;
-  } finally {
-    await fh.close();
-  }
-}
-
 /** ET_EXEC binaries are loaded at their link address, so a sampled address is an ELF address. */
 export async function isFixedAddress(path: string): Promise<boolean> {
   const fh = await open(path, 'r');

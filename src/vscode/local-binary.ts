@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import type { Session } from '../core/session.ts';
-import { isFixedAddress, readBuildId } from './addr2line.ts';
+import { readElfBuildId } from '../core/elf-build-id.ts';
+import { isFixedAddress } from './addr2line.ts';
 import { settings, workspaceRoot } from './settings.ts';
 import { buildSourceIndex, expandLocal, mapSourcePath } from './source-map.ts';
 
@@ -19,7 +20,7 @@ export function sourcePrefixes(): Record<string, string> {
 
 async function isElf(p: string): Promise<boolean> {
   try {
-    return (await readBuildId(p)) !== null || (await isFixedAddress(p));
+    return (await readElfBuildId(p)) !== null || (await isFixedAddress(p));
   } catch {
     return false;
   }
@@ -47,7 +48,7 @@ export async function checkBuildId(session: Session, log: Log): Promise<string |
   if (!t.binary || !t.build_id) return null;
   const local = await localBinaryFor(t.binary, t.binary);
   if (!local) return null;
-  const id = await readBuildId(local).catch(() => null);
+  const id = await readElfBuildId(local).catch(() => null);
   if (!id || id === t.build_id) return null;
   const msg = `the binary that ran on ${t.host} (${t.binary}, build-id ${t.build_id.slice(0, 12)}…) is not the local build ${vscode.workspace.asRelativePath(local)} (build-id ${id.slice(0, 12)}…): line heat and source lines may not match what ran. Profile the same build, or set pktpath.localBinary to a copy of it.`;
   log.appendLine(`warning: ${msg}`);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { addr2line, readBuildId } from '../../src/vscode/addr2line.ts';
+import { addr2line } from '../../src/vscode/addr2line.ts';
+import { readElfBuildId } from '../../src/core/elf-build-id.ts';
 import { computeLineCosts } from '../../src/vscode/line-costs.ts';
 import { buildSourceIndex, mapSourcePath } from '../../src/vscode/source-map.ts';
 import type { Session } from '../../src/core/session.ts';
@@ -94,8 +95,8 @@ test('source mapping: prefix pairs first, then the longest path suffix, ambiguit
 });
 
 test('build-id of the demo binary matches readelf', { skip }, async () => {
-  const id = await readBuildId(FWD);
+  const id = await readElfBuildId(FWD);
   const readelf = execFileSync('readelf', ['-n', FWD], { encoding: 'utf8' });
   assert.ok(id && readelf.includes(`Build ID: ${id}`), `${id} in readelf -n`);
-  assert.equal(await readBuildId(FWD_C), null);
+  assert.equal(await readElfBuildId(FWD_C), null);
 });
