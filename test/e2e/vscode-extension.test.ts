@@ -134,7 +134,8 @@ test('the .vsix holds the bundles, the tracer binary and the manifest, nothing e
   const allowed = new Set(['extension.vsixmanifest', '[Content_Types].xml', 'extension/package.json', 'extension/readme.md',
     'extension/README.md', 'extension/LICENSE.txt', 'extension/LICENSE', 'extension/dist/extension.js', 'extension/dist/webview.js',
     'extension/dist/webview.css', 'extension/media/webview.css', 'extension/dist/bin/x86_64/pktpath-tracer', 'extension/media/icon.png',
-    'extension/media/pktpath.svg']);
+    'extension/media/pktpath.svg', 'extension/package.nls.json', 'extension/l10n/bundle.l10n.json',
+    'extension/media/walkthrough/attach.md', 'extension/media/walkthrough/verdict.md', 'extension/media/walkthrough/compare.md']);
   for (const f of files) assert.ok(allowed.has(f), `unexpected file in the .vsix: ${f}`);
   for (const f of ['extension/dist/extension.js', 'extension/dist/bin/x86_64/pktpath-tracer', 'extension/package.json'])
     assert.ok(files.includes(f), `${f} in the .vsix`);

@@ -52,3 +52,14 @@ test('a stage selects the stacks through its function, less the probe machinery 
   assert.ok(fns.has('fwd_tx') && !fns.has('fwd_parse'));
   assert.equal(stacksInSelection(s, null).length, s.stacks.length);
 });
+
+test('running functions: the demo\'s stages ran, main is the loop, startup-only functions never show', async () => {
+  const { runningFunctions } = await import('../../src/core/running.ts');
+  const r = runningFunctions(s, '/work/main/native-tracer/demo/build/fwd');
+  const names = r.map((x) => x.fn);
+  for (const fn of ['fwd_rx', 'fwd_parse', 'fwd_tx']) assert.ok(names.includes(fn), `${fn} ran: ${names.join(',')}`);
+  for (const fn of ['fwd_fill_routes', 'parse_uint', 'fwd_parse_options', 'port_init']) assert.ok(!names.includes(fn), `${fn} is startup-only`);
+  const main = r.find((x) => x.fn === 'main');
+  assert.ok(main?.loop, 'main is the loop');
+  assert.ok(!r.find((x) => x.fn === 'fwd_rx')?.loop);
+});

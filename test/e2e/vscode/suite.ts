@@ -74,7 +74,7 @@ test('the Sessions tree lists the saved demo session', async () => {
   assert.ok(item, `tree lists ${SESSION}: ${items.map((i) => i.resourceUri?.fsPath).join(', ')}`);
   const s = await loadSession(SESSION);
   assert.match(String(item.label), new RegExp(`@ ${s.target.host}`));
-  assert.match(String(item.description), /slowest: \w+/);
+  assert.match(String(item.description), /weakest: \w+/);
 });
 
 test('a saved session of the demo forwarder opens', async () => {
@@ -207,7 +207,7 @@ async function attachAndCheck(host: string): Promise<string> {
   const pending = vscode.commands.executeCommand<string | undefined>('pktpath.attach', {
     host, pid: ATTACH_PID, stages: DEMO_STAGES, durationSeconds: 3, sampleHz: 99,
   });
-  // While it records, the status bar shows the packet rate and the slowest stage.
+  // While it records, the status bar shows the packet rate and the weakest link.
   const seen: string[] = [];
   let finished = false;
   void Promise.resolve(pending).finally(() => (finished = true));
@@ -217,7 +217,7 @@ async function attachAndCheck(host: string): Promise<string> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const saved = await pending;
-  assert.ok(seen.some((t) => /\d(\.\d)? k?pps · slowest: fwd_\w+ [\d.]+ [nµm]?s\/pkt/.test(t)), `status bar while recording: ${JSON.stringify(seen)}`);
+  assert.ok(seen.some((t) => /\d(\.\d)? k?pps · weakest: fwd_\w+ [\d.]+ [nµm]?s\/pkt/.test(t)), `status bar while recording: ${JSON.stringify(seen)}`);
   assert.equal(a.recording.statusBarText, '', 'status bar item hidden after the recording');
   console.log(`attach via ${host}: ${((Date.now() - t0) / 1000).toFixed(1)} s to a saved session`);
   assert.ok(saved, 'attach returned the saved session path (see the Packet Path output channel on failure)');

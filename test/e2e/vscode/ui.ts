@@ -133,7 +133,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       if (checked !== 5) throw new Error(`expected the 5 stage-like functions pre-selected, got ${checked}`);
       await shot(page, 'attach-stages.png');
       await page.keyboard.press('Enter');
-      const status = page.locator('.statusbar-item', { hasText: /pps · slowest/ }).first();
+      const status = page.locator('.statusbar-item', { hasText: /pps · weakest/ }).first();
       await status.waitFor({ timeout: 60000 });
       say('status bar:', JSON.stringify(await status.innerText()));
       await shot(page, 'recording.png');
