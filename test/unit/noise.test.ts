@@ -9,6 +9,7 @@ import { bucketIndex, DEFAULT_LAYOUT } from '../../src/core/histogram.ts';
 import { parseSession } from '../../src/core/session-io.ts';
 import type { Session, SessionStage, SparseBuckets, StagePoint } from '../../src/core/session.ts';
 import type { SampledReport } from '../../src/core/sampled.ts';
+import { rng } from '../../bench/render-synthetic.ts';
 
 test('special functions against known values', () => {
   assert.ok(Math.abs(normalTwoSidedP(1.959964) - 0.05) < 1e-6);
@@ -24,18 +25,6 @@ test('special functions against known values', () => {
   // doubled exposure, doubled count: no evidence of a change
   assert.ok(poissonRatesP(40, 2, 20, 1) > 0.9);
 });
-
-/** A seeded generator (mulberry32): the same trials every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stage of `calls` calls of `packets` packets each, latencies 200 ns + exponential(mean), over `intervals` intervals;
  * `drift` multiplies the mean by a random factor per interval (the machine's load changing). */
