@@ -50,7 +50,10 @@ export function registerSessionCommands(context: vscode.ExtensionContext, store:
         void vscode.window.showInformationMessage(vscode.l10n.t('Packet Path: this session is the baseline.'));
         return undefined;
       }
-      return compare(b, a);
+      await store.open(b);
+      store.compareWith(null); // the baseline is what the current session is compared against
+      await showViews();
+      return a.fsPath;
     }),
     vscode.commands.registerCommand('pktpath.stopComparing', async () => {
       store.compareWith(null);

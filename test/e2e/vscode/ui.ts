@@ -126,7 +126,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       } else {
         const stageRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd_route_lookup' }).first();
         await stageRow.waitFor({ timeout: 60000 }); // after the 1 s sample of the process
-        const checked = (await page.locator('.quick-input-list .monaco-list-row[aria-checked="true"]').allInnerTexts()).map((t) => t.split(/\s/)[0]!);
+        const checked = await page.$$eval('.quick-input-list .monaco-list-row[aria-checked="true"] .label-name', (xs) => xs.map((x) => (x.textContent ?? '').trim()));
         say('stage picker: pre-selected', checked.join(','));
         for (const fn of ['fwd_rx', 'fwd_tx']) if (!checked.includes(fn)) throw new Error(`${fn} ran but is not pre-selected: ${checked.join(',')}`);
         for (const fn of ['main', 'fwd_fill_routes', 'parse_uint', 'fwd_parse_options', 'port_init'])
