@@ -137,8 +137,9 @@ export class StageTable {
       sw.style.background = this.opts.swatch(s.colour);
       const label = el('span', 'pp-stage-name', s.name);
       label.title = `${s.name}\n${s.spec}`;
-      name.append(disc, sw, label, el('span', 'pp-kind', s.poll ? `${s.kind} · poll` : s.kind));
-      if (s.name === weakest) name.append(el('span', 'pp-weak-tag', 'weakest'));
+      const kind = el('span', 'pp-kind', s.poll ? `${s.kind} · poll` : s.kind);
+      if (s.name === weakest) kind.append(el('span', 'pp-weak-tag', 'weakest'));
+      name.append(disc, sw, label, kind);
       if (!s.ok) name.append(el('span', 'pp-sub pp-error', 'not attached'));
       else if (s.warning) name.append(el('span', 'pp-sub pp-warning', '⚠ probe site warning (details)'));
       tr.append(name);

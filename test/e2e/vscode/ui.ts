@@ -195,6 +195,12 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       await input.fill('fwd.c');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 20000 });
       await page.keyboard.press('Enter');
+      await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+      await page.keyboard.press('Control+G');
+      await input.waitFor({ timeout: 10000 });
+      const txLine = src.split('\n').findIndex((l) => /\bfwd_tx\s*\(/.test(l) && !l.trim().endsWith(';')) + 1;
+      await input.fill(`:${txLine}`);
+      await page.keyboard.press('Enter');
       const deltaLens = page.locator('.codelens-decoration', { hasText: /vs .*\.pktpath\.json/ }).first();
       await deltaLens.waitFor({ timeout: 30000 });
       say('codelens with delta:', JSON.stringify(await deltaLens.innerText()));
