@@ -232,7 +232,11 @@ test('Sessions menu: set a baseline, compare with it (deltas in the views, CodeL
     const lens = await until('delta lens', async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 100))
       .find((l) => /fwd_tx:.* vs baseline/.test(l.command?.title ?? '')));
     assert.match(lens.command!.title, /\+[\d.]+ [nµm]?s\/packet \(\+\d+\.\d%\), (beyond|within) noise vs baseline/);
-    const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, lineOf(doc, /uint16_t (fwd_tx)\(/)));
+    const txPos = lineOf(doc, /uint16_t (fwd_tx)\(/);
+    const hover = await until(`delta hover (selection ${JSON.stringify(a.store.getSelection())})`, async () => {
+      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, txPos));
+      return /Against baseline/.test(t) ? t : null;
+    });
     assert.match(hover, /Against baseline .*: \+/);
     const renamed = await vscode.commands.executeCommand<string>('pktpath.renameSession', { path: b, name: 'burst-change' });
     assert.equal(renamed, join(WS, '.pktpath', 'burst-change.pktpath.json'));

@@ -135,13 +135,14 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
         await page.keyboard.press('Enter');
       }
       // The views open on Attach and show this recording, not the previous session's numbers.
-      const status = page.locator('.statusbar-item', { hasText: /pps · weakest/ }).first();
-      await status.waitFor({ timeout: 60000 });
-      say('status bar:', JSON.stringify(await status.innerText()));
       const badge = inner.locator('.pp-status[data-recording="true"]');
       await badge.waitFor({ timeout: 30000 });
       const liveTitle = await inner.locator('.pp-title').innerText();
+      say('live views:', JSON.stringify(liveTitle), JSON.stringify(await inner.locator('#verdict').innerText()));
       if (!liveTitle.includes(`pid ${pid}`)) throw new Error(`the live views show ${liveTitle}, not pid ${pid}`);
+      const status = page.locator('.statusbar-item', { hasText: /pps · weakest/ }).first();
+      await status.waitFor({ timeout: 60000 });
+      say('status bar:', JSON.stringify(await status.innerText()));
       await shot(page, `${shotPrefix}-live.png`);
       const done = page.locator('.notifications-toasts .notification-toast', { hasText: 'recording saved' }).first();
       await done.waitFor({ timeout: 60000 });
