@@ -76,6 +76,9 @@ before(async () => {
     'pktpath.localBinary': lab.fwdBinary,
     // Attach from the UI records for this long (the suite passes its own durations).
     'pktpath.durationSeconds': 3,
+    // Quarter-second intervals: 12 in a 3 s recording give the per-interval noise estimate of a
+    // comparison 11 degrees of freedom (docs/compare.md).
+    'pktpath.intervalMs': 250,
   }, null, 1));
 
   t = Date.now();

@@ -202,6 +202,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       const txLine = src.split('\n').findIndex((l) => /\bfwd_tx\s*\(/.test(l) && !l.trim().endsWith(';')) + 1;
       await input.fill(`:${txLine}`);
       await page.keyboard.press('Enter');
+      await page.keyboard.press('Home');
       const deltaLens = page.locator('.codelens-decoration', { hasText: /vs .*\.pktpath\.json/ }).first();
       await deltaLens.waitFor({ timeout: 30000 });
       say('codelens with delta:', JSON.stringify(await deltaLens.innerText()));
@@ -210,7 +211,8 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
 
       // 4. Select a frame in the views → line heat filters to it.
       // line heat is on: its inline numbers sit after the hot lines
-      const inlineText = page.locator('.view-lines .view-line', { hasText: /% of samples/ });
+      // (view lines render spaces as U+00A0: \s matches both)
+      const inlineText = page.locator('.view-lines .view-line', { hasText: /%\sof\ssamples/ });
       await inlineText.first().waitFor({ timeout: 30000 });
       const before = await inlineText.allInnerTexts();
       say('inline line text before selecting:', JSON.stringify(before.slice(0, 4)));
