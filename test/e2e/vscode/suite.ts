@@ -237,7 +237,7 @@ test('Sessions menu: set a baseline, compare with it (deltas in the views, CodeL
       const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, txPos));
       return /Against baseline/.test(t) ? t : null;
     });
-    assert.match(hover, /Against baseline .*: \+/);
+    assert.match(hover, /Against baseline [^\n]*:\*\* \+/);
     const renamed = await vscode.commands.executeCommand<string>('pktpath.renameSession', { path: b, name: 'burst-change' });
     assert.equal(renamed, join(WS, '.pktpath', 'burst-change.pktpath.json'));
     assert.ok(existsSync(renamed) && !existsSync(b));
