@@ -210,16 +210,21 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       say('sessions:', first, second);
 
       // 4. Select a frame in the views → line heat filters to it.
-      // line heat is on: its inline numbers sit after the hot lines
-      // (view lines render spaces as U+00A0: \s matches both)
-      const inlineText = page.locator('.view-lines .view-line', { hasText: /%\sof\ssamples/ });
-      await inlineText.first().waitFor({ timeout: 30000 });
-      const before = await inlineText.allInnerTexts();
+      // line heat is on: its inline numbers sit after the hot lines (CSS ::after content of a span)
+      const inlineTexts = (): Promise<string[]> => page.evaluate(`[...document.querySelectorAll('.view-lines span')]
+        .map((e) => getComputedStyle(e, '::after').content).filter((c) => c && c.includes('of samples'))`) as Promise<string[]>;
+      const waitTexts = async (pred: (xs: string[]) => boolean, what: string): Promise<string[]> => {
+        for (let i = 0; i < 60; i++) {
+          const xs = await inlineTexts();
+          if (pred(xs)) return xs;
+          await page.waitForTimeout(500);
+        }
+        throw new Error(`inline line text: ${what}: ${JSON.stringify(await inlineTexts())}`);
+      };
+      const before = await waitTexts((xs) => xs.length > 0, 'none on the hot lines');
       say('inline line text before selecting:', JSON.stringify(before.slice(0, 4)));
       await inner.locator('tr.pp-stage-row[data-stage="fwd_rx"] .pp-stage-name').click();
-      const filtered = page.locator('.view-lines .view-line', { hasText: /\(selection\)/ }).first();
-      await filtered.waitFor({ timeout: 30000 });
-      const after = await inlineText.allInnerTexts();
+      const after = await waitTexts((xs) => xs.some((x) => x.includes('(selection)')), 'not filtered to the selection');
       say('inline line text after selecting fwd_rx:', JSON.stringify(after.slice(0, 4)));
       await shot(page, 'selection-line-heat.png');
 
