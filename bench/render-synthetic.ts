@@ -9,7 +9,8 @@ import { bucketIndex } from '../src/core/histogram.ts';
 export const SYNTHETIC_STAGES = ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'];
 export const HOSTILE_NAME = '<img src=x onerror=window.__pwned=1>';
 
-function rng(seed: number): () => number {
+/** A seeded generator (mulberry32): the same sequence every run. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -12,5 +12,9 @@ mkdir -p dist/bin/x86_64
 cp "$tracer" dist/bin/x86_64/pktpath-tracer
 out=(-o "pktpath-$(node -p 'require("./package.json").version').vsix")
 [ $# -gt 0 ] && out=("$@")
+# The .vsix readme is src/vscode/README.md without its screenshots: vsce needs absolute image URLs
+# (a published repository) for relative ones, and the images stay in the repository's docs.
+mkdir -p dist
+sed -e '/^[[:space:]]*!\[.*\](.*\.png)[[:space:]]*$/d' src/vscode/README.md > dist/README.vsix.md
 # --no-dependencies: everything the extension runs is bundled by esbuild.
-exec npx vsce package --no-dependencies --allow-missing-repository --skip-license --readme-path src/vscode/README.md "${out[@]}"
+exec npx vsce package --no-dependencies --allow-missing-repository --skip-license --readme-path dist/README.vsix.md "${out[@]}"

@@ -6,9 +6,10 @@
 // drawn with fillText and shown in the DOM with textContent only: they come from binaries we do
 // not control.
 
-import { sourceOf, type FlameData, type SourceFrame } from '../src/shared/view-types.ts';
+import { PROBE_STAGE, sourceOf, type FlameData, type SourceFrame } from '../src/shared/view-types.ts';
 import { fmtCount, fmtNs, fmtPct } from './format.ts';
-import { SHADE_COUNT, STAGE_PALETTE, type Theme } from './theme.ts';
+import { DIFF_LEVELS, SHADE_COUNT, SLOT_DIFF, SLOT_NONE, SLOT_PROBE, type Theme } from './theme.ts';
+import { button, textField, type TextField } from './controls.ts';
 
 const ROW_H = 18;
 const MIN_PX = 0.5; // narrower nodes are not drawn: merged into their row's run
@@ -21,7 +22,27 @@ export interface FlameViewOptions {
   stageName: (stage: number) => string | null;
   /** Extra lines for a stage node's tooltip (how its width was measured and corrected). */
   stageDetail?: (stage: number) => string[];
+  /** Colour slot of a stage (src/shared/stage-colour.ts). */
+  stageColour: (stage: number) => number;
   onOpenSource: (frame: SourceFrame) => void;
+  /** The selection changed (a clicked frame, or null when cleared). */
+  onSelect?: (sel: FlameSelection | null) => void;
+  /** Zoom, search or selection changed: the page saves its state. */
+  onViewChange?: () => void;
+}
+
+/** A selected frame: its names from the root (the root's own label left out) and its stage. */
+export interface FlameSelection {
+  path: string[];
+  kinds: string[];
+  stage: number;
+}
+
+/** What a reload restores: frame paths (identity across snapshots) and the search. */
+export interface FlameViewState {
+  zoom: string[];
+  selected: string[] | null;
+  search: string;
 }
 
 export interface SearchResult {
@@ -50,7 +71,7 @@ export class FlameView {
   private readonly crumbs: HTMLDivElement;
   private readonly tooltip: HTMLDivElement;
   private readonly searchInfo: HTMLSpanElement | null = null;
-  private searchInput: (HTMLElement & { value: string }) | null = null;
+  private searchInput: TextField | null = null;
 
   private data: FlameData | null = null;
   private n = 0;
@@ -64,6 +85,7 @@ export class FlameView {
   private end = new Int32Array(0);
   private parent = new Int32Array(0);
   private shade = new Uint8Array(0);
+  private slot: Uint8Array = new Uint8Array(0); // colour slot per node (stage colour, none, probe, or diff level)
   private keys: Array<string | undefined> = []; // frame identity across snapshots, made on demand
   private maxDepth = 0;
   private match: Uint8Array | null = null;
@@ -86,10 +108,7 @@ export class FlameView {
     const bar = document.createElement('div');
     bar.className = 'pp-toolbar';
     if (opts.search) {
-      const input = document.createElement('vscode-text-field') as HTMLElement & { value: string };
-      input.setAttribute('placeholder', 'Search functions');
-      input.setAttribute('aria-label', `Search ${opts.label}`);
-      input.className = 'pp-search';
+      const input = textField('Search functions', `Search ${opts.label}`, 'pp-search');
       input.addEventListener('input', () => this.setSearch(input.value));
       this.searchInput = input;
       bar.append(input);
@@ -98,11 +117,9 @@ export class FlameView {
       this.searchInfo.setAttribute('aria-live', 'polite');
       bar.append(this.searchInfo);
     }
-    const reset = document.createElement('vscode-button');
-    reset.setAttribute('appearance', 'secondary');
-    reset.className = 'pp-reset';
-    reset.textContent = 'Reset zoom';
-    reset.addEventListener('click', () => this.zoomTo(0));
+    const reset = button('Reset zoom', 'pp-reset');
+    reset.title = 'Zoom out and clear the selection (Escape)';
+    reset.addEventListener('click', () => this.clearSelection());
     bar.append(reset);
     this.crumbs = document.createElement('div');
     this.crumbs.className = 'pp-breadcrumb';
@@ -125,7 +142,7 @@ export class FlameView {
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e));
     this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.tooltip.hidden = true; });
     this.canvas.addEventListener('click', (e) => this.onClick(e));
-    this.canvas.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.zoomTo(0); });
+    this.canvas.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.clearSelection(); });
     new ResizeObserver(() => {
       if (this.scroller.clientWidth !== this.width) this.redraw();
     }).observe(this.scroller);
@@ -136,11 +153,16 @@ export class FlameView {
     this.redraw();
   }
 
-  /** Replace the tree, keeping zoom and selection (by frame path) and the search. */
-  setData(d: FlameData): void {
+  /** Replace the tree, keeping zoom and selection (by frame path) and the search; `keep` false
+   * (another session) starts from the whole graph with nothing searched or selected. */
+  setData(d: FlameData, keep = true): void {
     const t0 = performance.now();
-    const zoomPath = this.data ? this.pathOf(this.zoom) : [];
-    const selPath = this.data && this.selected >= 0 ? this.pathOf(this.selected) : null;
+    if (!keep) {
+      this.query = '';
+      if (this.searchInput) this.searchInput.value = '';
+    }
+    const zoomPath = this.data && keep ? this.pathOf(this.zoom) : [];
+    const selPath = this.data && keep && this.selected >= 0 ? this.pathOf(this.selected) : null;
     this.data = d;
     const n = d.frame.length;
     this.n = n;
@@ -155,6 +177,7 @@ export class FlameView {
     const shade = new Uint8Array(d.frames.length);
     for (let f = 0; f < shade.length; f++) shade[f] = hashShade(d.frames[f]!.name);
     this.shade = shade;
+    this.slot = this.colourSlots(d);
     const t1 = performance.now();
     // Locals, not fields, in the hot loop: stores into one typed array would otherwise make V8
     // reload every field on each iteration.
@@ -195,6 +218,67 @@ export class FlameView {
     this.renderCrumbs();
   }
 
+  /** Colour slot per node: the diff level in compare mode, else the stage's colour. */
+  private colourSlots(d: FlameData): Uint8Array {
+    const n = d.frame.length;
+    const out = new Uint8Array(n);
+    const lv = d.diff?.level;
+    if (lv) {
+      for (let i = 0; i < n; i++) out[i] = SLOT_DIFF + DIFF_LEVELS + Math.max(-DIFF_LEVELS, Math.min(DIFF_LEVELS, lv[i]!));
+      return out;
+    }
+    const cache = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const st = d.stage[i]!;
+      let c = cache.get(st);
+      if (c === undefined) {
+        c = st === PROBE_STAGE ? SLOT_PROBE : st < 0 ? SLOT_NONE : this.opts.stageColour(st);
+        cache.set(st, c);
+      }
+      out[i] = c;
+    }
+    return out;
+  }
+
+  /** Zoom out and clear the selection; tells the page. */
+  clearSelection(): void {
+    const had = this.selected >= 0;
+    this.selected = -1;
+    this.zoomTo(0);
+    if (had) this.opts.onSelect?.(null);
+  }
+
+  /** Selects (and zooms to) a node, as a click does, without opening its source. */
+  select(node: number, notify = true): void {
+    if (node < 0 || node >= this.n) return;
+    this.selected = node;
+    this.zoomTo(node);
+    if (notify) this.opts.onSelect?.(this.selectionOf(node));
+  }
+
+  private selectionOf(node: number): FlameSelection {
+    const path: string[] = [];
+    const kinds: string[] = [];
+    for (let i = node; i > 0; i = this.parent[i]!) {
+      const f = this.data!.frames[this.frameOf[i]!]!;
+      path.push(f.kind === 'stage' ? (f.fn ?? f.name) : f.name);
+      kinds.push(f.kind);
+    }
+    return { path: path.reverse(), kinds: kinds.reverse(), stage: this.stage[node]! };
+  }
+
+  viewState(): FlameViewState {
+    return { zoom: this.data ? this.pathOf(this.zoom) : [], selected: this.data && this.selected >= 0 ? this.pathOf(this.selected) : null, search: this.query };
+  }
+
+  restoreState(st: FlameViewState): void {
+    if (!this.data) return;
+    this.zoom = this.resolve(st.zoom);
+    this.selected = st.selected ? this.resolve(st.selected, true) : -1;
+    this.setSearch(st.search);
+    this.renderCrumbs();
+  }
+
   private pathOf(node: number): string[] {
     const out: string[] = [];
     for (let i = node; i > 0; i = this.parent[i]!) out.push(this.keyOf(this.frameOf[i]!));
@@ -224,6 +308,7 @@ export class FlameView {
     if (this.searchInput && this.searchInput.value !== q) this.searchInput.value = q;
     this.applySearch();
     this.redraw();
+    this.opts.onViewChange?.();
     return this.lastSearch;
   }
 
@@ -262,6 +347,7 @@ export class FlameView {
     this.zoom = node;
     this.redraw();
     this.renderCrumbs();
+    this.opts.onViewChange?.();
   }
 
   get selectedPath(): string[] | null {
@@ -368,8 +454,7 @@ export class FlameView {
     const ctx = this.ctx;
     const th = this.theme;
     const f = this.frameOf[i]!;
-    const st = this.stage[i]!;
-    const c = st < 0 ? STAGE_PALETTE : st % STAGE_PALETTE;
+    const c = this.slot[i]!;
     const sh = this.shade[f]!;
     const lit = !ancestor && (this.match === null || this.match[f] === 1);
     const y = this.depth[i]! * ROW_H;
@@ -494,7 +579,8 @@ export class FlameView {
     if (module) lines.push(module);
     const st = this.stage[node]!;
     const stName = st >= 0 ? this.opts.stageName(st) : null;
-    if (fr.kind === 'fn') lines.push(stName ? `stage: ${stName}` : 'stage: none (outside every stage)');
+    if (fr.kind === 'probe') lines.push('the probes\' own cost: int3 trap, uprobe dispatch, BPF programs (folded)', 'left out of corrected stage widths');
+    else if (fr.kind === 'fn') lines.push(stName ? `stage: ${stName}` : 'stage: none (outside every stage)');
     if (fr.kind === 'stage' && st >= 0 && this.opts.stageDetail) lines.push(...this.opts.stageDetail(st));
     const pct = (v: number): string => (rootTotal > 0 ? fmtPct(v / rootTotal) : '–');
     if (d.unit === 'ns') {
@@ -505,7 +591,18 @@ export class FlameView {
       lines.push(`total: ${fmtCount(this.total[node])} samples (${pct(this.total[node]!)})`);
       lines.push(`self: ${fmtCount(this.self[node])} samples (${pct(this.self[node]!)})`);
     }
-    if (fr.loc) lines.push('click: zoom and open source');
+    const diff = d.diff;
+    if (diff) {
+      const base = diff.base[node]!;
+      const unit = d.unit === 'ns' ? (v: number): string => `${fmtNs(v)}/packet` : (v: number): string => `${fmtCount(v)} samples`;
+      const lvl = diff.level[node]!;
+      const r = base > 0 ? (this.total[node]! - base) / base : 0;
+      const change = base > 0 ? `${r >= 0 ? '+' : '−'}${fmtPct(Math.abs(r))}` : 'new';
+      lines.push(base < 0 ? 'baseline: not there (new)' : `baseline: ${unit(base)}${d.unit === 'samples' ? ' (at this recording\'s packets)' : ''}, ${change}`);
+      lines.push(lvl > 0 ? 'grew, beyond noise' : lvl < 0 ? 'shrank, beyond noise' : 'within noise');
+    }
+    if (fr.loc) lines.push('click: select, zoom and open source');
+    else lines.push('click: select and zoom');
     const rest = document.createElement('div');
     rest.textContent = lines.join('\n');
     this.tooltip.replaceChildren(name, rest);
@@ -515,8 +612,7 @@ export class FlameView {
     const [px, py] = this.point(e);
     const node = this.hitTest(px, py);
     if (node < 0) return;
-    this.selected = node;
-    this.zoomTo(node);
+    this.select(node);
     const src = sourceOf(this.data!, this.frameOf[node]!);
     if (src) this.opts.onOpenSource(src);
   }

@@ -1,37 +1,86 @@
-// The packet path view: one row per stage in path order. Every latency number that the probes
-// inflate carries the probe overhead beside it, and the header says whether the numbers are
-// corrected (overhead subtracted) or raw; the user can flip between the two.
-// All text goes through d3's .text() (textContent): stage names come from the user's config.
+// The packet path table: one row per stage in path order, narrow enough for half an editor (name
+// and kind, ns per packet with its share of the path, p50, p99, and in compare mode the change).
+// The spec is the name's tooltip; the rest (probe overhead, calls, packets, p99.9, histogram, notes)
+// opens under a row on demand, and "Show raw" flips every number to the uncorrected value.
+// All text goes through textContent: stage names come from the user's config.
 
-import { select, type Selection } from 'd3-selection';
+import { select } from 'd3-selection';
 import { scaleLog, scaleSqrt } from 'd3-scale';
 import { max } from 'd3-array';
-import type { HistogramBin, StageNumbers, StageView, ViewModel } from '../src/shared/view-types.ts';
+import type { CompareView, HistogramBin, StageNumbers, StageView, ViewModel } from '../src/shared/view-types.ts';
 import { fmtCount, fmtNs, fmtPct } from './format.ts';
-import { STAGE_PALETTE } from './theme.ts';
+import { button } from './controls.ts';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export interface StageTableOptions {
+  swatch: (slot: number) => string;
+  /** A row was clicked (null: the selected row was clicked again). */
+  onSelect: (stage: StageView | null) => void;
+  onViewChange: () => void;
+}
+
+export interface StageTableState {
+  raw: boolean;
+  open: string[];
+}
+
+/** A latency as shown: a corrected 0 is below what the probe resolves, never "0 ns". */
+export function fmtLatency(v: number | null, s: StageView, corrected: boolean): string {
+  if (v === null) return fmtNs(v);
+  if (corrected && (v <= 0 || s.below_resolution) && s.resolution_ns !== null) return `< ${fmtNs(s.resolution_ns)}`;
+  return fmtNs(v);
+}
 
 export class StageTable {
   readonly root: HTMLElement;
   private readonly indicator: HTMLDivElement;
   private readonly table: HTMLTableElement;
   private showRaw = false;
+  private readonly open = new Set<string>();
+  private selected: string | null = null;
   private model: ViewModel | null = null;
 
-  constructor() {
-    this.root = document.createElement('div');
-    this.root.className = 'pp-pathview';
-    this.indicator = document.createElement('div');
-    this.indicator.className = 'pp-corrected';
-    this.table = document.createElement('table');
-    this.table.className = 'pp-stages';
+  constructor(private readonly opts: StageTableOptions) {
+    this.root = el('div', 'pp-pathview');
+    this.indicator = el('div', 'pp-corrected');
+    this.table = el('table', 'pp-stages');
     this.root.append(this.indicator, this.table);
   }
 
-  setModel(m: ViewModel): void {
+  setModel(m: ViewModel, newSession: boolean): void {
+    if (newSession) {
+      this.open.clear();
+      this.selected = null;
+    }
     this.model = m;
     this.render();
+  }
+
+  get state(): StageTableState {
+    return { raw: this.showRaw, open: [...this.open] };
+  }
+
+  restore(st: StageTableState): void {
+    this.showRaw = st.raw;
+    this.open.clear();
+    for (const n of st.open) this.open.add(n);
+    this.render();
+  }
+
+  /** Highlights a stage's row (from a selection elsewhere); null clears. */
+  highlight(name: string | null): void {
+    this.selected = name;
+    for (const tr of this.table.querySelectorAll<HTMLTableRowElement>('tr.pp-stage-row')) {
+      tr.classList.toggle('pp-selected', tr.dataset.stage === name);
+    }
   }
 
   private render(): void {
@@ -42,101 +91,169 @@ export class StageTable {
     this.renderIndicator(m.stages, anyCorrected, raw);
     const pick = (s: StageView): StageNumbers => (raw ? s.raw : s.shown);
     const totalNs = m.stages.reduce((a, s) => a + (pick(s).ns_per_packet ?? 0), 0);
-
-    const t = select(this.table);
-    t.selectAll('*').remove();
-    const head = t.append('thead').append('tr');
-    const cols: Array<[string, string]> = [
-      ['Stage', 'pp-name'], ['ns / packet', ''], ['Share of path', ''], ['p50', ''], ['p99', ''], ['p99.9', ''],
-      ['Probe overhead', ''], ['Calls', ''], ['Packets', ''], ['Latency histogram (raw, log scale)', 'pp-name'],
+    const cmp = m.compare;
+    const head = el('tr');
+    const cols: Array<[string, string, string]> = [
+      ['Stage', 'pp-name', 'stage name and kind; hover for its probe spec'],
+      ['ns / packet', 'pp-num pp-col-ns', raw ? 'raw: includes the probes\' own cost' : 'time per packet, probe cost subtracted where measured'],
+      ['p50', 'pp-num pp-col-q', 'median latency per call'],
+      ['p99', 'pp-num pp-col-q', '99th percentile latency per call'],
     ];
-    for (const [label, cls] of cols) head.append('th').attr('class', cls).text(label);
-    const body = t.append('tbody');
-    for (const s of m.stages) {
-      const tr = body.append('tr').attr('class', 'pp-stage-row').attr('data-stage', s.name);
-      const name = tr.append('td').attr('class', 'pp-name');
-      name.append('span').attr('class', 'pp-swatch').style('background', `var(--pp-stage-${s.index % STAGE_PALETTE})`);
-      name.append('span').attr('class', 'pp-stage-name').text(s.name);
-      name.append('span').attr('class', 'pp-sub').text(s.spec);
-      if (!s.ok) name.append('span').attr('class', 'pp-sub pp-error').text(`not attached: ${s.error ?? 'unknown error'}`);
-      if (s.warning) name.append('span').attr('class', 'pp-sub pp-warning').text(s.warning);
-      if (s.ok && s.note) name.append('span').attr('class', 'pp-sub pp-note').text(s.note);
-      if (s.unmatched > 0) name.append('span').attr('class', 'pp-sub pp-warning').text(`${fmtCount(s.unmatched)} unmatched returns`);
-      const n = pick(s);
-      const perPacketOverhead = s.probe_overhead_per_packet_ns;
-      this.numberCell(tr, n.ns_per_packet, s, raw, s.raw.ns_per_packet, perPacketOverhead, 'ns-per-packet');
-      if (s.ci_ns) tr.select('td.pp-ns-per-packet').append('span').attr('class', 'pp-sub').text(`95% CI ${fmtNs(s.ci_ns[0])}–${fmtNs(s.ci_ns[1])}`);
-      const share = totalNs > 0 && n.ns_per_packet !== null ? n.ns_per_packet / totalNs : null;
-      const sc = tr.append('td').append('div').attr('class', 'pp-share');
-      sc.append('span').attr('class', 'pp-share-text').text(fmtPct(share));
-      sc.append('div').attr('class', 'pp-sharebar').append('div').style('width', `${Math.round((share ?? 0) * 100)}%`);
-      this.numberCell(tr, n.p50_ns, s, raw, s.raw.p50_ns, s.probe_overhead_ns, 'p50');
-      this.numberCell(tr, n.p99_ns, s, raw, s.raw.p99_ns, s.probe_overhead_ns, 'p99');
-      this.numberCell(tr, n.p999_ns, s, raw, s.raw.p999_ns, s.probe_overhead_ns, 'p999');
-      const oc = tr.append('td').attr('class', 'pp-overhead');
-      if (s.kind === 'sampled') oc.text('none: sampled, no probes');
-      else if (s.probe_overhead_ns === null) oc.text('not measured');
-      else {
-        oc.text(`${fmtNs(s.probe_overhead_ns)} / call`);
-        if (s.probe_overhead_spread_ns !== null) oc.append('span').attr('class', 'pp-sub').text(`± ${fmtNs(s.probe_overhead_spread_ns)}`);
-        if (perPacketOverhead !== null) oc.append('span').attr('class', 'pp-sub').text(`${fmtNs(perPacketOverhead)} / packet`);
-        if (s.calibration_method) oc.append('span').attr('class', 'pp-sub').text(s.calibration_method);
-      }
-      tr.append('td').attr('class', 'pp-calls').text(s.kind === 'sampled' ? '–' : fmtCount(s.calls));
-      tr.append('td').attr('class', 'pp-packets').text(fmtCount(s.packets));
-      const hc = tr.append('td').attr('class', 'pp-name pp-hist');
-      if (s.kind === 'sampled') hc.append('span').attr('class', 'pp-note').text('no probes: no per-call latencies');
-      else drawHistogram(hc.node()!, s.histogram, s.raw);
+    if (cmp) cols.push([`vs baseline`, 'pp-num pp-col-delta', `change of ns/packet against ${cmp.base_title}; bold: beyond noise (p < ${cmp.alpha})`]);
+    for (const [label, cls, title] of cols) {
+      const th = el('th', cls, label);
+      th.title = title;
+      head.append(th);
     }
+    const thead = el('thead');
+    thead.append(head);
+    const body = el('tbody');
+    const weakest = m.verdict.weakest;
+    for (const s of m.stages) {
+      const tr = el('tr', 'pp-stage-row');
+      tr.dataset.stage = s.name;
+      if (s.name === weakest) tr.classList.add('pp-weakest');
+      if (s.name === this.selected) tr.classList.add('pp-selected');
+      tr.addEventListener('click', (e) => {
+        if ((e.target as HTMLElement).closest('.pp-disclose')) return;
+        const again = this.selected === s.name;
+        this.highlight(again ? null : s.name);
+        this.opts.onSelect(again ? null : s);
+      });
+      // name cell: disclosure, swatch, name, kind; the spec in the tooltip
+      const name = el('td', 'pp-name');
+      const open = this.open.has(s.name);
+      const disc = el('button', 'pp-disclose', open ? '▾' : '▸');
+      disc.type = 'button';
+      disc.title = open ? 'Hide details' : 'Show details: probe overhead, calls, packets, histogram';
+      disc.setAttribute('aria-expanded', String(open));
+      disc.addEventListener('click', () => {
+        if (this.open.has(s.name)) this.open.delete(s.name);
+        else this.open.add(s.name);
+        this.render();
+        this.opts.onViewChange();
+      });
+      const sw = el('span', 'pp-swatch');
+      sw.style.background = this.opts.swatch(s.colour);
+      const label = el('span', 'pp-stage-name', s.name);
+      label.title = `${s.name}\n${s.spec}`;
+      const kind = el('span', 'pp-kind', s.poll ? `${s.kind} · poll` : s.kind);
+      if (s.name === weakest) kind.append(el('span', 'pp-weak-tag', 'weakest'));
+      name.append(disc, sw, label, kind);
+      if (!s.ok) name.append(el('span', 'pp-sub pp-error', 'not attached'));
+      else if (s.warning) name.append(el('span', 'pp-sub pp-warning', '⚠ probe site warning (details)'));
+      tr.append(name);
+      const n = pick(s);
+      const corrected = !raw && s.corrected;
+      const share = totalNs > 0 && n.ns_per_packet !== null ? n.ns_per_packet / totalNs : null;
+      const nsCell = el('td', 'pp-num pp-ns-per-packet');
+      nsCell.append(el('span', 'pp-value', fmtLatency(n.ns_per_packet, s, corrected)));
+      const bar = el('div', 'pp-sharebar');
+      const fill = el('div');
+      fill.style.width = `${Math.round((share ?? 0) * 100)}%`;
+      bar.append(fill);
+      bar.title = `${fmtPct(share)} of the path`;
+      nsCell.append(el('span', 'pp-share-text pp-sub', fmtPct(share)), bar);
+      if (s.ci_ns) nsCell.title = `95% interval ${fmtNs(s.ci_ns[0])}–${fmtNs(s.ci_ns[1])} (counting noise)`;
+      else if (corrected && s.probe_overhead_per_packet_ns !== null) nsCell.title = `raw ${fmtNs(s.raw.ns_per_packet)} − ${fmtNs(s.probe_overhead_per_packet_ns)} probe per packet`;
+      tr.append(nsCell);
+      for (const [v, r, cls] of [[n.p50_ns, s.raw.p50_ns, 'pp-p50'], [n.p99_ns, s.raw.p99_ns, 'pp-p99']] as const) {
+        const td = el('td', `pp-num ${cls}`, s.kind === 'sampled' ? '–' : fmtLatency(v, s, corrected));
+        if (corrected && s.probe_overhead_ns !== null) td.title = `raw ${fmtNs(r)} − ${fmtNs(s.probe_overhead_ns)} probe`;
+        tr.append(td);
+      }
+      if (cmp) tr.append(deltaCell(cmp, s.name));
+      body.append(tr);
+      if (open) body.append(this.detailRow(s, pick(s), raw, cols.length));
+    }
+    this.table.replaceChildren(thead, body);
+  }
+
+  private detailRow(s: StageView, n: StageNumbers, raw: boolean, span: number): HTMLTableRowElement {
+    const tr = el('tr', 'pp-detail-row');
+    tr.dataset.stage = s.name;
+    const td = el('td');
+    td.colSpan = span;
+    const dl = el('dl', 'pp-details');
+    const add = (k: string, v: string, cls = ''): void => {
+      dl.append(el('dt', '', k), el('dd', cls, v));
+    };
+    add('spec', s.spec, 'pp-mono');
+    if (!s.ok) add('not attached', s.error ?? 'unknown error', 'pp-error');
+    if (s.parent) add('runs inside', s.parent);
+    add('p99.9 · mean', `${fmtLatency(n.p999_ns, s, !raw && s.corrected)} · ${fmtLatency(n.mean_ns, s, !raw && s.corrected)}`);
+    if (s.kind === 'sampled') add('probe overhead', 'none: sampled, no probes');
+    else if (s.probe_overhead_ns === null) add('probe overhead', 'not measured');
+    else {
+      add('probe overhead', `${fmtNs(s.probe_overhead_ns)} / call ± ${fmtNs(s.probe_overhead_spread_ns)}` +
+        (s.probe_overhead_per_packet_ns !== null ? ` · ${fmtNs(s.probe_overhead_per_packet_ns)} / packet` : '') +
+        (s.corrected ? (raw ? ' (not subtracted: showing raw)' : ' (subtracted)') : ' (not subtracted)'));
+      if (s.calibration_method) add('calibration', s.calibration_method);
+    }
+    if (s.resolution_ns !== null && s.corrected) add('resolution', `${fmtNs(s.resolution_ns)}: corrected values below it read "< ${fmtNs(s.resolution_ns)}"`);
+    add('calls · packets', `${s.kind === 'sampled' ? '–' : fmtCount(s.calls)} · ${fmtCount(s.packets)}${s.unmatched > 0 ? ` · ${fmtCount(s.unmatched)} unmatched returns` : ''}`);
+    if (s.samples > 0) add('CPU samples', fmtCount(s.samples));
+    if (s.warning) add('warning', s.warning, 'pp-warning');
+    if (s.note) add('note', s.note, 'pp-note');
+    const hist = el('dd', 'pp-hist');
+    if (s.kind === 'sampled') hist.textContent = 'no probes: no per-call latencies';
+    else drawHistogram(hist, s.histogram, s.raw);
+    dl.append(el('dt', '', 'latency (raw, log scale)'), hist);
+    td.append(dl);
+    tr.append(td);
+    return tr;
   }
 
   private renderIndicator(stages: StageView[], anyCorrected: boolean, raw: boolean): void {
-    const el = select(this.indicator);
-    el.selectAll('*').remove();
-    const tag = el.append('span').attr('class', 'pp-mode pp-tag');
+    const tag = el('span', 'pp-mode pp-tag');
+    const note = el('span', 'pp-note');
+    const parts: HTMLElement[] = [tag, note];
     if (stages.length > 0 && stages.every((s) => s.kind === 'sampled')) {
-      tag.text('sampled');
-      el.append('span').attr('class', 'pp-note').text(
-        'ns per packet from CPU samples and a packet counter: no probes ran, so there is no probe overhead to subtract. '
-        + 'Intervals cover counting noise only.');
-      return;
+      tag.textContent = 'sampled';
+      note.textContent = 'ns per packet from CPU samples and a packet counter: no probes, nothing to subtract. Intervals cover counting noise only.';
+    } else if (!anyCorrected) {
+      tag.textContent = 'raw';
+      note.textContent = stages.some((s) => s.probe_overhead_ns !== null)
+        ? 'Probe overhead measured but not subtracted: numbers include what the probes add.'
+        : 'Probe overhead was not measured: numbers include what the probes add.';
+    } else {
+      const corrections = stages.filter((s) => s.corrected && s.probe_overhead_ns !== null).map((s) => s.probe_overhead_ns!);
+      const lo = Math.min(...corrections), hi = Math.max(...corrections);
+      const by = lo === hi ? fmtNs(lo) : `${fmtNs(lo)}–${fmtNs(hi)}`;
+      tag.textContent = raw ? 'raw' : `corrected by ${by} per call`;
+      note.textContent = raw ? 'Raw numbers: they include what the probes add.' : 'Probe cost subtracted; hover a number for its raw value.';
+      const b = button(raw ? 'Show corrected' : 'Show raw', 'pp-toggle-raw');
+      b.addEventListener('click', () => {
+        this.showRaw = !this.showRaw;
+        this.render();
+        this.opts.onViewChange();
+      });
+      parts.push(b);
     }
-    if (!anyCorrected) {
-      tag.text('raw');
-      el.append('span').attr('class', 'pp-note').text(
-        stages.some((s) => s.probe_overhead_ns !== null)
-          ? 'Probe overhead measured but not subtracted: numbers include what the probes add (shown per stage).'
-          : 'Probe overhead was not measured: numbers include what the probes add.',
-      );
-      return;
-    }
-    const corrections = stages.filter((s) => s.corrected && s.probe_overhead_ns !== null).map((s) => s.probe_overhead_ns!);
-    const lo = Math.min(...corrections), hi = Math.max(...corrections);
-    const by = lo === hi ? fmtNs(lo) : `${fmtNs(lo)}–${fmtNs(hi)}`;
-    tag.text(raw ? 'raw' : `corrected by ${by} per call`);
-    el.append('span').attr('class', 'pp-note').text(raw
-      ? 'Showing raw numbers: they include what the probes add.'
-      : 'Latencies have the measured probe overhead subtracted; each cell shows the raw value beside it.');
-    const b = el.append('vscode-button').attr('appearance', 'secondary').attr('class', 'pp-toggle-raw')
-      .text(raw ? 'Show corrected' : 'Show raw');
-    b.on('click', () => { this.showRaw = !this.showRaw; this.render(); });
-  }
-
-  private numberCell(
-    tr: Selection<HTMLTableRowElement, unknown, null, undefined>, v: number | null, s: StageView, raw: boolean,
-    rawV: number | null, overhead: number | null, cls: string,
-  ): void {
-    const td = tr.append('td').attr('class', `pp-${cls}`);
-    td.append('span').attr('class', 'pp-value').text(fmtNs(v));
-    if (overhead === null || v === null) return;
-    if (!raw && s.corrected) td.append('span').attr('class', 'pp-sub').text(`raw ${fmtNs(rawV)} − ${fmtNs(overhead)} probe`);
-    else td.append('span').attr('class', 'pp-sub').text(`incl. ${fmtNs(overhead)} probe`);
+    this.indicator.replaceChildren(...parts);
   }
 }
 
-function drawHistogram(td: HTMLElement, bins: HistogramBin[], q: StageNumbers): void {
+function deltaCell(cmp: CompareView, name: string): HTMLTableCellElement {
+  const x = cmp.stages.find((d) => (d.b_name ?? d.name) === name);
+  const td = el('td', 'pp-num pp-delta');
+  if (!x || x.delta_ns_per_packet === null) {
+    td.textContent = x ? 'not in both' : '–';
+    return td;
+  }
+  const sign = x.delta_ns_per_packet >= 0 ? '+' : '−';
+  const pct = x.delta_pct === null ? '' : ` (${sign}${Math.abs(x.delta_pct).toFixed(1)}%)`;
+  td.append(el('span', 'pp-value', `${sign}${fmtNs(Math.abs(x.delta_ns_per_packet))}${pct}`));
+  td.dataset.significant = String(x.significant);
+  td.classList.add(x.significant ? (x.delta_ns_per_packet > 0 ? 'pp-grew' : 'pp-shrank') : 'pp-within');
+  td.append(el('span', 'pp-sub', x.significant ? 'beyond noise' : 'within noise'));
+  td.title = `baseline ${fmtNs(x.a_ns_per_packet)} → ${fmtNs(x.b_ns_per_packet)}${x.p_value !== null ? `, p = ${x.p_value.toPrecision(2)}` : ', not tested'}`;
+  return td;
+}
+
+function drawHistogram(host: HTMLElement, bins: HistogramBin[], q: StageNumbers): void {
   const W = 180, H = 40, PAD_B = 10;
-  const svg = select(td).append((): SVGSVGElement => document.createElementNS(SVG_NS, 'svg') as SVGSVGElement)
+  const svg = select(host).append((): SVGSVGElement => document.createElementNS(SVG_NS, 'svg') as SVGSVGElement)
     .attr('width', W).attr('height', H).attr('role', 'img');
   if (bins.length === 0) {
     svg.attr('aria-label', 'no latencies recorded');

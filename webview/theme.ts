@@ -1,7 +1,21 @@
 // Canvas colours, resolved from the CSS variables in media/webview.css (which map VS Code's theme
 // variables). Re-resolved when VS Code switches theme (it changes the body's class).
 
-export const STAGE_PALETTE = 6;
+import { STAGE_COLOURS } from '../src/shared/stage-colour.ts';
+import { DIFF_LEVELS } from '../src/shared/view-types.ts';
+
+/** Colour slots: STAGE_COLOURS stage colours, then these. */
+export const SLOT_NONE = STAGE_COLOURS; // under no stage
+export const SLOT_PROBE = STAGE_COLOURS + 1; // the probes' own machinery
+/** Differential flamegraphs: SLOT_DIFF + DIFF_LEVELS + level, level in −DIFF_LEVELS (shrunk) … +DIFF_LEVELS (grew). */
+export { DIFF_LEVELS };
+export const SLOT_DIFF = STAGE_COLOURS + 2;
+const SLOTS = SLOT_DIFF + 2 * DIFF_LEVELS + 1;
+/** The six chart colours of VS Code (blue, orange, green, purple, red, yellow), then six made from
+ * them that stay apart from all of those: teal, magenta, lime, and blue, green and purple deepened
+ * toward the foreground. */
+const CHART_VARS = 6;
+const DERIVED: Array<[number, number, 'mix' | 'deep']> = [[0, 2, 'mix'], [4, 3, 'mix'], [2, 5, 'mix'], [0, 0, 'deep'], [2, 2, 'deep'], [3, 3, 'deep']];
 
 type Rgb = [number, number, number];
 
@@ -12,8 +26,10 @@ export interface Theme {
   focus: string;
   contrastBorder: string | null; // set in high-contrast themes: draw frame borders
   font: string;
-  /** [stage colour index][shade] fill; index STAGE_PALETTE = not under any stage. */
+  /** [colour slot][shade] fill (slots: stage colours, SLOT_NONE, SLOT_PROBE, the diff levels). */
   fill: string[][];
+  /** Solid CSS colour of each slot (swatches, legend). */
+  swatch: string[];
   /** Same, dimmed (non-matches while searching). */
   dim: string[][];
   /** Text colour for each fill. */
@@ -62,11 +78,28 @@ export function readTheme(el: Element = document.body): Theme {
   const fg = parse(fgS) ?? [0, 0, 0];
   const bg = parse(bgS) ?? [255, 255, 255];
   const fill: string[][] = [], dim: string[][] = [], text: string[][] = [], textDim: string[][] = [];
-  for (let i = 0; i <= STAGE_PALETTE; i++) {
-    const base = parse(v(i === STAGE_PALETTE ? '--pp-stage-none' : `--pp-stage-${i}`)) ?? fg;
+  const chart = (i: number): Rgb => parse(v(`--pp-stage-${i}`)) ?? fg;
+  const grew = parse(v('--pp-grew')) ?? [229, 20, 0];
+  const shrank = parse(v('--pp-shrank')) ?? [26, 133, 255];
+  const neutral = mix(parse(v('--pp-muted')) ?? fg, bg, 0.45);
+  for (let slot = 0; slot < SLOTS; slot++) {
+    let base: Rgb;
+    let shades = SHADES;
+    if (slot < CHART_VARS) base = chart(slot);
+    else if (slot < STAGE_COLOURS) {
+      const [a, b, how] = DERIVED[slot - CHART_VARS]!;
+      base = how === 'mix' ? mix(chart(a), chart(b), 0.5) : mix(chart(a), fg, 0.5);
+    }
+    else if (slot === SLOT_NONE) base = mix(parse(v('--pp-stage-none')) ?? fg, bg, 0.55);
+    else if (slot === SLOT_PROBE) base = mix(fg, bg, 0.62);
+    else {
+      const level = slot - SLOT_DIFF - DIFF_LEVELS;
+      base = level === 0 ? neutral : mix(level > 0 ? grew : shrank, neutral, 0.35 + (0.65 * Math.abs(level)) / DIFF_LEVELS);
+      shades = SHADES.map((x) => 0.9 + x * 0.1); // the colour carries the change: keep shading slight
+    }
     const row: string[] = [], rowDim: string[] = [], rowText: string[] = [], rowTextDim: string[] = [];
-    for (const s of SHADES) {
-      const c = mix(base, bg, s * (i === STAGE_PALETTE ? 0.55 : 1));
+    for (const sh of shades) {
+      const c = mix(base, bg, sh);
       const d = mix(c, bg, 0.25);
       row.push(css(c));
       rowDim.push(css(d));
@@ -80,7 +113,7 @@ export function readTheme(el: Element = document.body): Theme {
     fg: fgS, bg: bgS, muted: v('--pp-muted') || fgS, focus: v('--pp-focus') || fgS,
     contrastBorder: cb && cb !== 'transparent' ? cb : null,
     font: `12px ${v('--pp-font') || 'sans-serif'}`,
-    fill, dim, text, textDim,
+    fill, dim, text, textDim, swatch: fill.map((r) => r[0]!),
     mergedFill: css(mix(parse(v('--pp-muted')) ?? fg, bg, 0.35)),
   };
 }

@@ -6,6 +6,8 @@
 
 import type { Frame, Session, SessionStage } from './session.ts';
 import type { FlameData, FlameFrame, SourceFrame } from '../shared/view-types.ts';
+import { PROBE_STAGE } from '../shared/view-types.ts';
+import { isEntryGlue, isProbeFrame, PROBE_FRAME_NAME, probeStartBy } from './probe-frames.ts';
 
 /** A frame while building: full strings; emit() turns used ones into the compact FlameFrame. */
 interface BuildFrame {
@@ -63,14 +65,23 @@ class FrameTable {
   private readonly byName = new Map<string, number>();
   private readonly bySessionId = new Map<number, number>();
   readonly stageOfKey: number[] = [];
+  /** Per key: 1 probe machinery, 2 entry glue or trampoline that leads into it, 0 neither. */
+  readonly probeClass: number[] = [];
+  /** The one folded "probe" frame. */
+  readonly probeKey: number;
 
   constructor(session: Session, rootLabel: string, stageFns: readonly StageFunction[]) {
     this.frames.push({ kind: 'root', name: rootLabel, module: '', source: null });
     this.stageOfKey.push(-1);
+    this.probeClass.push(0);
     for (const f of session.frames as RecordedFrame[]) {
       const key = this.intern(f.fn, f.module, () => sourceOf(f));
       this.bySessionId.set(f.id, key);
     }
+    this.probeKey = this.frames.length;
+    this.frames.push({ kind: 'probe', name: PROBE_FRAME_NAME, module: '', source: null });
+    this.stageOfKey.push(-1);
+    this.probeClass.push(0);
     for (const sf of stageFns) {
       for (let k = 1; k < this.frames.length; k++) {
         const fr = this.frames[k]!;
@@ -90,6 +101,8 @@ class FrameTable {
       k = this.frames.length;
       this.frames.push({ kind: 'fn', name: fn, module, source: source() });
       this.stageOfKey.push(-1);
+      const f = { fn, module };
+      this.probeClass.push(isProbeFrame(f) ? 1 : isEntryGlue(f) ? 2 : 0);
       this.byName.set(name, k);
     }
     return k;
@@ -107,7 +120,14 @@ class FrameTable {
   addSynthetic(kind: 'stage', name: string, source: SourceFrame | null): number {
     this.frames.push({ kind, name, module: '', source });
     this.stageOfKey.push(-1);
+    this.probeClass.push(0);
     return this.frames.length - 1;
+  }
+
+  /** Index (leaf = 0) where the probe machinery starts in a stack of keys, or -1 (see probe-frames.ts). */
+  probeStart(keys: readonly number[]): number {
+    return probeStartBy(keys.length, (i) => this.probeClass[keys[i]!] === 1,
+      (i) => this.probeClass[keys[i]!] === 2 || this.frames[keys[i]!]!.module === '[uprobes]');
   }
 }
 
@@ -219,11 +239,18 @@ export function buildCpuFlame(session: Session, stageFns = stageFunctions(sessio
     let node = 0;
     let stage = -1;
     trie.total[0]! += count;
-    for (let i = st.frames.length - 1; i >= 0; i--) {
-      const key = table.key(st.frames[i]!);
+    const keys = st.frames.map((id) => table.key(id));
+    const probe = table.probeStart(keys);
+    for (let i = keys.length - 1; i > probe; i--) {
+      const key = keys[i]!;
       const s = table.stageOfKey[key]!;
       if (s >= 0) stage = s;
       node = trie.add(node, key, stage);
+      trie.total[node]! += count;
+    }
+    if (probe >= 0) {
+      // The probe's own machinery: one frame, in the probe colour, whatever stage it interrupted.
+      node = trie.add(node, table.probeKey, PROBE_STAGE);
       trie.total[node]! += count;
     }
     trie.self[node]! += count;
@@ -259,11 +286,14 @@ export function buildLatencyFlame(
   for (const st of session.stacks) {
     if (!(st.count > 0)) continue;
     const keys = st.frames.map((id) => table.key(id)); // leaf first
+    const probe = table.probeStart(keys);
     for (const [stage, node0] of stageNode) {
       const fk = fnKeyOfStage.get(stage);
       if (fk === undefined) continue;
       const at = keys.lastIndexOf(fk); // outermost occurrence (root is last)
       if (at < 0) continue;
+      // Probe machinery under the stage: probe cost, which the corrected width already excludes.
+      if (probe >= 0 && probe < at) continue;
       let node = node0;
       let colour = stage;
       trie.total[node]! += st.count;

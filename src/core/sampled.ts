@@ -21,6 +21,7 @@
 // is slightly conservative for large shares. It covers counting noise only: packets counted over a
 // slightly different window than the samples, or time the stage spent off the CPU, are not in it.
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
+import { lnGamma } from './stats.ts';
 
 /** A stage function to look for on the stacks. */
 export interface SampledStageSpec {
@@ -92,20 +93,6 @@ export function attributeSamples(
 }
 
 // ---- Poisson interval ------------------------------------------------------------------------
-
-/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9): ~15 significant digits. */
-function lnGamma(x: number): number {
-  const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
-  const xx = x - 1;
-  let a = c[0]!;
-  const t = xx + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i]! / (xx + i);
-  return 0.5 * Math.log(2 * Math.PI) + (xx + 0.5) * Math.log(t) - t + Math.log(a);
-}
 
 /** Regularized lower incomplete gamma P(a, x): series below a+1, continued fraction above. */
 export function gammaP(a: number, x: number): number {

@@ -21,10 +21,25 @@ export type ToWebview =
   /** The host asks the webview to search, e.g. from a command. */
   | { type: 'search'; query: string };
 
+/** What the user selected in the views, for the editor to filter line heat, CodeLens and hover to:
+ * stacks through `path` (frame names) from the root, or from the outermost frame of `anchor` when
+ * set (a stage's function); `stage` names the stage the selection is in, if any. */
+export interface EditorSelection {
+  stage: string | null;
+  anchor: string | null;
+  path: string[];
+  /** Where the folded probe frame sits in `path`, or -1 (src/core/probe-frames.ts). */
+  probe_at: number;
+  /** For display: what was selected. */
+  label: string;
+}
+
 /** Webview → host. */
 export type FromWebview =
   /** The page has loaded and drawn the injected model; the host may start posting snapshots. */
   | { type: 'ready' }
+  /** A frame or stage was selected (null: the selection was cleared). */
+  | { type: 'select'; selection: EditorSelection | null }
   /** The user clicked a frame: open its source (addr2line / DWARF on the host side). */
   | { type: 'openSource'; frame: SourceFrame }
   /** Something in the page failed; the host logs it to its output channel. */
@@ -45,7 +60,18 @@ export function isFromWebview(v: unknown): v is FromWebview {
     }
     case 'error':
       return typeof m.message === 'string';
+    case 'select':
+      return isSelection((v as { selection?: unknown }).selection);
     default:
       return false;
   }
+}
+
+function isSelection(v: unknown): v is EditorSelection | null {
+  if (v === null) return true;
+  if (typeof v !== 'object' || v === undefined) return false;
+  const s = v as Record<string, unknown>;
+  const optStr = (x: unknown): boolean => x === null || typeof x === 'string';
+  return optStr(s.stage) && optStr(s.anchor) && typeof s.label === 'string' && Number.isInteger(s.probe_at) &&
+    Array.isArray(s.path) && s.path.length <= 512 && s.path.every((p) => typeof p === 'string');
 }

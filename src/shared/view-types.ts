@@ -24,15 +24,17 @@ export interface FrameLoc {
 
 /** One distinct thing a flame node stands for. Frames are interned: many nodes share one. */
 export interface FlameFrame {
-  kind: 'root' | 'stage' | 'fn';
+  kind: 'root' | 'stage' | 'fn' | 'probe';
   name: string; // symbol name (untrusted text), stage name, or the root's label
   module: number; // index into FlameData.modules; 0 is "" (root and stage nodes)
   loc: FrameLoc | null; // null when there is nothing to open
   fn?: string; // stage nodes: the stage's function (what `loc` points into), when known
 }
 
-/** Stage index into ViewModel.stages, or -1: the node is not under any stage function. */
+/** Stage index into ViewModel.stages; -1: the node is not under any stage function; PROBE_STAGE:
+ * the probes' own machinery (folded into one frame, see src/core/probe-frames.ts). */
 export type StageColourIndex = number;
+export const PROBE_STAGE = -2;
 
 export interface FlameData {
   unit: 'samples' | 'ns';
@@ -45,6 +47,20 @@ export interface FlameData {
   self: number[];
   samples: number[] | null; // CPU samples behind each node; null when unit is samples (= total)
   stage: StageColourIndex[];
+  /** Differential flamegraph (compare mode): per node, the baseline's value in this flame's unit
+   * (-1: the node is new) and the change level, −DIFF_LEVELS (shrank) … +DIFF_LEVELS (grew), 0 when
+   * within noise. Absent outside compare mode. */
+  diff?: FlameDiff | null;
+}
+
+/** Change levels of a differential flamegraph each way (see FlameDiff.level). */
+export const DIFF_LEVELS = 4;
+
+export interface FlameDiff {
+  base: number[];
+  level: number[];
+  /** What the baseline had that this one does not (in this flame's unit), summed over vanished nodes. */
+  vanished: number;
 }
 
 /** What the host needs to open frame `f` of a flame, or null. */
@@ -72,6 +88,18 @@ export interface StageNumbers {
 export interface StageView {
   index: number;
   name: string;
+  /** Colour slot, from the name (src/shared/stage-colour.ts): the same in every view and session. */
+  colour: number;
+  /** The function the stage probes, when it probes one (for linking to the source). */
+  fn: string | null;
+  /** The stage this one runs inside; null at top level (or when the recording does not say). */
+  parent: string | null;
+  /** Called whether or not packets arrive: idle calls are left out of the verdict. */
+  poll: boolean;
+  /** Too small for the probe to resolve: shown as "< resolution_ns", never 0. */
+  below_resolution: boolean;
+  /** What the probe resolves at this site, ns; a corrected value of 0 shows as "< resolution_ns". */
+  resolution_ns: number | null;
   kind: string;
   spec: string;
   ok: boolean;
@@ -94,9 +122,49 @@ export interface StageView {
   ci_ns: [number, number] | null; // sampled mode: interval of ns/packet (counting noise only)
 }
 
+/** The answer first: the weakest link and what it means for the forwarder (src/core/verdict.ts). */
+export interface VerdictView {
+  headline: string;
+  details: string[];
+  weakest: string | null;
+  weakest_ns_per_packet: number | null;
+  weakest_share: number | null;
+  path_ns_per_packet: number | null;
+  packets_per_s_one_core: number | null;
+  next: string | null;
+  /** Relative gain in packets/s if the weakest cost as much as the next-worst. */
+  rate_gain: number | null;
+}
+
+/** Compare mode: this session (B) against a baseline (A), per stage (src/core/diff.ts). */
+export interface CompareView {
+  base_title: string;
+  base_created: string;
+  base_key: string;
+  alpha: number;
+  stages: Array<{
+    name: string;
+    b_name: string | null;
+    a_ns_per_packet: number | null;
+    b_ns_per_packet: number | null;
+    delta_ns_per_packet: number | null;
+    delta_pct: number | null;
+    significant: boolean;
+    p_value: number | null;
+  }>;
+}
+
 export interface ViewModel {
   version: 1;
+  /** Which recording this is (its file, or the live recording): views reset zoom and search when it changes. */
+  session_key: string;
   title: string;
+  /** Host, process, start time: what tells two sessions apart. */
+  subtitle: string;
+  verdict: VerdictView;
+  /** CPU samples in the probes' own machinery (folded into one "probe" frame), and their share. */
+  probe: { samples: number; share: number } | null;
+  compare: CompareView | null;
   created: string;
   recording: boolean;
   /** exact: stage probes measured latencies; sampled: ns/packet from CPU samples, no probes. */

@@ -16,6 +16,30 @@ import { settings } from './settings.ts';
 import { sshConfigHosts } from './ssh-hosts.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { checkBuildId } from './local-binary.ts';
+import { recordSession } from '../tracer/record-session.ts';
+import { runningFunctions, type RunningFunction } from '../core/running.ts';
+
+/** How long and how fast Attach samples the target to see which functions run. */
+const PRESAMPLE_S = 1;
+const PRESAMPLE_HZ = 4999;
+
+/** The program's functions that ran in a short CPU sample of the target (no probes), or null when
+ * sampling failed (then nothing is pre-selected and the picker says why). */
+async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): Promise<{ fns: RunningFunction[] | null; error: string | null }> {
+  try {
+    const cfg = settings();
+    const s = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: sampling process {0} for {1} s to see what runs…', pid, PRESAMPLE_S) },
+      () => recordSession(t, { pid, stages: [], sampleHz: PRESAMPLE_HZ, durationS: PRESAMPLE_S, intervalMs: 500, ...(cfg.tracerPath ? { tracer: cfg.tracerPath } : {}) }),
+    );
+    const fns = runningFunctions(s, exe);
+    log.appendLine(`pre-sample of ${pid}: ${s.samples} samples; running: ${fns.map((f) => `${f.fn}${f.loop ? ' (loop)' : ''} ${f.samples}`).join(', ') || 'none of the program\'s functions'}`);
+    return { fns, error: s.samples === 0 ? vscode.l10n.t('no CPU samples in {0} s: is the process idle (no traffic)?', PRESAMPLE_S) : null };
+  } catch (e) {
+    log.appendLine(`pre-sample of ${pid} failed: ${(e as Error).message}`);
+    return { fns: null, error: (e as Error).message };
+  }
+}
 
 const RECENT_HOSTS = 'pktpath.recentHosts';
 const LAST_STAGES = 'pktpath.lastStages';
@@ -38,7 +62,7 @@ async function pickHost(context: vscode.ExtensionContext): Promise<string | unde
   for (const h of fromConfig) if (!recent.includes(h)) items.push({ label: h, description: '~/.ssh/config', host: h });
   const qp = vscode.window.createQuickPick<Item>();
   qp.title = 'Packet Path: host running the forwarder';
-  qp.placeholder = 'localhost, an ~/.ssh/config alias, or user@host[:port]';
+  qp.placeholder = vscode.l10n.t('localhost, an ~/.ssh/config alias, or user@host[:port]');
   qp.items = items;
   return new Promise((resolve) => {
     qp.onDidAccept(() => {
@@ -58,7 +82,7 @@ async function rememberHost(context: vscode.ExtensionContext, host: string): Pro
 
 async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | undefined> {
   const cands = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Packet Path: looking for packet processes on ${t.host}…` },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: looking for packet processes on {0}…', t.host) },
     () => discover(t),
   );
   type Item = vscode.QuickPickItem & { c?: Candidate; other?: true };
@@ -70,17 +94,17 @@ async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | 
   }));
   items.push({ label: '$(edit) Other process… (enter a PID)', other: true, alwaysShow: true });
   const pick = await vscode.window.showQuickPick(items, {
-    title: `Packet Path: process on ${t.host}`,
-    placeHolder: cands.length ? 'DPDK, AF_PACKET/AF_XDP and busy-polling processes first' : 'No packet processes found: enter a PID',
+    title: vscode.l10n.t('Packet Path: process on {0}', t.host),
+    placeHolder: cands.length ? vscode.l10n.t('DPDK, AF_PACKET/AF_XDP and busy-polling processes first') : vscode.l10n.t('No packet processes found: enter a PID'),
     matchOnDetail: true,
   });
   if (!pick) return undefined;
   if (pick.c) return pick.c;
-  const pid = await vscode.window.showInputBox({ title: 'Process id', validateInput: (v) => (/^\d+$/.test(v) ? null : 'a process id') });
+  const pid = await vscode.window.showInputBox({ title: vscode.l10n.t('Process id'), validateInput: (v) => (/^\d+$/.test(v) ? null : vscode.l10n.t('a process id')) });
   return pid ? { pid: Number(pid) } : undefined;
 }
 
-async function pickStages(context: vscode.ExtensionContext, exe: string): Promise<string[] | undefined> {
+async function pickStages(context: vscode.ExtensionContext, exe: string, sample: () => Promise<{ fns: RunningFunction[] | null; error: string | null }>): Promise<string[] | undefined> {
   const fns = await workspaceCFunctions();
   const sig = new Map(fns.map((f) => [f.name, guessPackets(f)] as const));
   const sets: Array<[string, string[]]> = Object.entries(settings().stageSets);
@@ -90,7 +114,7 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
     type SetItem = vscode.QuickPickItem & { stages?: string[] };
     const pick = await vscode.window.showQuickPick<SetItem>(
       [{ label: '$(list-selection) Choose functions…' }, ...sets.map(([n, st]) => ({ label: n, description: `${st.length} stages`, detail: st.join(', '), stages: st }))],
-      { title: 'Packet Path: stages' },
+      { title: vscode.l10n.t('Packet Path: stages') },
     );
     if (!pick) return undefined;
     if (pick.stages) return stageSpecs(pick.stages, exe, sig);
@@ -98,19 +122,33 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
   type FnItem = vscode.QuickPickItem & { name: string };
   const seen = new Set<string>();
   const items: FnItem[] = [];
+  // Pre-selected: what ran in a short sample of the target, never a name pattern (a startup-only
+  // function named like a stage would sit there with no calls).
+  const sampled = await sample();
+  const ran = new Map((sampled.fns ?? []).map((r) => [r.fn, r] as const));
   for (const f of fns) {
     if (seen.has(f.name)) continue;
     seen.add(f.name);
     const p = guessPackets(f);
-    items.push({ label: f.name, description: `${vscode.workspace.asRelativePath(f.uri)}:${f.line + 1}`, detail: p === 'one' ? undefined : `packets=${p}`, picked: looksLikeStage(f.name), name: f.name });
+    const r = ran.get(f.name);
+    const picked = !!r && !r.loop;
+    const ranText = r ? (r.loop ? vscode.l10n.t('the loop around the stages ({0} samples)', r.samples) : vscode.l10n.t('ran: {0} samples in {1} s', r.samples, PRESAMPLE_S)) : sampled.fns ? vscode.l10n.t('not seen running') : '';
+    items.push({
+      label: f.name, description: `${ranText ? `${ranText} · ` : ''}${vscode.workspace.asRelativePath(f.uri)}:${f.line + 1}`,
+      detail: p === 'one' ? undefined : `packets=${p}`, picked, name: f.name,
+    });
   }
   // Pre-selected first, each group in source order: stages are recorded (and shown) in the order of
-  // the packet path, which is how forwarders are usually written down.
-  items.sort((a, b) => Number(b.picked) - Number(a.picked));
+  // the packet path, which is how forwarders are usually written down. Stage-like names that did
+  // not run follow, then the rest.
+  const rank = (i: FnItem): number => (i.picked ? 0 : looksLikeStage(i.name) ? 1 : 2);
+  items.sort((a, b) => rank(a) - rank(b));
   const qp = vscode.window.createQuickPick<FnItem>();
   qp.canSelectMany = true;
   qp.title = `Packet Path: functions of ${basename(exe)} to measure (uprobes)`;
-  qp.placeholder = fns.length ? 'Stage-like names are pre-selected; type NAME=SPEC and Enter to add a custom stage' : 'No C functions in the workspace: type function names or NAME=SPEC, comma-separated';
+  qp.placeholder = !fns.length ? vscode.l10n.t('No C functions in the workspace: type function names or NAME=SPEC, comma-separated')
+    : sampled.error ? vscode.l10n.t('Could not see what runs ({0}): pick the stages; type NAME=SPEC and Enter to add one', sampled.error)
+      : vscode.l10n.t('Functions that ran in a {0} s sample are pre-selected; type NAME=SPEC and Enter to add a custom stage', PRESAMPLE_S);
   qp.items = items;
   qp.selectedItems = items.filter((i) => i.picked);
   const chosen = await new Promise<string[] | undefined>((resolve) => {
@@ -132,7 +170,7 @@ async function pickStages(context: vscode.ExtensionContext, exe: string): Promis
 export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
   const fail = (msg: string): void => {
     log.appendLine(`error: ${msg}`);
-    void vscode.window.showErrorMessage(`Packet Path: ${msg}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', msg));
   };
   context.subscriptions.push(
     vscode.commands.registerCommand('pktpath.attach', async (arg?: unknown): Promise<string | undefined> => {
@@ -143,7 +181,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
       let transport: Transport;
       try {
         transport = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Packet Path: connecting to ${host}…` },
+          { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: connecting to {0}…', host) },
           () => openTransport({ host, ...(cfg.sshConfig ? { sshConfig: cfg.sshConfig } : {}), acceptNewHostKey: cfg.acceptNewHostKeys,
             passphrase: passphraseAsker(context.secrets) }),
         );
@@ -177,7 +215,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
         const given = argStrings(a, 'stages');
         const stages = given
           ? stageSpecs(given, exe, new Map((await workspaceCFunctions()).map((f) => [f.name, guessPackets(f)] as const)))
-          : await pickStages(context, exe);
+          : await pickStages(context, exe, () => sampleRunning(transport, pid!, exe!, log));
         if (!stages) return undefined;
         log.appendLine(`attach ${host} pid ${pid} (${exe}): ${stages.join(' ')}`);
         result = await recording.run({
@@ -200,7 +238,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
       if (!tps) {
         const picks = await vscode.window.showQuickPick(
           KERNEL_TRACEPOINTS.map((t) => ({ label: t.tp, picked: t.picked })),
-          { title: 'Packet Path: kernel tracepoints along the forwarding path', canPickMany: true },
+          { title: vscode.l10n.t('Packet Path: kernel tracepoints along the forwarding path'), canPickMany: true },
         );
         if (!picks || picks.length === 0) return undefined;
         tps = picks.map((p) => p.label);

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { Annotations } from './annotations.ts';
 import { findCFunctions } from './c-functions.ts';
 import { C_SELECTOR } from './hover.ts';
-import { fmtNs, fmtShare } from './stage-costs.ts';
+import { lensTitle } from './cost-text.ts';
 import { settings } from './settings.ts';
 
 export function registerCodeLens(context: vscode.ExtensionContext, annotations: Annotations): void {
@@ -22,8 +22,9 @@ export function registerCodeLens(context: vscode.ExtensionContext, annotations: 
         for (const f of findCFunctions(doc.getText())) {
           const row = a.costs.byStageSymbol.get(f.name);
           if (!row) continue;
+          if (a.inSelection && !a.inSelection.has(f.name)) continue; // filtered to the views' selection
           const range = new vscode.Range(f.line, f.character, f.line, f.character + f.name.length);
-          const title = `$(pulse) ${row.name}: ${fmtNs(row.ns_per_packet)}/packet · ${fmtShare(row.share)} of path · p99 ${fmtNs(row.p99_ns)}${row.corrected ? '' : ' (probe cost included)'}`;
+          const title = lensTitle(row, { verdict: a.verdict, delta: a.deltas?.get(row.name) ?? null, baseLabel: a.baseLabel });
           lenses.push(new vscode.CodeLens(range, { title, command: 'pktpath.showViews', arguments: [{ function: f.name }] }));
         }
         return lenses;

@@ -40,22 +40,22 @@ export function registerExportSession(context: vscode.ExtensionContext, store: S
           if (cur?.uri) name = basename(cur.uri.fsPath).replace(/\.pktpath\.json(\.gz)?$/, '');
         }
       } catch (e) {
-        void vscode.window.showErrorMessage(`Packet Path: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', (e as Error).message));
         return undefined;
       }
       if (!session) {
-        void vscode.window.showWarningMessage('Packet Path: no session to export. Open one first (Packet Path: Open Session…).');
+        void vscode.window.showWarningMessage(vscode.l10n.t('Packet Path: no session to export. Open one first (Packet Path: Open Session…).'));
         return undefined;
       }
       let format = argString(a, 'format') as ExportFormat | undefined;
       if (format && !(format in FORMATS)) {
-        void vscode.window.showErrorMessage(`Packet Path: unknown export format "${format}": use folded, speedscope or pprof.`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: unknown export format "{0}": use folded, speedscope or pprof.', format));
         return undefined;
       }
       if (!format) {
         const pick = await vscode.window.showQuickPick(
           (Object.keys(FORMATS) as ExportFormat[]).map((k) => ({ label: FORMATS[k].label, detail: FORMATS[k].detail, k })),
-          { title: 'Packet Path: Export Session', placeHolder: 'Format' },
+          { title: vscode.l10n.t('Packet Path: Export Session'), placeHolder: vscode.l10n.t('Format') },
         );
         if (!pick) return undefined;
         format = pick.k;
@@ -64,17 +64,17 @@ export function registerExportSession(context: vscode.ExtensionContext, store: S
       if (!out) {
         const base = uri ?? store.getCurrent()?.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
         const def = base ? vscode.Uri.joinPath(base, '..', `${name}${FORMATS[format].ext}`) : undefined;
-        const chosen = await vscode.window.showSaveDialog({ defaultUri: def, title: `Export as ${FORMATS[format].label}` });
+        const chosen = await vscode.window.showSaveDialog({ defaultUri: def, title: vscode.l10n.t('Export as {0}', FORMATS[format].label) });
         if (!chosen) return undefined;
         out = chosen.fsPath;
       }
       try {
         await writeFile(out, exportBytes(session, format, name));
       } catch (e) {
-        void vscode.window.showErrorMessage(`Packet Path: could not write ${out}: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: could not write {0}: {1}', out, (e as Error).message));
         return undefined;
       }
-      void vscode.window.showInformationMessage(`Packet Path: exported ${FORMATS[format].label} to ${out}`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Packet Path: exported {0} to {1}', FORMATS[format].label, out));
       return out;
     }),
   );

@@ -14,6 +14,8 @@ import { LineHeat, registerLineHeat } from './line-heat.ts';
 import { createLog } from './log.ts';
 import { checkBuildId } from './local-binary.ts';
 import { findAddressLine } from './source-locate.ts';
+import { VerdictStatus } from './verdict-status.ts';
+import { registerSessionCommands } from './session-commands.ts';
 
 /** What activate() returns: used by the extension-host tests, and by other extensions if they wish. */
 export interface PktpathApi {
@@ -22,6 +24,8 @@ export interface PktpathApi {
   views: ViewsPanel;
   recording: Recording;
   lineHeat: LineHeat;
+  annotations: Annotations;
+  verdictStatus: VerdictStatus;
   /** The last lines of the Packet Path output channel. */
   logLines(): string[];
   /** The build-id warning for the current session's binary, or null when the local build matches. */
@@ -32,13 +36,17 @@ export interface PktpathApi {
 
 export function activate(context: vscode.ExtensionContext): PktpathApi {
   const log = createLog();
-  const store = new SessionStore();
+  const store = new SessionStore(context.workspaceState);
   const sessionsTree = new SessionsTree(store);
   const annotations = new Annotations(store);
   const views = new ViewsPanel(context.extensionUri, store, log);
   const recording = new Recording(context, store, log, (on, msg) => views.postStatus(on, msg));
   const lineHeat = new LineHeat(store, log);
-  context.subscriptions.push(log, store, sessionsTree, annotations, views, recording,
+  const verdictStatus = new VerdictStatus(annotations);
+  context.subscriptions.push(log, store, sessionsTree, annotations, views, recording, verdictStatus,
+    vscode.window.registerWebviewPanelSerializer('pktpath.views', {
+      deserializeWebviewPanel: (panel, state: unknown) => views.revive(panel, state),
+    }),
     vscode.window.registerTreeDataProvider('pktpath.sessions', sessionsTree),
     vscode.window.registerCustomEditorProvider('pktpath.session', new SessionEditorProvider(context.extensionUri, store, log), {
       webviewOptions: { retainContextWhenHidden: true },
@@ -49,11 +57,12 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
     }),
     vscode.commands.registerCommand('pktpath.refreshSessions', () => store.refresh()),
     vscode.commands.registerCommand('pktpath.stop', () => {
-      if (!recording.stop()) void vscode.window.showInformationMessage('Packet Path: no recording is running.');
+      if (!recording.stop()) void vscode.window.showInformationMessage(vscode.l10n.t('Packet Path: no recording is running.'));
     }),
   );
   registerOpenSession(context, store, async () => void (await views.show()));
   registerExportSession(context, store);
+  registerSessionCommands(context, store, async () => void (await views.show()));
   registerHover(context, annotations);
   registerCodeLens(context, annotations);
   registerLineHeat(context, lineHeat);
@@ -62,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
     const cur = await store.ensureCurrent();
     return cur ? checkBuildId(cur.session, log) : null;
   };
-  return { store, sessionsTree, views, recording, lineHeat, logLines: () => log.recent(), buildIdWarning, sourceOf: findAddressLine };
+  return { store, sessionsTree, views, recording, lineHeat, annotations, verdictStatus, logLines: () => log.recent(), buildIdWarning, sourceOf: findAddressLine };
 }
 
 export function deactivate(): void {}

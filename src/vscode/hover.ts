@@ -16,7 +16,12 @@ export function registerHover(context: vscode.ExtensionContext, annotations: Ann
         if (!range) return undefined;
         const a = await annotations.costs();
         if (!a) return undefined;
-        const md = costMarkdown(doc.getText(range), a.costs, a.label);
+        const fn = doc.getText(range);
+        if (a.inSelection && !a.inSelection.has(fn)) return undefined; // the views' selection filters the editor
+        const row = a.costs.byStageSymbol.get(fn);
+        const md = costMarkdown(fn, a.selCosts, a.label, {
+          verdict: a.verdict, delta: row ? a.deltas?.get(row.name) ?? null : null, baseLabel: a.baseLabel, selection: a.selection?.label ?? null,
+        });
         return md ? new vscode.Hover(new vscode.MarkdownString(md), range) : undefined;
       },
     }),

@@ -15,7 +15,7 @@ export function registerOpenSession(context: vscode.ExtensionContext, store: Ses
       try {
         await store.open(uri);
       } catch (e) {
-        void vscode.window.showErrorMessage(`Packet Path: cannot open ${uri.fsPath}: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: cannot open {0}: {1}', uri.fsPath, (e as Error).message));
         return undefined;
       }
       if (a.views !== false) await showViews();
@@ -35,14 +35,14 @@ async function pickSession(store: SessionStore): Promise<vscode.Uri | undefined>
       uri: e.uri,
     }));
   items.push({ label: '$(folder-opened) Browse…', alwaysShow: true });
-  const pick = await vscode.window.showQuickPick(items, { title: 'Packet Path: Open Session', placeHolder: 'A recorded session' });
+  const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Packet Path: Open Session'), placeHolder: vscode.l10n.t('A recorded session') });
   if (!pick) return undefined;
   if (pick.uri) return pick.uri;
   const chosen = await vscode.window.showOpenDialog({
     canSelectMany: false,
     defaultUri: sessionsFolder(),
     filters: { 'pktpath sessions': ['json', 'gz'] },
-    title: 'Open a pktpath session',
+    title: vscode.l10n.t('Open a pktpath session'),
   });
   return chosen?.[0];
 }

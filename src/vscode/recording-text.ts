@@ -1,7 +1,7 @@
 // Texts of a recording: the session's file name, the status bar line, and errors turned into what to do.
 import type { Session } from '../core/session.ts';
 import { buildReport } from '../core/report.ts';
-import { fmtNs } from './stage-costs.ts';
+import { verdictOf, fmtVerdictNs } from '../core/verdict.ts';
 
 function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40) || 'x';
@@ -19,8 +19,8 @@ export function statusText(s: Session): string {
   let pps = 0;
   for (const row of r.stages) if ((row.packets_per_s ?? 0) > pps) pps = row.packets_per_s ?? 0;
   const rate = pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} Mpps` : pps >= 1e3 ? `${(pps / 1e3).toFixed(1)} kpps` : `${pps.toFixed(0)} pps`;
-  const slow = r.stages.find((x) => x.name === r.slowest);
-  return `${rate}${slow ? ` · slowest: ${slow.name} ${fmtNs(slow.ns_per_packet)}/pkt` : ''}`;
+  const w = verdictOf(r).weakest;
+  return `${rate}${w ? ` · weakest: ${w.name} ${fmtVerdictNs(w.ns_per_packet)}/pkt` : ''}`;
 }
 
 /** Turns common failures into what to do about them. */

@@ -10,7 +10,8 @@ import type { Transport } from '../remote/transport.ts';
 import { recordSession, type RecordOptions } from '../tracer/record-session.ts';
 import { saveSession } from '../core/session-io.ts';
 import { buildReport } from '../core/report.ts';
-import type { Session } from '../core/session.ts';
+import { SESSION_FORMAT, SESSION_VERSION, type Session } from '../core/session.ts';
+import { DEFAULT_LAYOUT } from '../core/histogram.ts';
 import type { SessionStore } from './session-store.ts';
 import { settings, sessionsFolder } from './settings.ts';
 import { passphraseAsker } from './secrets.ts';
@@ -31,6 +32,18 @@ export interface RecordingRequest {
 export interface RecordingResult {
   session: Session;
   path: string;
+}
+
+/** What the views show from Attach until the first interval: the target, nothing measured yet
+ * (never the previous session's numbers under a "recording" badge). */
+export function pendingSession(req: RecordingRequest, now = new Date()): Session {
+  return {
+    format: SESSION_FORMAT, version: SESSION_VERSION, created: now.toISOString(), partial: false, partial_reason: null,
+    target: { host: req.host, pid: req.kernel ? null : req.pid ?? null, kernel: req.kernel === true, command: req.command ?? null, binary: null, build_id: null },
+    tracer: { stream_version: 0, version: '', kernel: '', arch: '', features: {}, missing: [] },
+    duration_s: 0, interval_ms: 0, sample_hz: req.sampleHz, hist: DEFAULT_LAYOUT, stages: [], frames: [], stacks: [],
+    samples: 0, lost_samples: 0, drops: {}, warnings: [],
+  };
 }
 
 export class Recording implements vscode.Disposable {
@@ -77,7 +90,7 @@ export class Recording implements vscode.Disposable {
   /** Records and saves; resolves with the saved file, or undefined when cancelled before ready. */
   async run(req: RecordingRequest): Promise<RecordingResult | undefined> {
     if (this.abort) {
-      void vscode.window.showWarningMessage('Packet Path: a recording is already running. Stop it first (Packet Path: Stop Recording).');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Packet Path: a recording is already running. Stop it first (Packet Path: Stop Recording).'));
       return undefined;
     }
     const abort = new AbortController();
@@ -92,11 +105,11 @@ export class Recording implements vscode.Disposable {
     let recP: Promise<Session> | null = null;
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Packet Path: ${req.kernel ? 'kernel path' : `pid ${req.pid}`} on ${req.host}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: req.kernel ? vscode.l10n.t('Packet Path: kernel path on {0}', req.host) : vscode.l10n.t('Packet Path: pid {0} on {1}', req.pid ?? '?', req.host), cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => !ready && abort.abort());
           if (!transport) {
-            progress.report({ message: 'connecting…' });
+            progress.report({ message: vscode.l10n.t('connecting…') });
             transport = await openTransport({
               host: req.host,
               ...(cfg.sshConfig ? { sshConfig: cfg.sshConfig } : {}),
@@ -106,7 +119,7 @@ export class Recording implements vscode.Disposable {
             ownTransport = true;
           }
           if (abort.signal.aborted) return;
-          progress.report({ message: 'starting the tracer (deploy, attach, calibrate)…' });
+          progress.report({ message: vscode.l10n.t('starting the tracer (deploy, attach, calibrate)…') });
           this.log.appendLine(`starting the tracer on ${req.host}: ${req.stages.join(' ')}`);
           const opts: RecordOptions = {
             stages: req.stages,
@@ -123,6 +136,9 @@ export class Recording implements vscode.Disposable {
           this.status.text = '$(loading~spin) Packet Path: starting…';
           this.status.tooltip = 'Click to stop recording';
           this.setRecording(true);
+          // The views open on Attach and follow the recording from its first interval.
+          this.store.setCurrent({ uri: null, session: pendingSession(req), live: true });
+          void vscode.commands.executeCommand('pktpath.showViews');
           this.onStatus(true, null);
           recP = recordSession(transport, opts, {
             onHello: (h) => this.log.appendLine(`tracer ${h.tracer} on ${req.host}: kernel ${h.kernel}, missing: ${h.missing.join('; ') || 'nothing'}`),
@@ -152,7 +168,8 @@ export class Recording implements vscode.Disposable {
     } catch (e) {
       const msg = (e as Error).message;
       this.log.appendLine(`recording failed: ${msg}`);
-      void vscode.window.showErrorMessage(`Packet Path: ${hint(msg)}`, 'Show Log').then((p) => p && this.log.show());
+      const showLog = vscode.l10n.t('Show Log');
+      void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', hint(msg)), showLog).then((p) => p && this.log.show());
       return undefined;
     } finally {
       resolveReady();
@@ -173,9 +190,13 @@ export class Recording implements vscode.Disposable {
     this.store.setCurrent({ uri, session, live: false });
     this.store.refresh();
     const r = buildReport(session);
-    const what = session.partial ? `partial recording saved (${session.partial_reason ?? 'ended early'})` : 'recording saved';
+    const where = vscode.workspace.asRelativePath(uri);
+    const what = session.partial
+      ? vscode.l10n.t('Packet Path: partial recording saved ({0}) to {1}', session.partial_reason ?? 'ended early', where)
+      : vscode.l10n.t('Packet Path: recording saved to {0}', where);
+    const show = vscode.l10n.t('Show Views');
     void vscode.window
-      .showInformationMessage(`Packet Path: ${what} to ${vscode.workspace.asRelativePath(uri)}${r.slowest ? ` — slowest stage: ${r.slowest}` : ''}`, 'Show Views')
+      .showInformationMessage(`${what}${r.slowest ? vscode.l10n.t(' — weakest link: {0}', r.slowest) : ''}`, show)
       .then((p) => p && vscode.commands.executeCommand('pktpath.showViews'));
     return { session, path };
   }

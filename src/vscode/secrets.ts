@@ -12,7 +12,7 @@ export function passphraseAsker(secrets: vscode.SecretStorage): (keyPath: string
       if (kept !== undefined) return kept;
     }
     const p = await vscode.window.showInputBox({
-      title: 'Packet Path: SSH key passphrase',
+      title: vscode.l10n.t('Packet Path: SSH key passphrase'),
       prompt: `Passphrase for ${keyPath}${remember ? ' (kept in the OS keychain)' : ''}`,
       password: true,
       ignoreFocusOut: true,

@@ -6,6 +6,17 @@ import { stat } from 'node:fs/promises';
 import type { Session } from '../core/session.ts';
 import { loadSession } from '../core/session-io.ts';
 import { sessionsFolder } from './settings.ts';
+import type { EditorSelection } from '../shared/messages.ts';
+
+const BASELINE_KEY = 'pktpath.baseline';
+
+/** The session the current one is compared against, and why. */
+export interface Comparison {
+  uri: vscode.Uri;
+  session: Session;
+  /** baseline: the workspace's baseline; chosen: "Compare with…" for this session. */
+  kind: 'baseline' | 'chosen';
+}
 
 export interface CurrentSession {
   uri: vscode.Uri | null; // null while recording, before the first save
@@ -21,6 +32,14 @@ export interface SessionEntry {
 
 export class SessionStore implements vscode.Disposable {
   private current: CurrentSession | null = null;
+  private chosenBase: vscode.Uri | null = null;
+  private selection: EditorSelection | null = null;
+  private readonly changeSelection = new vscode.EventEmitter<EditorSelection | null>();
+  private readonly changeComparison = new vscode.EventEmitter<void>();
+  /** The views' selection changed (the editor filters line heat, CodeLens and hover to it). */
+  readonly onDidChangeSelection = this.changeSelection.event;
+  /** The baseline or the chosen comparison changed. */
+  readonly onDidChangeComparison = this.changeComparison.event;
   private readonly cache = new Map<string, { mtimeMs: number; entry: SessionEntry }>();
   private readonly changeCurrent = new vscode.EventEmitter<CurrentSession | null>();
   private readonly changeList = new vscode.EventEmitter<void>();
@@ -29,7 +48,7 @@ export class SessionStore implements vscode.Disposable {
   private readonly watcher: vscode.FileSystemWatcher | null;
   private triedDefault = false;
 
-  constructor() {
+  constructor(private readonly memento?: vscode.Memento) {
     const folder = sessionsFolder();
     this.watcher = folder
       ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '*.pktpath.json'))
@@ -44,6 +63,8 @@ export class SessionStore implements vscode.Disposable {
     this.watcher?.dispose();
     this.changeCurrent.dispose();
     this.changeList.dispose();
+    this.changeSelection.dispose();
+    this.changeComparison.dispose();
   }
 
   getCurrent(): CurrentSession | null {
@@ -51,8 +72,54 @@ export class SessionStore implements vscode.Disposable {
   }
 
   setCurrent(c: CurrentSession | null): void {
+    const id = (x: CurrentSession | null): string => (x ? (x.uri?.toString() ?? 'live') : '');
+    if (id(this.current) !== id(c)) {
+      // Another recording: the selection and a "Compare with…" belonged to the old one.
+      this.chosenBase = null;
+      if (this.selection) this.setSelection(null);
+    }
     this.current = c;
     this.changeCurrent.fire(c);
+  }
+
+  getSelection(): EditorSelection | null {
+    return this.selection;
+  }
+
+  setSelection(sel: EditorSelection | null): void {
+    if (JSON.stringify(sel) === JSON.stringify(this.selection)) return;
+    this.selection = sel;
+    this.changeSelection.fire(sel);
+  }
+
+  get baselineUri(): vscode.Uri | null {
+    const u = this.memento?.get<string>(BASELINE_KEY);
+    return u ? vscode.Uri.parse(u) : null;
+  }
+
+  async setBaseline(uri: vscode.Uri | null): Promise<void> {
+    await this.memento?.update(BASELINE_KEY, uri?.toString());
+    this.changeComparison.fire();
+    this.changeList.fire();
+  }
+
+  /** Compares the current session against `uri` ("Compare with…"); null: back to the baseline, if any. */
+  compareWith(uri: vscode.Uri | null): void {
+    this.chosenBase = uri;
+    this.changeComparison.fire();
+  }
+
+  /** What the current session is compared against: the chosen one, else the baseline (never itself). */
+  async comparison(): Promise<Comparison | null> {
+    const cur = this.current;
+    if (!cur) return null;
+    const pick = this.chosenBase ? { uri: this.chosenBase, kind: 'chosen' as const } : this.baselineUri ? { uri: this.baselineUri, kind: 'baseline' as const } : null;
+    if (!pick || pick.uri.toString() === cur.uri?.toString()) return null;
+    try {
+      return { uri: pick.uri, session: await this.load(pick.uri), kind: pick.kind };
+    } catch {
+      return null; // a baseline deleted or damaged since: no comparison
+    }
   }
 
   refresh(): void {

@@ -1,10 +1,11 @@
 // The "Sessions" view of the Packet Path container: one item per saved recording, newest first.
 import * as vscode from 'vscode';
 import type { SessionEntry, SessionStore } from './session-store.ts';
-import { fmtNs, functionCosts, processLabel } from './stage-costs.ts';
+import { functionCosts, processLabel } from './stage-costs.ts';
+import { fmtVerdictNs, verdictOf } from '../core/verdict.ts';
 
 export class SessionItem extends vscode.TreeItem {
-  constructor(readonly entry: SessionEntry) {
+  constructor(readonly entry: SessionEntry, baseline = false) {
     const s = entry.session;
     super(s ? `${processLabel(s)} @ ${s.target.host}` : entry.uri.path.split('/').pop() ?? 'session');
     this.resourceUri = entry.uri;
@@ -14,21 +15,26 @@ export class SessionItem extends vscode.TreeItem {
       this.iconPath = new vscode.ThemeIcon('warning');
       return;
     }
-    let slowest = '';
+    let weakest = '';
     try {
-      const c = functionCosts(s);
-      if (c.slowest) slowest = ` · slowest: ${c.slowest.name} ${fmtNs(c.slowest.ns_per_packet)}/pkt`;
+      const w = verdictOf(functionCosts(s).report).weakest;
+      if (w) weakest = ` · weakest: ${w.name} ${fmtVerdictNs(w.ns_per_packet)}/pkt`;
     } catch (e) {
-      slowest = ` · report failed: ${(e as Error).message}`;
+      weakest = ` · report failed: ${(e as Error).message}`;
     }
     const date = new Date(s.created);
     const when = Number.isNaN(date.getTime()) ? s.created : date.toLocaleString();
-    this.description = `${when} · ${s.duration_s.toFixed(1)} s${slowest}`;
+    const file = entry.uri.path.split('/').pop() ?? '';
+    // Host, process, time, duration and weakest link: what tells two recordings apart at a glance.
+    this.description = `${baseline ? '★ baseline · ' : ''}${when} · ${s.duration_s.toFixed(1)} s${weakest}`;
+    const cmd = s.target.command ? `\`${s.target.command.slice(0, 200).replace(/`/g, "'")}\`` : '';
     this.tooltip = new vscode.MarkdownString(
-      [`**${processLabel(s)}** on \`${s.target.host}\``, `${when}, ${s.duration_s.toFixed(1)} s${s.partial ? ` (partial: ${s.partial_reason ?? 'ended early'})` : ''}`, slowest.replace(/^ · /, ''), entry.uri.fsPath].filter(Boolean).join('\n\n'),
+      [`**${processLabel(s)}** on \`${s.target.host}\`${baseline ? ' — the baseline' : ''}`, cmd,
+        `${when}, ${s.duration_s.toFixed(1)} s, ${s.stages.length || s.sampled?.stages.length || 0} stages${s.partial ? ` (partial: ${s.partial_reason ?? 'ended early'})` : ''}`,
+        weakest.replace(/^ · /, ''), file].filter(Boolean).join('\n\n'),
     );
-    this.contextValue = 'session';
-    this.iconPath = new vscode.ThemeIcon(s.partial ? 'warning' : 'pulse');
+    this.contextValue = baseline ? 'session.baseline' : 'session';
+    this.iconPath = new vscode.ThemeIcon(s.partial ? 'warning' : baseline ? 'star-full' : 'pulse');
     this.command = { command: 'pktpath.openSession', title: 'Open Session', arguments: [{ uri: entry.uri }] };
   }
 }
@@ -53,6 +59,7 @@ export class SessionsTree implements vscode.TreeDataProvider<SessionItem>, vscod
 
   async getChildren(parent?: SessionItem): Promise<SessionItem[]> {
     if (parent) return [];
-    return (await this.store.list()).map((e) => new SessionItem(e));
+    const base = this.store.baselineUri?.toString();
+    return (await this.store.list()).map((e) => new SessionItem(e, e.uri.toString() === base));
   }
 }

@@ -30,6 +30,7 @@ let vsix = '';
 let installedDir = '';
 let sessionPath = '';
 let lab: DemoLab | null = null;
+let lab1: DemoLab | null = null; // the same forwarder with --burst 1: the "code change" a second session compares
 let klab: KernelLab | null = null;
 let trafficDone = false;
 let traffic: Promise<void> | null = null;
@@ -53,7 +54,10 @@ before(async () => {
   ws = join(work, 'ws');
   await mkdir(join(ws, 'native-tracer', 'demo'), { recursive: true });
   await mkdir(join(ws, '.pktpath'), { recursive: true });
-  await copyFile(join(REPO, 'native-tracer', 'demo', 'fwd.c'), join(ws, 'native-tracer', 'demo', 'fwd.c'));
+  // The whole demo source, as a user's checkout has it: startup-only functions (options.c, routes.c)
+  // are there for Attach to leave unselected.
+  for (const f of readdirSync(join(REPO, 'native-tracer', 'demo')).filter((n) => /\.[ch]$/.test(n)))
+    await copyFile(join(REPO, 'native-tracer', 'demo', f), join(ws, 'native-tracer', 'demo', f));
   assert.ok(existsSync(FIXTURE), `${FIXTURE} is missing (a recording of the demo forwarder)`);
   sessionPath = join(ws, '.pktpath', 'demo.pktpath.json');
   await copyFile(FIXTURE, sessionPath);
@@ -61,6 +65,7 @@ before(async () => {
   // The forwarder Attach records (traffic runs while the suite does), and a loopback sshd to attach through.
   t = Date.now();
   lab = await startDemoLab();
+  lab1 = await startDemoLab({ burst: 1 });
   klab = await startKernelLab();
   ssh = await startSshLab();
   timings.labs_s = (Date.now() - t) / 1000;
@@ -71,6 +76,9 @@ before(async () => {
     'pktpath.localBinary': lab.fwdBinary,
     // Attach from the UI records for this long (the suite passes its own durations).
     'pktpath.durationSeconds': 3,
+    // Quarter-second intervals: 12 in a 3 s recording give the per-interval noise estimate of a
+    // comparison 11 degrees of freedom (docs/compare.md).
+    'pktpath.intervalMs': 250,
   }, null, 1));
 
   t = Date.now();
@@ -98,8 +106,12 @@ before(async () => {
   timings.serverStart_s = (Date.now() - t) / 1000;
   // Traffic through both labs for as long as the tests may record (Attach, Profile Kernel Path).
   const l = lab;
+  const l1 = lab1;
   const k = klab;
   traffic = Promise.all([
+    (async () => {
+      while (!trafficDone) await l1.traffic({ pps: 20000, seconds: 10 });
+    })(),
     (async () => {
       while (!trafficDone) {
         const r = await l.traffic({ pps: 20000, seconds: 10 });
@@ -121,6 +133,7 @@ after(async () => {
   console.log(`demo lab traffic during the tests: ${JSON.stringify(sent)}`);
   await server?.stop();
   await lab?.stop();
+  await lab1?.stop();
   await klab?.stop();
   await ssh?.stop();
   if (profileRoot) await removeProfile(profileRoot);
@@ -134,18 +147,19 @@ test('the .vsix holds the bundles, the tracer binary and the manifest, nothing e
   const allowed = new Set(['extension.vsixmanifest', '[Content_Types].xml', 'extension/package.json', 'extension/readme.md',
     'extension/README.md', 'extension/LICENSE.txt', 'extension/LICENSE', 'extension/dist/extension.js', 'extension/dist/webview.js',
     'extension/dist/webview.css', 'extension/media/webview.css', 'extension/dist/bin/x86_64/pktpath-tracer', 'extension/media/icon.png',
-    'extension/media/pktpath.svg']);
+    'extension/media/pktpath.svg', 'extension/package.nls.json', 'extension/l10n/bundle.l10n.json',
+    'extension/media/walkthrough/attach.md', 'extension/media/walkthrough/verdict.md', 'extension/media/walkthrough/compare.md']);
   for (const f of files) assert.ok(allowed.has(f), `unexpected file in the .vsix: ${f}`);
   for (const f of ['extension/dist/extension.js', 'extension/dist/bin/x86_64/pktpath-tracer', 'extension/package.json'])
     assert.ok(files.includes(f), `${f} in the .vsix`);
   assert.ok(readdirSync(installedDir).includes('dist'), 'installed extension has dist/');
 });
 
-test('UI: hover a stage function, see its cost, open the views (screenshots)', { timeout: 180_000 }, async () => {
+test('UI: hover, Attach with the default picks → live views → verdict; compare a --burst 1 session; selection filters line heat; reload restores the views (screenshots)', { timeout: 420_000 }, async () => {
   assert.ok(server);
   const t = Date.now();
   await mkdir(SHOTS, { recursive: true });
-  const r = await runUiWalkthrough({ url: server.url, folder: ws, session: sessionPath, shots: SHOTS, attachPid: lab?.fwdPid ?? 0 });
+  const r = await runUiWalkthrough({ url: server.url, folder: ws, session: sessionPath, shots: SHOTS, attachPid: lab?.fwdPid ?? 0, attachPid2: lab1?.fwdPid ?? 0 });
   timings.ui_s = (Date.now() - t) / 1000;
   console.log(r.log.join('\n'));
   assert.ok(r.ok, r.log.join('\n'));

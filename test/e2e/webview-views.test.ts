@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ensureWebviewBundle, launchChromium, openWebview, ROOT, type WebviewPage } from '../helpers/browser.ts';
-import { buildViewModel } from '../../src/core/view-model.ts';
+import { buildCompareViewModel, buildViewModel } from '../../src/core/view-model.ts';
 import { parseSession } from '../../src/core/session-io.ts';
 import type { Session } from '../../src/core/session.ts';
 import type { FlameData, ViewModel } from '../../src/shared/view-types.ts';
@@ -65,6 +65,12 @@ async function clickNode(w: WebviewPage, view: 'cpu' | 'latency', name: string, 
   return true;
 }
 
+/** Opens every stage's details row (each click re-renders the table). */
+async function openAllDetails(w: WebviewPage): Promise<void> {
+  const n = await w.page.locator('tr.pp-stage-row').count();
+  for (let i = 0; i < n; i++) await w.page.locator('tr.pp-stage-row .pp-disclose').nth(i).click();
+}
+
 const crumbs = (w: WebviewPage, id: string): Promise<string[]> =>
   w.page.$$eval(`#${id} .pp-breadcrumb button`, (bs) => bs.map((b) => b.textContent ?? ''));
 
@@ -86,10 +92,11 @@ test('packet path view and both flamegraphs render the demo session', async (t) 
   try {
     const rows = await w.page.$$eval('tr.pp-stage-row', (trs) => trs.map((tr) => tr.getAttribute('data-stage')));
     assert.deepEqual(rows, session.stages.map((s) => s.name));
-    // Every stage row shows its ns/packet and a histogram with bars where it saw calls.
+    // Every stage row shows its ns/packet; its details (opened on demand) a histogram with bars where it saw calls.
+    await openAllDetails(w);
     const cells = await w.page.$$eval('tr.pp-stage-row', (trs) => trs.map((tr) => ({
       ns: tr.querySelector('.pp-ns-per-packet .pp-value')?.textContent ?? '',
-      bars: tr.querySelectorAll('.pp-hist rect').length,
+      bars: tr.nextElementSibling?.classList.contains('pp-detail-row') ? tr.nextElementSibling.querySelectorAll('.pp-hist rect').length : -1,
     })));
     cells.forEach((c, i) => {
       const st = model.stages[i]!;
@@ -204,7 +211,8 @@ test('dark and high-contrast themes: canvas follows the VS Code variables', asyn
         for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
         document.body.className = ${JSON.stringify(cls)};
       })()`);
-      await w.page.waitForTimeout(50); // the MutationObserver redraws on the class change
+      // the MutationObserver redraws on the class change and marks the body when it has
+      await w.page.waitForFunction(`document.body.dataset.themeApplied === ${JSON.stringify(cls)}`);
       const px = await w.page.evaluate(`(() => {
         const c = document.querySelector('#cpu-flame canvas');
         return Array.from(c.getContext('2d').getImageData(c.width - 2, c.height - 2, 1, 1).data.slice(0, 3));
@@ -259,14 +267,178 @@ test('sampled-mode session: ns/packet with its interval, no probe overhead claim
   const w = await openWebview(browser, model);
   try {
     assert.equal(await w.page.locator('tr.pp-stage-row').count(), specs.length);
-    const overhead = await w.page.$$eval('td.pp-overhead', (tds) => tds.map((td) => td.textContent));
-    assert.ok(overhead.every((t) => t === 'none: sampled, no probes'), overhead.join('|'));
-    assert.match(await w.page.textContent('tr.pp-stage-row td.pp-ns-per-packet') ?? '', /95% CI/);
+    await openAllDetails(w);
+    const details = await w.page.$$eval('tr.pp-detail-row', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.equal(details.length, specs.length);
+    assert.ok(details.every((t) => t.includes('none: sampled, no probes')), details.join('|'));
+    assert.match(await w.page.getAttribute('tr.pp-stage-row td.pp-ns-per-packet', 'title') ?? '', /95% interval/);
+    assert.match(await w.page.textContent('#verdict') ?? '', /Weakest link: /);
     assert.equal(await w.page.textContent('.pp-mode'), 'sampled');
     assert.ok((await canvasColours(w, 'latency-flame')) > 3);
     await w.page.screenshot({ path: join(ART, 'sampled-mode.png'), fullPage: true });
     assert.deepEqual(w.errors, []);
   } finally {
     await w.page.close();
+  }
+});
+
+test('the verdict comes first and names the weakest link; the table fits half an editor without scrolling sideways', async () => {
+  const { session } = demoSession();
+  const model = buildViewModel(session);
+  // Half of a 1400 px window, less the activity bar: what one of two editor groups gets.
+  const w = await openWebview(browser, model, { width: 660, height: 900 });
+  try {
+    const verdict = await w.page.textContent('#verdict') ?? '';
+    assert.equal(verdict.includes(`Weakest link: ${model.verdict.weakest}`), true, verdict);
+    assert.match(verdict, /one core sustains about [\d.]+ [kMG]?pps/);
+    const order = await w.page.evaluate(`[...document.getElementById('app').children].map((e) => e.id || e.className)`) as string[];
+    assert.ok(order.indexOf('verdict') < order.indexOf('packet-path'), `verdict before the table: ${order.join(',')}`);
+    const sizes = await w.page.evaluate(`({ doc: document.documentElement.scrollWidth, view: document.documentElement.clientWidth,
+      table: document.querySelector('table.pp-stages').scrollWidth, tableBox: document.querySelector('table.pp-stages').clientWidth })`) as
+      { doc: number; view: number; table: number; tableBox: number };
+    assert.ok(sizes.doc <= sizes.view, `page scrolls sideways: ${JSON.stringify(sizes)}`);
+    assert.ok(sizes.table <= sizes.tableBox + 1, `table overflows: ${JSON.stringify(sizes)}`);
+    // the spec is the name's tooltip, not text in the row
+    const title = await w.page.getAttribute('tr.pp-stage-row .pp-stage-name', 'title');
+    assert.ok(title?.includes(session.stages[0]!.spec), String(title));
+    assert.equal(await w.page.locator('tr.pp-stage-row', { hasText: session.stages[0]!.spec }).count(), 0);
+    await w.page.screenshot({ path: join(ART, 'half-width.png'), fullPage: true });
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});
+
+test('stage colours follow the name, not the position', async () => {
+  const { session } = demoSession();
+  const a = buildViewModel(session);
+  const b = buildViewModel({ ...session, stages: [...session.stages].reverse() });
+  for (const s of a.stages) assert.equal(b.stages.find((x) => x.name === s.name)!.colour, s.colour, s.name);
+  assert.equal(new Set(a.stages.map((s) => s.colour)).size, a.stages.length, 'each stage its own colour');
+  const w = await openWebview(browser, a);
+  try {
+    const swatches = await w.page.$$eval('tr.pp-stage-row .pp-swatch', (xs) => xs.map((x) => (x as HTMLElement).style.background));
+    assert.equal(new Set(swatches).size, swatches.length, swatches.join(' '));
+  } finally {
+    await w.page.close();
+  }
+});
+
+test('probe machinery is one "probe" frame in the CPU flamegraph, never inside a stage\'s latency width', () => {
+  const { session, recorded } = demoSession();
+  const m = buildViewModel(session);
+  const names = (d: FlameData): string[] => d.frame.map((f) => d.frames[f]!.name);
+  for (const fn of ['asm_exc_int3', 'uprobe_notify_resume', 'handler_chain', '__x64_sys_uretprobe']) {
+    assert.ok(!names(m.cpuFlame).includes(fn), `${fn} folded in the CPU flamegraph`);
+    assert.ok(!names(m.latencyFlame).includes(fn), `${fn} not in the latency flamegraph`);
+  }
+  assert.ok(!names(m.cpuFlame).some((n) => n.startsWith('bpf_prog_')));
+  if (recorded) {
+    assert.ok(m.probe && m.probe.samples > 0, 'the demo recording has probe samples');
+    const probeNodes = m.cpuFlame.frame.filter((f) => m.cpuFlame.frames[f]!.kind === 'probe').length;
+    assert.ok(probeNodes > 0);
+  }
+});
+
+test('compare: deltas per stage, a differential flamegraph, a summary of what changed beyond noise', async () => {
+  const { session } = demoSession();
+  // B: fwd_tx twice as slow per call, and twice the samples under it
+  const fnTx = session.frames.find((f) => f.fn === 'fwd_tx')?.id;
+  const b: Session = {
+    ...session, created: new Date(Date.parse(session.created) + 60000).toISOString(),
+    stages: session.stages.map((st) => (st.name !== 'fwd_tx' ? st : {
+      ...st, sum_ns: st.sum_ns * 2, timeline: st.timeline.map((p) => ({ ...p, sum_ns: p.sum_ns * 2 })),
+      buckets: st.buckets.map(([i, c]) => [Math.min(i + 16, 559), c] as [number, number]),
+    })),
+    stacks: session.stacks.map((s) => (fnTx !== undefined && s.frames.includes(fnTx) ? { ...s, count: s.count * 3 } : s)),
+  };
+  const m = buildCompareViewModel(b, session);
+  const w = await openWebview(browser, m, { width: 660, height: 900 });
+  try {
+    const tx = m.compare!.stages.find((s) => s.name === 'fwd_tx')!;
+    assert.ok(tx.delta_pct! > 50 && tx.significant, JSON.stringify(tx));
+    const cell = w.page.locator('tr.pp-stage-row[data-stage="fwd_tx"] td.pp-delta');
+    assert.match(await cell.textContent() ?? '', /^\+.*\(\+\d+\.\d%\)beyond noise$/);
+    assert.equal(await cell.getAttribute('data-significant'), 'true');
+    assert.match(await w.page.textContent('.pp-compare-summary') ?? '', /fwd_tx \+/);
+    assert.equal(await w.page.textContent('.pp-status'), 'compare');
+    // the differential flamegraphs: grown nodes, the stage node of fwd_tx at a positive level
+    const lat = m.latencyFlame;
+    const txNode = lat.frame.findIndex((f) => lat.frames[f]!.kind === 'stage' && lat.frames[f]!.name === 'fwd_tx');
+    assert.ok(lat.diff!.level[txNode]! > 0);
+    assert.ok(m.cpuFlame.diff!.level.some((l) => l > 0), 'the CPU flamegraph shows growth');
+    const sizes = await w.page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as number[];
+    assert.ok(sizes[0]! <= sizes[1]!, `no sideways scroll in compare mode: ${sizes.join(' > ')}`);
+    assert.ok((await canvasColours(w, 'cpu-flame')) > 3);
+    await w.page.screenshot({ path: join(ART, 'compare.png'), fullPage: true });
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});
+
+test('selecting a frame or a stage tells the host; another session resets zoom, search and selection', async () => {
+  const { session } = demoSession();
+  const w = await openWebview(browser, buildViewModel(session, { key: 'file:///a' }));
+  try {
+    const stage = session.stages[1]!.name;
+    assert.ok(await clickNode(w, 'cpu', stage));
+    let sel = (await w.posted()).filter((m) => m.type === 'select').at(-1);
+    assert.ok(sel?.type === 'select' && sel.selection);
+    assert.equal(sel.selection.path.at(-1), stage);
+    assert.equal(sel.selection.stage, stage);
+    await w.page.locator('#cpu-flame canvas').press('Escape');
+    sel = (await w.posted()).filter((m) => m.type === 'select').at(-1);
+    assert.ok(sel?.type === 'select' && sel.selection === null, 'Escape clears the selection');
+    await w.page.locator(`tr.pp-stage-row[data-stage="${stage}"] .pp-stage-name`).click();
+    sel = (await w.posted()).filter((m) => m.type === 'select').at(-1);
+    assert.ok(sel?.type === 'select' && sel.selection?.stage === stage && sel.selection.anchor !== null);
+    // zoom and search, then a snapshot of another session: back to the whole graph
+    assert.ok(await clickNode(w, 'cpu', stage));
+    await w.page.locator('#cpu-flame .pp-search input').fill('fwd');
+    await w.page.waitForFunction('__pktpath.app.cpu.lastSearch !== null');
+    await w.send({ type: 'snapshot', model: buildViewModel(session, { key: 'file:///b' }) });
+    await w.page.waitForFunction('__pktpath.app.cpu.lastSearch === null');
+    assert.deepEqual(await crumbs(w, 'cpu-flame'), ['all samples']);
+    assert.equal(await w.page.evaluate('__pktpath.app.cpu.selectedPath'), null);
+    assert.equal(await w.page.locator('#cpu-flame .pp-search input').inputValue(), '');
+    sel = (await w.posted()).filter((m) => m.type === 'select').at(-1);
+    assert.ok(sel?.type === 'select' && sel.selection === null, 'the editor filter is cleared with the session');
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});
+
+test('setState keeps zoom, search and the open details; a reloaded page restores them', async () => {
+  const { session } = demoSession();
+  const model = buildViewModel(session, { key: 'file:///s' });
+  const w = await openWebview(browser, model);
+  let saved: unknown;
+  const stage = session.stages[1]!.name;
+  try {
+    assert.ok(await clickNode(w, 'cpu', stage));
+    await w.page.locator('#cpu-flame .pp-search input').fill('fwd_r');
+    await w.page.waitForFunction('__pktpath.app.cpu.lastSearch !== null');
+    await w.page.locator('tr.pp-stage-row .pp-disclose').first().click();
+    saved = await w.state();
+    assert.equal((saved as { session_key: string }).session_key, 'file:///s');
+  } finally {
+    await w.page.close();
+  }
+  const again = await openWebview(browser, model, undefined, saved);
+  try {
+    assert.equal((await crumbs(again, 'cpu-flame')).at(-1), stage);
+    assert.equal(await again.page.locator('#cpu-flame .pp-search input').inputValue(), 'fwd_r');
+    assert.equal(await again.page.locator('tr.pp-detail-row').count(), 1);
+  } finally {
+    await again.page.close();
+  }
+  // state of another session is not applied
+  const other = await openWebview(browser, buildViewModel(session, { key: 'file:///t' }), undefined, saved);
+  try {
+    assert.deepEqual(await crumbs(other, 'cpu-flame'), ['all samples']);
+  } finally {
+    await other.page.close();
   }
 });

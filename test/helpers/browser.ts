@@ -43,10 +43,12 @@ export interface WebviewPage {
   errors: string[]; // page errors, console errors and CSP violations
   posted(): Promise<FromWebview[]>;
   send(m: ToWebview): Promise<void>;
+  /** What the page last saved with setState (what VS Code hands back after a reload). */
+  state(): Promise<unknown>;
 }
 
 export async function openWebview(
-  browser: Browser, model: ViewModel | null, viewport = { width: 1400, height: 1000 },
+  browser: Browser, model: ViewModel | null, viewport = { width: 1400, height: 1000 }, state: unknown = undefined,
 ): Promise<WebviewPage> {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
@@ -74,9 +76,10 @@ export async function openWebview(
     });
     window.acquireVsCodeApi = () => ({
       postMessage: (m) => { window.__posted.push(JSON.parse(JSON.stringify(m))); },
-      getState: () => undefined,
-      setState: () => undefined,
+      getState: () => window.__state,
+      setState: (s) => { window.__state = JSON.parse(JSON.stringify(s)); },
     });
+    window.__state = ${JSON.stringify(state ?? null)} ?? undefined;
   `);
   await page.goto(`${ORIGIN}/`);
   try {
@@ -89,5 +92,6 @@ export async function openWebview(
     errors,
     posted: () => page.evaluate('window.__posted') as Promise<FromWebview[]>,
     send: async (m) => { await page.evaluate(`window.postMessage(${JSON.stringify(m)}, '*')`); },
+    state: () => page.evaluate('window.__state ?? null'),
   };
 }

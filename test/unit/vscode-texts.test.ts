@@ -69,13 +69,13 @@ test('session file names are safe whatever the host and command are', () => {
   assert.equal(sessionFileName({ ...s, target: { ...s.target, kernel: true, pid: null } }, now), 'localhost-kernel-20261126-150405.pktpath.json');
 });
 
-test('status line: packets per second and the slowest stage', () => {
+test('status line: packets per second and the weakest link', () => {
   const s = fixtureSession();
   const r = buildReport(s);
   const t = statusText(s);
   const pps = Math.max(...r.stages.map((x) => x.packets_per_s ?? 0));
   assert.ok(t.startsWith(`${(pps / 1e3).toFixed(1)} kpps`), t);
-  assert.ok(t.includes(`slowest: ${r.slowest}`), t);
+  assert.ok(t.includes(`weakest: ${r.slowest}`), t);
 });
 
 test('errors say what to do', () => {

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseSession } from '../../src/core/session-io.ts';
+import { stacksInSelection, functionsInSelection } from '../../src/core/selection.ts';
+import { buildViewModel } from '../../src/core/view-model.ts';
+import type { FlameData } from '../../src/shared/view-types.ts';
+
+const s = parseSession(readFileSync('test/fixtures/demo-session.pktpath.json'), 'demo');
+const sum = (xs: Array<{ count: number }>): number => xs.reduce((a, x) => a + x.count, 0);
+
+/** Names from the root of node i (root's label left out) and the kinds. */
+function pathOf(d: FlameData, i: number): { path: string[]; kinds: string[] } {
+  const path: string[] = [];
+  const kinds: string[] = [];
+  for (let n = i; n > 0;) {
+    const f = d.frames[d.frame[n]!]!;
+    path.unshift(f.kind === 'stage' ? (f.fn ?? f.name) : f.name);
+    kinds.unshift(f.kind);
+    let p = n - 1;
+    while (p >= 0 && d.depth[p]! >= d.depth[n]!) p--;
+    n = p;
+  }
+  return { path, kinds };
+}
+
+test('a CPU flamegraph node selects exactly the samples it counts, probe frames included', () => {
+  const m = buildViewModel(s);
+  const d = m.cpuFlame;
+  let checked = 0;
+  for (let i = 1; i < d.frame.length && checked < 200; i += 7) {
+    const { path, kinds } = pathOf(d, i);
+    const got = sum(stacksInSelection(s, { stage: null, anchor: null, path, probe_at: kinds.indexOf('probe'), label: '' }));
+    assert.equal(got, d.total[i], `node ${path.join(' > ')}`);
+    checked++;
+  }
+  const probe = d.frame.findIndex((f) => d.frames[f]!.kind === 'probe');
+  const { path, kinds } = pathOf(d, probe);
+  assert.equal(sum(stacksInSelection(s, { stage: null, anchor: null, path, probe_at: kinds.indexOf('probe'), label: '' })), d.total[probe]);
+});
+
+test('a stage selects the stacks through its function, less the probe machinery under it', () => {
+  const tx = stacksInSelection(s, { stage: 'fwd_tx', anchor: 'fwd_tx', path: [], probe_at: -1, label: '' });
+  assert.ok(tx.length > 0);
+  const frames = new Map(s.frames.map((f) => [f.id, f.fn] as const));
+  for (const st of tx) {
+    const names = st.frames.map((id) => frames.get(id));
+    assert.ok(names.includes('fwd_tx'));
+    assert.ok(!names.includes('asm_exc_int3'));
+  }
+  const fns = functionsInSelection(s, { stage: 'fwd_tx', anchor: 'fwd_tx', path: [], probe_at: -1, label: '' });
+  assert.ok(fns.has('fwd_tx') && !fns.has('fwd_parse'));
+  assert.equal(stacksInSelection(s, null).length, s.stacks.length);
+});
+
+test('running functions: the demo\'s stages ran, main is the loop, startup-only functions never show', async () => {
+  const { runningFunctions } = await import('../../src/core/running.ts');
+  const r = runningFunctions(s, '/work/main/native-tracer/demo/build/fwd');
+  const names = r.map((x) => x.fn);
+  for (const fn of ['fwd_rx', 'fwd_parse', 'fwd_tx']) assert.ok(names.includes(fn), `${fn} ran: ${names.join(',')}`);
+  for (const fn of ['fwd_fill_routes', 'parse_uint', 'fwd_parse_options', 'port_init']) assert.ok(!names.includes(fn), `${fn} is startup-only`);
+  const main = r.find((x) => x.fn === 'main');
+  assert.ok(main?.loop, 'main is the loop');
+  assert.ok(!r.find((x) => x.fn === 'fwd_rx')?.loop);
+});
