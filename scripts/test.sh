@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs all tests on a fresh machine: installs what they need, builds, type-checks, lints, then one
 # node:test run over unit, integration and end-to-end suites (integration needs root: it loads BPF
-# programs, creates network namespaces and starts sshd).
+# programs, creates network namespaces and starts sshd). `npm run test:unit` runs the unit tests
+# alone (seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,4 +13,9 @@ npm run -s lint
 export PKTPATH_STREAM_STRICT=1
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# one file at a time (integration suites share the machine's CPUs and measure time); the second
+# reporter prints each file's duration at the end, slowest first
+exec node --import tsx --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./test/helpers/durations-reporter.mjs --test-reporter-destination=stdout \
+  "${files[@]}"

@@ -33,9 +33,9 @@ test('record the demo forwarder: calls on every stage, tx packets = sink packets
   for (const s of STAGES) args.push('--stage', `${s}=uprobe:${lab.runningBinary}:${s}:packets=ret`);
   rec = startRecord(args);
   await rec.ready;
+  // traffic() returns once the sink has the packets and the forwarder has answered a counters
+  // request, so every fwd_tx call has returned; stopping drains the last interval
   const traffic = await lab.traffic({ pps: 20000, seconds: 4 });
-  // Let the interval holding the last packets close before stopping.
-  await new Promise((r) => setTimeout(r, 1500));
   const code = await stopRecord(rec);
   assert.equal(code, 0, rec.stderr());
   assert.ok(traffic.received > 0.99 * traffic.sent, `lab lost packets: sent ${traffic.sent}, received ${traffic.received}`);
@@ -61,10 +61,10 @@ test('record the demo forwarder: calls on every stage, tx packets = sink packets
 test('the tracer killed mid-recording: the session is saved, partial, with what arrived', { timeout: 120_000 }, async () => {
   assert.ok(lab);
   const out = join(dir, 'killed.pktpath.json.gz');
-  rec = startRecord(['--pid', String(lab.fwdPid), '--stage', `fwd_tx=uprobe:${lab.runningBinary}:fwd_tx:packets=ret`, '-q', '-o', out]);
+  rec = startRecord(['--pid', String(lab.fwdPid), '--stage', `fwd_tx=uprobe:${lab.runningBinary}:fwd_tx:packets=ret`, '-o', out]);
   await rec.ready;
   const traffic = lab.traffic({ pps: 20000, seconds: 3 });
-  await new Promise((r) => setTimeout(r, 2500)); // at least one closed interval
+  await rec.intervalsWithPackets(1);
   const tracerPid = Number(execFileSync('ps', ['-o', 'pid=', '--ppid', String(rec.child.pid)], { encoding: 'utf8' }).trim().split(/\s+/)[0]);
   assert.ok(tracerPid > 0, 'found the tracer process');
   process.kill(tracerPid, 'SIGKILL');
@@ -97,7 +97,6 @@ test('a stripped forwarder probed by address: the same packet counts', { timeout
     ]);
     await rec.ready;
     const traffic = await stripped.traffic({ pps: 20000, seconds: 2 });
-    await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await stopRecord(rec), 0, rec.stderr());
     const s = await loadSession(out);
     const tx = s.stages.find((x) => x.name === 'tx')!;

@@ -7,7 +7,13 @@ export interface RecordRun {
   ready: Promise<void>;
   exit: Promise<number | null>;
   stderr(): string;
+  /** Resolves once `n` intervals that carried packets have closed (their progress lines, so not
+   * with -q); rejects when the recorder exits first or after timeoutMs. */
+  intervalsWithPackets(n: number, timeoutMs?: number): Promise<void>;
 }
+
+// A progress line of `pktpath record` (one per closed interval) whose interval carried packets.
+const PROGRESS_WITH_PACKETS = /^ {2}[\d.]+ s {2}(?!0 pps)[\d.]+ (?:k|M)?pps {2}/gm;
 
 export function startRecord(args: string[], readyTimeoutMs = 60_000): RecordRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -29,7 +35,23 @@ export function startRecord(args: string[], readyTimeoutMs = 60_000): RecordRun 
   });
   ready.catch(() => {});
   child.stdout!.resume();
-  return { child, ready, exit, stderr: () => err };
+  const intervalsWithPackets = (n: number, timeoutMs = 60_000): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const seen = (): boolean => (err.match(PROGRESS_WITH_PACKETS)?.length ?? 0) >= n;
+      if (seen()) return resolve();
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        child.stderr!.off('data', onData);
+        f();
+      };
+      const onData = (): void => {
+        if (seen()) done(resolve);
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`record: fewer than ${n} intervals with packets within ${timeoutMs} ms\n${err}`))), timeoutMs);
+      child.stderr!.on('data', onData);
+      void exit.then((code) => done(() => reject(new Error(`record exited (${code}) before ${n} intervals with packets\n${err}`))));
+    });
+  return { child, ready, exit, stderr: () => err, intervalsWithPackets };
 }
 
 /** Ctrl-C, then a hard kill if the recorder does not finish in time (the test then fails on its output). */

@@ -76,8 +76,8 @@ async function recordUnderTraffic(remote: boolean): Promise<{ received: number; 
     assert.equal(pids.length, 1);
     assert.match(readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8'), /\/\.cache\/pktpath\/tracer-[0-9a-f]{64}\/pktpath-tracer\0/);
   }
+  // every fwd_tx call has returned once traffic() does; stopping drains the last interval
   const traffic = await demo.traffic({ pps: 20000, seconds: 4 });
-  await sleep(1500); // let the interval with the last packets close
   const code = await stopRecord(rec);
   assert.equal(code, 0, rec.stderr());
   assert.ok(traffic.received > 0.99 * traffic.sent, `lab lost packets: sent ${traffic.sent}, received ${traffic.received}`);
@@ -107,7 +107,7 @@ test('connection killed mid-record: remote tracer gone within 2 s, no BPF left, 
   runs.push(rec);
   await rec.ready;
   const traffic = demo.traffic({ pps: 20000, seconds: 6 });
-  await sleep(2500); // a couple of intervals arrive
+  await rec.intervalsWithPackets(2);
   const pids = tracerPids();
   assert.equal(pids.length, 1, `one tracer runs: ${pids.join(',')}`);
   const tracer = pids[0]!;
@@ -147,8 +147,7 @@ test('the client killed mid-record (SIGKILL): the remote tracer goes away within
   const out = join(dir, 'client-killed.pktpath.json');
   const rec = startRecord(recordArgs(out, true));
   runs.push(rec);
-  await rec.ready;
-  await sleep(1500);
+  await rec.ready; // the tracer has attached every stage
   const pids = tracerPids();
   assert.equal(pids.length, 1, `one tracer runs: ${pids.join(',')}`);
   const tracer = pids[0]!;

@@ -1,4 +1,6 @@
-// The CLI as a user meets it: a real `node` process per command.
+// The CLI's commands, run in this process through main() with its output captured (a `node`
+// process per command took a minute on a busy machine); the last test runs the real process once,
+// for what only it has: exit codes and stdout/stderr as a shell sees them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,11 +14,26 @@ import { parseFolded } from '../../src/core/export-folded.ts';
 import { parseStageArg, SpecError } from '../../src/tracer/spec.ts';
 import { progressLine } from '../../src/cli/cmd-record.ts';
 import { loadSession } from '../../src/core/session-io.ts';
+import { main } from '../../src/cli/main.ts';
 
 let dir = '';
 let good = '';
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const line = (t: string): string => (t.endsWith('\n') ? t : `${t}\n`);
+  const code = await main(args, { out: (t) => (stdout += line(t)), err: (t) => (stderr += line(t)) });
+  return { code, stdout, stderr };
+}
+
+function cliProcess(...args: string[]): Run {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -31,8 +48,8 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('usage errors exit 2 with a clear message, before anything runs', () => {
-  const none = cli();
+test('usage errors exit 2 with a clear message, before anything runs', async () => {
+  const none = await cli();
   assert.equal(none.code, 2);
   assert.match(none.stderr, /usage:/);
   const cases: Array<[string[], RegExp]> = [
@@ -52,27 +69,27 @@ test('usage errors exit 2 with a clear message, before anything runs', () => {
     [['export', good, '--format', 'svg', '-o', join(dir, 'o')], /--format must be folded, speedscope or pprof/],
   ];
   for (const [args, re] of cases) {
-    const r = cli(...args);
+    const r = await cli(...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
   }
 });
 
-test('corrupt session files give one clear line and exit 1', () => {
+test('corrupt session files give one clear line and exit 1', async () => {
   const bad = join(dir, 'bad.pktpath.json');
   writeFileSync(bad, '{"format":"pktpath-session","version":1,"stag');
-  const r = cli('report', bad);
+  const r = await cli('report', bad);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad\.pktpath\.json: the file is truncated/);
   assert.doesNotMatch(r.stderr, /SyntaxError|at .*\.ts:\d+/);
-  const missing = cli('report', join(dir, 'nope.json'));
+  const missing = await cli('report', join(dir, 'nope.json'));
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read: no such file/);
 });
 
-test('report --json keeps the contract names; text report states the correction', () => {
-  const r = cli('report', good, '--json');
+test('report --json keeps the contract names; text report states the correction', async () => {
+  const r = await cli('report', good, '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { stages: Array<Record<string, unknown>>; samples: number; duration_s: number; corrected: boolean };
   assert.equal(j.samples, 60);
@@ -83,24 +100,24 @@ test('report --json keeps the contract names; text report states the correction'
   }
   assert.equal(j.stages[0]!.mean_ns, 600);
   assert.equal(j.stages[0]!.raw_mean_ns, 1000);
-  const t = cli('report', good);
+  const t = await cli('report', good);
   assert.equal(t.code, 0);
   assert.match(t.stdout, /corrected where the site was calibrated/);
   assert.match(t.stdout, /weakest link: route/);
 });
 
-test('export writes folded, speedscope and pprof files', () => {
+test('export writes folded, speedscope and pprof files', async () => {
   const folded = join(dir, 'out.folded');
-  assert.equal(cli('export', good, '--format', 'folded', '-o', folded).code, 0);
+  assert.equal((await cli('export', good, '--format', 'folded', '-o', folded)).code, 0);
   const m = parseFolded(readFileSync(folded, 'utf8'));
   assert.equal(m.get('main;fwd_rx'), 50);
   const ss = join(dir, 'out.speedscope.json');
-  assert.equal(cli('export', good, '--format', 'speedscope', '-o', ss).code, 0);
+  assert.equal((await cli('export', good, '--format', 'speedscope', '-o', ss)).code, 0);
   assert.equal((JSON.parse(readFileSync(ss, 'utf8')) as { exporter: string }).exporter, 'pktpath');
   const pb = join(dir, 'out.pb.gz');
-  assert.equal(cli('export', good, '--format', 'pprof', '-o', pb).code, 0);
+  assert.equal((await cli('export', good, '--format', 'pprof', '-o', pb)).code, 0);
   assert.equal(readFileSync(pb)[0], 0x1f);
-  const d = cli('diff', good, good);
+  const d = await cli('diff', good, good);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /route .* \+0\.0%/);
 });
@@ -123,4 +140,13 @@ test('progress line: rate and the slowest stage of the last interval, corrected 
   assert.equal(progressLine(s), '  2.0 s  3.2 kpps  slowest route 16.0 µs/pkt (raw)  60 samples');
   const onlyRx = { ...s, stages: [s.stages[0]!] };
   assert.equal(progressLine(onlyRx), '  2.0 s  3.2 kpps  slowest rx 18.8 ns/pkt  60 samples');
+});
+
+test('the real process: exit codes, stdout and stderr as a shell sees them', () => {
+  const usage = cliProcess('report');
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /expected one session file/);
+  const r = cliProcess('report', good, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { samples: number }).samples, 60);
 });
