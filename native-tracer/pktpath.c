@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "resolve.h"
 #include "sampler.h"
 #include "stream.h"
 #include "tracer.h"
@@ -325,6 +326,9 @@ int main(int argc, char **argv)
 	struct win_ctx wc = { .t = t, .L = &L, .mask = &orig };
 	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
+	/* a mode of its own, run where the debug files are: no tracing, no privileges */
+	if (argc == 3 && !strcmp(argv[1], "--resolve"))
+		return resolve_main(argv[2], stdin, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);
