@@ -13,6 +13,7 @@ import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SpecError } from '../tracer/spec.ts';
 import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
@@ -21,6 +22,7 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
+    ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
         | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
 
@@ -45,6 +47,7 @@ const OPTIONS = {
   tracer: { type: 'string' },
   output: { type: 'string', short: 'o' },
   quiet: { type: 'boolean', short: 'q' },
+  ...SYMBOL_OPTIONS,
 } as const;
 
 /**
@@ -135,8 +138,13 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
-    if (session === null) return EXIT_FAIL;
+    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    if (recorded === null) return EXIT_FAIL;
+    // named here, where the debug files are (the tracer on the target names what its files say)
+    const session = await symbolizeForCli(recorded, values, io, {
+      ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
+      quiet: values.quiet === true,
+    });
     await saveSession(out, session);
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
     const failed = session.partial || (session.errors?.length ?? 0) > 0;
