@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #endif
 #include "dwarf_query.h"
+#include "fde_ranges.h"
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -20,6 +21,8 @@ struct dq {
 	Dwarf_Addr bias;  /* DWARF address + bias = module address */
 	Dwarf_Addr ebias; /* ELF address + ebias = module address (0 unless libdwfl moved the file) */
 	char *build_id;
+	struct fde_range *fdes;
+	size_t nfdes;
 };
 
 /* The file is what it is: never look for another one (the caller already chose this file). */
@@ -66,6 +69,12 @@ struct dq *dq_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	q->dw = dwfl_module_getdwarf(q->mod, &q->bias);
+	{
+		GElf_Addr b;
+		Elf *elf = dwfl_module_getelf(q->mod, &b);
+		if (elf)
+			q->nfdes = fde_ranges_read(elf, &q->fdes);
+	}
 	n = dwfl_module_build_id(q->mod, &id, &idva);
 	if (n > 0 && (q->build_id = malloc(2 * (size_t)n + 1)))
 		for (int i = 0; i < n; i++)
@@ -78,6 +87,7 @@ void dq_close(struct dq *q)
 	if (!q)
 		return;
 	dwfl_end(q->dwfl);
+	free(q->fdes);
 	free(q->build_id);
 	free(q);
 }
@@ -134,6 +144,13 @@ bool dq_addr(struct dq *q, unsigned long long elf_addr, struct dq_addr *out)
 	if (out->sym) {
 		out->sym_lo = elf_addr - off;
 		out->sym_hi = out->sym_lo + sym.st_size;
+	}
+	{
+		const struct fde_range *r = fde_ranges_find(q->fdes, q->nfdes, elf_addr);
+		if (r) {
+			out->fde_lo = r->start;
+			out->fde_hi = r->start + r->size;
+		}
 	}
 	cudie = dwfl_module_addrdie(q->mod, addr, &bias);
 	if (!cudie)

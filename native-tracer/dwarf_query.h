@@ -31,6 +31,7 @@ struct dq_frame {
 struct dq_addr {
 	const char *sym;             /* the symbol covering the address (.symtab, else .dynsym), or NULL */
 	unsigned long long sym_lo, sym_hi; /* its range [lo, hi); hi == lo when unsized */
+	unsigned long long fde_lo, fde_hi; /* the .eh_frame FDE covering it (its function's code); 0, 0: none */
 	int nframes;                 /* 0 without DWARF for the address */
 	struct dq_frame frames[DQ_MAX_INLINE];
 	bool truncated;              /* more inline levels than DQ_MAX_INLINE */

@@ -2,7 +2,7 @@
  * DWARF (dwarf_query.h) for the editor and the CLI, which run it on the machine where the debug
  * files are. One request per line on stdin, one JSON object per line on stdout, in order:
  *   info                    {"build_id":"..."|null,"debuglink":"x.debug"|null,"dwarf":true,"symtab":true,"code":true}
- *   addr 0xELF_ADDR         {"addr":"0x..","sym":"f"|null,"sym_lo":"0x..","sym_hi":"0x..",
+ *   addr 0xELF_ADDR         {"addr":"0x..","sym":"f"|null,"sym_lo":"0x..","sym_hi":"0x..","fde_lo":"0x..","fde_hi":"0x..",
  *                            "frames":[{"fn":"inlined","file":"a.h","line":12},...,{"fn":"f",...}],"truncated":false}
  *   inline NAME             {"inline":"NAME","inlined":3,"out_of_line":1,"ranges":[["0x..","0x.."],...]}
  *   lines FIRST LAST FILE   {"lines":"FILE","first":10,"last":20,"files":["/src/a.c"],"ranges":[...]}
@@ -46,7 +46,8 @@ static void answer_addr(struct dq *q, const char *arg, FILE *out)
 	dq_addr(q, addr, &a);
 	fprintf(out, "{\"addr\":\"0x%llx\",\"sym\":", addr);
 	json_write_strz(out, a.sym);
-	fprintf(out, ",\"sym_lo\":\"0x%llx\",\"sym_hi\":\"0x%llx\",\"frames\":[", a.sym_lo, a.sym_hi);
+	fprintf(out, ",\"sym_lo\":\"0x%llx\",\"sym_hi\":\"0x%llx\",\"fde_lo\":\"0x%llx\",\"fde_hi\":\"0x%llx\",\"frames\":[",
+		a.sym_lo, a.sym_hi, a.fde_lo, a.fde_hi);
 	for (int i = 0; i < a.nframes; i++) {
 		fputs(i ? ",{\"fn\":" : "{\"fn\":", out);
 		json_write_strz(out, a.frames[i].fn);

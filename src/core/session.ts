@@ -124,6 +124,8 @@ export interface Frame {
   /** Additive: source file and line of the address (DWARF), or of the call site of the inlined frame before it. */
   file?: string | null;
   line?: number | null;
+  /** Additive: the ELF symbol at the address when `fn` (the DWARF name) differs: `f.cold`, `f.isra.0`. */
+  symbol?: string;
   /** Additive: what the tracer said, kept when a debug file renamed the frame. */
   tracer?: { fn: string; off: number; named_by: string | null };
 }

@@ -21,6 +21,8 @@ export interface AddrAnswer {
   sym: string | null;
   sym_lo: string; // hex ELF address where `sym` starts
   frames: InlineLevel[];
+  /** the .eh_frame FDE covering the address (its function's code), when there is one */
+  fde_lo?: string;
 }
 
 /** One module's debug file and its answers, keyed by the looked-up ELF address (normalized hex). */
@@ -69,7 +71,7 @@ export function stripSymbols(s: Session): Session {
     .filter((f) => !f.inline)
     .map((f) => {
       if (f.tracer === undefined) return f;
-      const { tracer, file: _file, line: _line, named_by: _n, ...rest } = f;
+      const { tracer, file: _file, line: _line, named_by: _n, symbol: _s, ...rest } = f;
       const o: Frame = { ...rest, fn: tracer.fn, off: tracer.off };
       if (tracer.named_by !== null) o.named_by = tracer.named_by;
       return o;
@@ -130,7 +132,9 @@ export function applySymbols(
 
   const rename = (orig: Frame, ans: AddrAnswer, st: { named: Set<number> }): number => {
     const outer = ans.frames[ans.frames.length - 1];
-    const name = ans.sym ?? outer?.fn ?? orig.fn;
+    // the function's name in the source (DWARF), as addr2line and perf --inline give it: one name
+    // for its .cold part and .isra/.constprop clones; the ELF symbol is kept beside it
+    const name = outer?.fn ?? ans.sym ?? orig.fn;
     let off = orig.off;
     if (ans.sym && orig.elf_addr) {
       try {
@@ -148,6 +152,7 @@ export function applySymbols(
       file: outer?.file ?? null,
       line: outer?.line || null,
     };
+    if (ans.sym && ans.sym !== name) renamed.symbol = ans.sym;
     const key = JSON.stringify(['f', orig.id, name, renamed.file, renamed.line]);
     let id = interned.get(key);
     if (id === undefined) {

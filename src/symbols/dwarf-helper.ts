@@ -91,7 +91,9 @@ export function parseAnswer(line: string): Answer {
         frames.push({ fn: str(f.fn), file: str(f.file), line: typeof f.line === 'number' && f.line > 0 ? f.line : 0 });
       }
     }
-    return { kind: 'addr', answer: { sym: str(v.sym), sym_lo: isHex(v.sym_lo) ? v.sym_lo : '0x0', frames } };
+    const answer: AddrAnswer = { sym: str(v.sym), sym_lo: isHex(v.sym_lo) ? v.sym_lo : '0x0', frames };
+    if (isHex(v.fde_lo) && v.fde_lo !== '0x0') answer.fde_lo = v.fde_lo;
+    return { kind: 'addr', answer };
   }
   const ranges = parseRanges(v.ranges);
   if (ranges) {

@@ -39,7 +39,7 @@ const answers: ModuleAnswers = {
   source: 'build-id-dir',
   debug_file: '/usr/lib/debug/.build-id/b1.debug',
   answers: new Map([
-    ['0x1234', ans('loop', 0x1200, [['lookup', 'lpm.h', 40], ['route', 'fwd.c', 12], ['loop', 'fwd.c', 90]])],
+    ['0x1234', ans('loop.cold', 0x1200, [['lookup', 'lpm.h', 40], ['route', 'fwd.c', 12], ['loop', 'fwd.c', 90]])],
     ['0x2004', ans('main', 0x2000, [['main', 'fwd.c', 120]])],
   ]),
 };
@@ -59,6 +59,8 @@ test('a stripped leaf gets its name and its inlined functions as frames of their
   assert.deepEqual(loop.tracer, { fn: 'fwd+0x1200', off: 0x34, named_by: 'eh_frame' });
   assert.equal(loop.named_by, 'debug');
   assert.deepEqual([loop.file, loop.line], ['fwd.c', 90]);
+  assert.equal(loop.symbol, 'loop.cold', 'the DWARF name is shown, the ELF symbol kept');
+  assert.equal(byId.get(st.frames[4]!)!.symbol, undefined, 'no symbol kept where it is the name');
   const lookup = byId.get(st.frames[1]!)!;
   assert.equal(lookup.inline, true);
   assert.equal(lookup.addr, loop.addr, 'an inline frame has the address of the frame it was inlined into');
