@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #endif
 #include "unwind_cfi.h"
+#include "code_facts.h"
+#include "symbolize.h"
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
@@ -15,8 +17,8 @@ struct cfi_unwinder {
 	Dwfl *dwfl;
 	int pid;
 	bool refresh_allowed;
-	cfi_is_ret_fn is_ret;
-	void *ctx;
+	struct symbolizer *sym; /* for the scan's return-address test */
+	struct code_facts *code;
 	/* the sample being unwound */
 	int tid;
 	const unsigned long long *regs;
@@ -104,22 +106,21 @@ static int report(struct cfi_unwinder *u)
 	return rc;
 }
 
-struct cfi_unwinder *cfi_unwinder_new(int pid, cfi_is_ret_fn is_ret, void *ctx, char *err, size_t errlen)
+struct cfi_unwinder *cfi_unwinder_new(int pid, char *err, size_t errlen)
 {
 	struct cfi_unwinder *u = calloc(1, sizeof(*u));
 	int rc;
 
-	if (!u) {
+	if (!u || !(u->sym = symbolizer_new(pid)) || !(u->code = code_facts_new(u->sym))) {
 		snprintf(err, errlen, "out of memory");
+		cfi_unwinder_free(u);
 		return NULL;
 	}
 	u->pid = pid;
-	u->is_ret = is_ret;
-	u->ctx = ctx;
 	u->dwfl = dwfl_begin(&proc_callbacks);
 	if (!u->dwfl) {
 		snprintf(err, errlen, "libdwfl: %s", dwfl_errmsg(-1));
-		free(u);
+		cfi_unwinder_free(u);
 		return NULL;
 	}
 	rc = report(u);
@@ -143,12 +144,15 @@ void cfi_unwinder_free(struct cfi_unwinder *u)
 		return;
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
+	code_facts_free(u->code);
+	symbolizer_free(u->sym);
 	free(u);
 }
 
 void cfi_unwinder_allow_refresh(struct cfi_unwinder *u)
 {
 	u->refresh_allowed = true;
+	symbolizer_allow_refresh(u->sym);
 }
 
 /* Whether the code at pc (an address inside a call or the sampled instruction) has CFI. */
@@ -206,7 +210,7 @@ static void scan_rest(struct cfi_unwinder *u)
 	for (unsigned long long a = (from + 7) & ~7ull; a + 8 <= u->sp0 + u->len && u->n < u->max; a += 8) {
 		unsigned long long w;
 		memcpy(&w, u->stack + (a - u->sp0), 8);
-		if (w < 4096 || !u->is_ret || !u->is_ret(u->ctx, w))
+		if (w < 4096 || !code_is_return_address(u->code, w))
 			continue;
 		if (u->n && w == u->pcs[u->n - 1])
 			continue;

@@ -23,14 +23,13 @@
 
 struct cfi_unwinder;
 
-/* Whether addr is a return address: mapped code preceded by a call (the scan's test). */
-typedef bool (*cfi_is_ret_fn)(void *ctx, unsigned long long addr);
-
-struct cfi_unwinder *cfi_unwinder_new(int pid, cfi_is_ret_fn is_ret, void *ctx, char *err, size_t errlen);
+/* pid's unwinder; it reads the process's files through symbolizer and code-facts caches of its
+ * own (it runs on the ring reader's thread). NULL with err set on failure. */
+struct cfi_unwinder *cfi_unwinder_new(int pid, char *err, size_t errlen);
 void cfi_unwinder_free(struct cfi_unwinder *u);
 
-/* Re-reads the process's mappings (after a dlopen); at most once per call of
- * cfi_unwinder_allow_refresh, when an address falls in no known module. */
+/* Allows one re-read of the process's mappings (after a dlopen) at the next address that falls in
+ * no known module. */
 void cfi_unwinder_allow_refresh(struct cfi_unwinder *u);
 
 /* Why the last cfi_unwind stopped before the outermost frame (for the stream's counters). */

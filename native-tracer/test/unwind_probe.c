@@ -29,14 +29,6 @@ struct ctx {
 	unsigned long long ends[4];
 };
 
-static bool is_ret(void *c, unsigned long long a)
-{
-	struct ctx *x = c;
-	unsigned char b[5];
-	/* enough for the probe: a direct call (e8 rel32) right before a */
-	return symbolizer_is_user_code(x->sym, a) && !symbolizer_read_code(x->sym, a - 5, b, 5) && b[0] == 0xe8;
-}
-
 static unsigned long long now_ns(void)
 {
 	struct timespec t;
@@ -105,7 +97,7 @@ int main(int argc, char **argv)
 	secs = atoi(argv[3]);
 	x.stack_bytes = argc > 4 ? strtoull(argv[4], NULL, 0) : 8192;
 	x.sym = symbolizer_new(pid);
-	x.unw = cfi_unwinder_new(pid, is_ret, &x, err, sizeof(err));
+	x.unw = cfi_unwinder_new(pid, err, sizeof(err));
 	if (!x.sym || !x.unw) {
 		fprintf(stderr, "unwinder: %s\n", err);
 		return 1;

@@ -21,6 +21,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
+    [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
+        (default dwarf, 8192), or frame pointers and a stack scan)
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
     ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
@@ -40,6 +42,8 @@ const OPTIONS = {
   netns: { type: 'string' },
   mode: { type: 'string' },
   'no-bpf': { type: 'boolean' },
+  unwind: { type: 'string' },
+  'stack-bytes': { type: 'string' },
   'packets-from': { type: 'string' },
   host: { type: 'string' },
   'ssh-config': { type: 'string' },
@@ -104,6 +108,12 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (mo !== undefined) opts.maxOverheadPct = mo;
   if (values.tracer !== undefined) opts.tracer = values.tracer;
   if (values.netns !== undefined) opts.netns = values.netns;
+  if (values.unwind !== undefined) {
+    if (values.unwind !== 'dwarf' && values.unwind !== 'fp') throw new UsageError(`--unwind must be dwarf or fp, not ${JSON.stringify(values.unwind)}`);
+    opts.unwind = values.unwind;
+  }
+  const sb = intFlag('--stack-bytes', values['stack-bytes']);
+  if (sb !== undefined) opts.stackBytes = sb;
   try {
     tracerArgs(opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
@@ -230,6 +240,8 @@ async function recordSampledMode(
       ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),
       ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
       ...(noBpf ? { noBpf: true } : {}),
+      ...(opts.unwind !== undefined ? { unwind: opts.unwind } : {}),
+      ...(opts.stackBytes !== undefined ? { stackBytes: opts.stackBytes } : {}),
     },
     { signal, onTick: (seq, n) => io.err(`  interval ${seq}: ${n} samples`), onWarning: (m) => io.err(`warning: ${m}`) },
   );
