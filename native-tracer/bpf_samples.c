@@ -33,7 +33,7 @@ struct stack_slot {
 
 struct bpf_samples {
 	struct SKEL *skel;
-	struct bpf_program *prog; /* the one loaded: pktpath_sample_late, or pktpath_sample */
+	struct bpf_program *prog; /* the one loaded: pktpath_sample[_pass][_late] */
 	unsigned active;          /* which of the two map sets the program writes to */
 	int counts_fd, stacks_fd; /* of the set the last flip left */
 	int ncpu;
@@ -65,7 +65,7 @@ static void configure(struct SKEL *skel, int pid, const struct text_ranges *tr)
 	skel->rodata->text_ranges = tr->n;
 }
 
-struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, char *err, size_t errlen)
+struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, bool pass, char *err, size_t errlen)
 {
 	struct bpf_samples *b = calloc(1, sizeof(*b));
 	int e = -1;
@@ -96,8 +96,10 @@ struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, char
 			goto fail;
 		}
 		configure(b->skel, pid, tr);
-		bpf_program__set_autoload(b->skel->progs.pktpath_sample_late, late);
-		bpf_program__set_autoload(b->skel->progs.pktpath_sample, !late);
+		bpf_program__set_autoload(b->skel->progs.pktpath_sample_late, !pass && late);
+		bpf_program__set_autoload(b->skel->progs.pktpath_sample, !pass && !late);
+		bpf_program__set_autoload(b->skel->progs.pktpath_sample_pass_late, pass && late);
+		bpf_program__set_autoload(b->skel->progs.pktpath_sample_pass, pass && !late);
 		{
 			/* the first attempt's failure is expected on older kernels: not worth a message */
 			libbpf_print_fn_t prev = late ? libbpf_set_print(NULL) : NULL;
@@ -105,7 +107,10 @@ struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, char
 			if (late)
 				libbpf_set_print(prev);
 		}
-		b->prog = late ? b->skel->progs.pktpath_sample_late : b->skel->progs.pktpath_sample;
+		if (pass)
+			b->prog = late ? b->skel->progs.pktpath_sample_pass_late : b->skel->progs.pktpath_sample_pass;
+		else
+			b->prog = late ? b->skel->progs.pktpath_sample_late : b->skel->progs.pktpath_sample;
 	}
 	if (e) {
 		snprintf(err, errlen, "sampler BPF program: load failed: %s%s", strerror(-e),

@@ -4,6 +4,7 @@
 #ifndef PKTPATH_BPF_SAMPLES_H
 #define PKTPATH_BPF_SAMPLES_H
 #include "pktpath.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bpf_samples;
@@ -11,8 +12,10 @@ struct bpf_program;
 struct text_ranges;
 
 /* pid > 0: that process's threads, and its executable's text (tr) for the stack scan; pid <= 0:
- * every task, kernel stacks. NULL with err set on failure. */
-struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, char *err, size_t errlen);
+ * every task, kernel stacks. pass: the program counts nothing and lets the kernel write every
+ * sample to its event's ring (stack copies, --unwind dwarf); it still measures the sampler's own
+ * time. NULL with err set on failure. */
+struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, bool pass, char *err, size_t errlen);
 void bpf_samples_close(struct bpf_samples *b);
 
 /* the loaded program, for the perf events to attach */

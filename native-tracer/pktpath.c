@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "resolve.h"
 #include "sampler.h"
 #include "stream.h"
 #include "tracer.h"
@@ -74,7 +75,8 @@ static void emit_bye(FILE *out, const char *reason)
 static void emit_hello(struct tracer *t)
 {
 	struct hello_rec h = { .tracer = TRACER_VERSION, .pid = t->o->pid, .kernel_mode = t->o->kernel_mode,
-			       .interval_ms = t->o->interval_ms, .host = &t->feat };
+			       .interval_ms = t->o->interval_ms, .host = &t->feat,
+			       .unwind = t->o->pid && t->o->sample_hz ? (t->o->unwind_fp ? "fp" : "dwarf") : NULL };
 
 	stream_hello(t->out, &h);
 	fflush(t->out);
@@ -325,6 +327,9 @@ int main(int argc, char **argv)
 	struct win_ctx wc = { .t = t, .L = &L, .mask = &orig };
 	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
+	/* a mode of its own, run where the debug files are: no tracing, no privileges */
+	if (argc == 3 && !strcmp(argv[1], "--resolve"))
+		return resolve_main(argv[2], stdin, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);
@@ -421,7 +426,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 sample:
 	if (opts.sample_hz) {
-		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, use_bpf, err, sizeof(err));
+		smp = sampler_open(opts.kernel_mode ? -1 : opts.pid, opts.sample_hz, use_bpf,
+				   opts.unwind_fp ? 0 : opts.stack_bytes, err, sizeof(err));
 		if (!smp)
 			emit_error(stdout, !nok, NULL, "stack sampling: %s", err);
 	}

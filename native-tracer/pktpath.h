@@ -15,6 +15,7 @@
 #define PKTPATH_SCAN_BYTES 2048 /* user stack window scanned for return addresses (--pid) */
 #define PKTPATH_SCAN_MAX 16     /* candidate words kept per sample (a power of two) */
 #define PKTPATH_SCAN_RANGES 4   /* executable text ranges the candidates must fall in */
+#define PKTPATH_DWARF_STACK_BYTES 8192 /* user stack copied per sample for CFI unwinding (perf's default) */
 
 /* ---- the latency histogram: log-linear, 6.25% buckets, the top one from 2^MAX_POW ns up ------- */
 #define PKTPATH_HIST_SUB_BITS 4

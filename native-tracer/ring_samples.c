@@ -2,6 +2,7 @@
 #include "ring_samples.h"
 #include "sample_events.h"
 #include "unwind.h"
+#include "unwind_cfi.h"
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,24 +15,73 @@
 /* in a chain counted by the stack table, what follows this are the scanned stack words (no
  * context marker perf writes has this value) */
 #define SCAN_MARK (~0ull)
+/* ... or the letters saying how each user frame was found, 8 to a word */
+#define FOUND_MARK (~0ull - 1)
 
 struct ring_samples {
 	struct sample_events *ev;
 	const struct text_ranges *tr; /* the stack scan's: words copied with each sample are kept when inside */
+	struct cfi_unwinder *cfi;     /* stack copies: the reader unwinds them */
 	pthread_t reader;
 	volatile int stop;
 	pthread_mutex_t mu; /* guards ev against the reader, the tables, cur and the counts */
 	struct stack_table *tabs[2];
 	unsigned cur; /* the table the reader fills */
-	unsigned long long samples, lost, full;
-	unsigned long long prev_samples, prev_lost, prev_full;
+	unsigned long long samples, lost, full, cut, no_info;
+	unsigned long long prev_samples, prev_lost, prev_full, prev_cut, prev_no_info;
 };
 
-void ring_samples_configure(struct sample_events *ev, const struct text_ranges *tr)
+void ring_samples_configure(struct sample_events *ev, const struct text_ranges *tr, unsigned copy_bytes)
 {
-	ev->prog = NULL;
+	ev->rings = true;
 	ev->max_chain = RING_MAX_CHAIN;
-	ev->stack_bytes = tr->n > 0 ? PKTPATH_SCAN_BYTES : 0;
+	ev->stack_bytes = copy_bytes ? copy_bytes : tr->n > 0 ? PKTPATH_SCAN_BYTES : 0;
+	ev->kernel_chain_only = copy_bytes > 0;
+	ev->regs_user = copy_bytes ? UNWIND_REGS_MASK : 0;
+}
+
+/* The PERF_SAMPLE_REGS_USER and _STACK_USER parts of a sample at q (u64 abi; regs; u64 size; size
+ * bytes; u64 dyn_size), unwound: appends PERF_CONTEXT_USER, the user frames and FOUND_MARK with
+ * their letters to out. Returns how many values it wrote (0 when the sample has no user regs). */
+static unsigned unwind_copy(struct ring_samples *r, const struct perf_event_header *h, unsigned tid,
+			    const unsigned char *q, unsigned long long *out)
+{
+	const unsigned char *end = (const unsigned char *)h + h->size;
+	unsigned long long abi, regs[UNWIND_NREGS], size = 0, dyn = 0, pcs[PKTPATH_MAX_STACK];
+	char how[PKTPATH_MAX_STACK];
+	const unsigned char *stack;
+	enum cfi_end why;
+	unsigned n, w = 0;
+
+	if (q + 8 > end)
+		return 0;
+	memcpy(&abi, q, 8);
+	q += 8;
+	if (!abi || q + sizeof(regs) + 8 > end)
+		return 0;
+	memcpy(regs, q, sizeof(regs));
+	q += sizeof(regs);
+	memcpy(&size, q, 8);
+	stack = q + 8;
+	if (size && stack + size + 8 <= end) {
+		memcpy(&dyn, stack + size, 8);
+		if (dyn > size)
+			dyn = size;
+	}
+	n = (unsigned)cfi_unwind(r->cfi, (int)tid, regs, stack, dyn, pcs, how, PKTPATH_MAX_STACK, &why);
+	r->cut += why == CFI_END_COPY;
+	r->no_info += why == CFI_END_NO_INFO;
+	out[w++] = (unsigned long long)PERF_CONTEXT_USER;
+	memcpy(out + w, pcs, n * 8ull);
+	w += n;
+	out[w++] = FOUND_MARK;
+	for (unsigned i = 0; i < n; i += 8) {
+		unsigned long long word = 0;
+		for (unsigned j = 0; j < 8 && i + j < n; j++)
+			word |= (unsigned long long)(unsigned char)how[i + j] << (8 * j);
+		out[w++] = word;
+	}
+	return w;
 }
 
 /* The PERF_SAMPLE_STACK_USER part of a sample at q (u64 size; size bytes; u64 dyn_size): writes
@@ -80,12 +130,16 @@ static void on_record(void *ctx, const struct perf_event_header *h)
 		if (r->ev->pid > 0 && (int)pid != r->ev->pid)
 			return;
 		r->samples++;
-		/* the chain (+ context markers), then SCAN_MARK and the scanned words */
-		unsigned long long ips[RING_MAX_CHAIN + 8 + 1 + PKTPATH_SCAN_MAX];
+		/* the chain (+ context markers), then SCAN_MARK and the scanned words, or the user
+		 * frames the unwinder found and FOUND_MARK with their letters */
+		unsigned long long ips[RING_MAX_CHAIN + 8 + 2 + PKTPATH_MAX_STACK + PKTPATH_MAX_STACK / 8];
 		const unsigned cap = RING_MAX_CHAIN + 8;
 		unsigned n = nr < cap ? (unsigned)nr : cap;
 		memcpy(ips, p + 16, n * 8ull);
-		n += scan_words(r, h, p + 16 + nr * 8, ips + n);
+		if (r->cfi)
+			n += unwind_copy(r, h, tid, p + 16 + nr * 8, ips + n);
+		else
+			n += scan_words(r, h, p + 16 + nr * 8, ips + n);
 		if (!stack_table_add(r->tabs[r->cur], tid, ips, n))
 			r->full++;
 	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
@@ -98,6 +152,8 @@ static void on_record(void *ctx, const struct perf_event_header *h)
 static void read_rings(struct ring_samples *r)
 {
 	pthread_mutex_lock(&r->mu);
+	if (r->cfi)
+		cfi_unwinder_allow_refresh(r->cfi); /* a library loaded since: its mappings are read once */
 	for (int i = 0; i < r->ev->n; i++)
 		perf_ring_read(&r->ev->ev[i].ring, on_record, r);
 	pthread_mutex_unlock(&r->mu);
@@ -121,8 +177,8 @@ static void free_samples(struct ring_samples *r)
 	free(r);
 }
 
-struct ring_samples *ring_samples_start(struct sample_events *ev, const struct text_ranges *tr, char *err,
-					size_t errlen)
+struct ring_samples *ring_samples_start(struct sample_events *ev, const struct text_ranges *tr,
+					struct cfi_unwinder *cfi, char *err, size_t errlen)
 {
 	struct ring_samples *r = calloc(1, sizeof(*r));
 
@@ -132,6 +188,7 @@ struct ring_samples *ring_samples_start(struct sample_events *ev, const struct t
 	}
 	r->ev = ev;
 	r->tr = tr;
+	r->cfi = cfi;
 	pthread_mutex_init(&r->mu, NULL);
 	r->tabs[0] = stack_table_new(TABLE_CHAINS, (unsigned long long)TABLE_CHAINS * 32);
 	r->tabs[1] = stack_table_new(TABLE_CHAINS, (unsigned long long)TABLE_CHAINS * 32);
@@ -162,9 +219,13 @@ struct stack_table *ring_samples_swap(struct ring_samples *r, void (*locked)(voi
 	iv->samples = r->samples - r->prev_samples;
 	iv->lost = r->lost - r->prev_lost;
 	iv->full = r->full - r->prev_full;
+	iv->cut = r->cut - r->prev_cut;
+	iv->no_info = r->no_info - r->prev_no_info;
 	r->prev_samples = r->samples;
 	r->prev_lost = r->lost;
 	r->prev_full = r->full;
+	r->prev_cut = r->cut;
+	r->prev_no_info = r->no_info;
 	pthread_mutex_unlock(&r->mu);
 	return done;
 }
@@ -175,12 +236,19 @@ void ring_chain_split(const struct stack_entry *e, bool kernel_mode, struct ring
 	unsigned i;
 
 	out->nkernel = out->nuser = 0;
+	out->has_found = false;
 	memset(out->scan, 0, sizeof(out->scan));
 	for (i = 0; i < e->n; i++) {
 		unsigned long long ip = e->ips[i];
 
 		if (ip == SCAN_MARK)
 			break;
+		if (ip == FOUND_MARK) {
+			out->has_found = true;
+			for (int k = 0; k < out->nuser; k++)
+				out->found[k] = i + 1 + k / 8 < e->n ? (char)(e->ips[i + 1 + k / 8] >> (8 * (k % 8))) : '?';
+			return;
+		}
 		if (ip >= (unsigned long long)PERF_CONTEXT_MAX) {
 			/* context markers say whose frames follow */
 			if (ip == (unsigned long long)PERF_CONTEXT_KERNEL)

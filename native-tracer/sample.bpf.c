@@ -216,10 +216,46 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 	return r;
 }
 
+/* With stack copies (--unwind dwarf) the kernel writes each sample, user registers and stack
+ * included, to the event's ring when the program returns non-zero; the tracer unwinds it there.
+ * The program only keeps the sampler's own time, as above. */
+static __always_inline int pass(struct bpf_perf_event_data *ctx, bool late)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pktpath_sample_stats *st;
+	__u32 zero = 0;
+
+	if (target_tgid > 0 && (__u32)(id >> 32) != (__u32)target_tgid)
+		return 0;
+	__u64 t0 = bpf_ktime_get_ns();
+
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
+		return 1;
+	st->samples++;
+	if (late)
+		timer_late(ctx, st);
+	st->run_ns += bpf_ktime_get_ns() - t0;
+	st->run_n++;
+	return 1;
+}
+
 SEC("perf_event")
 int pktpath_sample(struct bpf_perf_event_data *ctx)
 {
 	return sample(ctx, false);
+}
+
+SEC("perf_event")
+int pktpath_sample_pass(struct bpf_perf_event_data *ctx)
+{
+	return pass(ctx, false);
+}
+
+SEC("perf_event")
+int pktpath_sample_pass_late(struct bpf_perf_event_data *ctx)
+{
+	return pass(ctx, true);
 }
 
 SEC("perf_event")

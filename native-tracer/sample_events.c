@@ -11,7 +11,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define RING_ORDER 4 /* 16 data pages per event: ~25 samples with 2 KiB of stack each, 25 ms at 999 Hz */
+/* Data pages per event: room for ~25 samples (25 ms at 999 Hz; the reader comes every 10 ms): 16
+ * pages with 2 KiB of stack each, more with bigger stack copies. */
+static unsigned ring_order(unsigned stack_bytes)
+{
+	unsigned order = 4;
+	while (order < 10 && (4096ull << order) < 25ull * (stack_bytes + 512))
+		order++;
+	return order;
+}
 
 static int perf_event_open(struct perf_event_attr *a, int pid, int cpu)
 {
@@ -114,14 +122,19 @@ static int add_event(struct sample_events *se, int tid, int cpu, char *err, size
 	attr.config = tid > 0 ? PERF_COUNT_SW_TASK_CLOCK : PERF_COUNT_SW_CPU_CLOCK;
 	attr.freq = 1;
 	attr.sample_freq = se->hz;
-	if (!se->prog) {
+	if (se->rings) {
 		attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;
 		attr.sample_max_stack = se->max_chain; /* kernel and user frames together */
-		/* kernel mode takes kernel stacks only, as the BPF program does */
-		attr.exclude_callchain_user = tid <= 0;
+		/* kernel mode takes kernel stacks only, as the BPF program does; with stack copies the
+		 * tracer unwinds the user stack itself */
+		attr.exclude_callchain_user = tid <= 0 || se->kernel_chain_only;
 		if (tid > 0 && se->stack_bytes) {
 			attr.sample_type |= PERF_SAMPLE_STACK_USER;
 			attr.sample_stack_user = se->stack_bytes;
+		}
+		if (tid > 0 && se->regs_user) {
+			attr.sample_type |= PERF_SAMPLE_REGS_USER;
+			attr.sample_regs_user = se->regs_user;
 		}
 		/* the reader polls on a timer: no wake-ups wanted */
 		attr.watermark = 1;
@@ -136,10 +149,10 @@ static int add_event(struct sample_events *se, int tid, int cpu, char *err, size
 	}
 	e = &se->ev[se->n];
 	memset(e, 0, sizeof(*e));
-	if (!se->prog) {
+	if (se->rings) {
 		/* perf_event_mlock_kb caps what an unprivileged user may map: fall back to smaller rings */
 		int rc = -EPERM;
-		for (int order = RING_ORDER; order >= 0 && rc; order--)
+		for (int order = (int)ring_order(se->stack_bytes); order >= 0 && rc; order--)
 			rc = perf_ring_map(fd, (unsigned)order, &e->ring);
 		if (rc) {
 			close(fd);
@@ -148,8 +161,10 @@ static int add_event(struct sample_events *se, int tid, int cpu, char *err, size
 					 tid > 0 ? "thread" : "CPU", tid > 0 ? tid : cpu, strerror(-rc));
 			return rc;
 		}
-	} else if (!(e->link = bpf_program__attach_perf_event(se->prog, fd))) {
+	}
+	if (se->prog && !(e->link = bpf_program__attach_perf_event(se->prog, fd))) {
 		saved = errno;
+		perf_ring_unmap(&e->ring);
 		close(fd);
 		if (err)
 			snprintf(err, errlen, "attach the sampler to %s %d: %s", tid > 0 ? "thread" : "CPU",

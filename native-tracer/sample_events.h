@@ -27,10 +27,14 @@ struct sample_events {
 	int n, cap;
 	unsigned gen;
 	int threads_over; /* threads beyond cap, not sampled (last scan) */
-	/* where samples go: attached to prog, or (prog NULL) into rings with call chains of at most
-	 * max_chain frames and, with stack_bytes > 0, that much of the user stack */
+	/* where samples go: to prog when set, and (rings) into a ring per event with call chains of at
+	 * most max_chain frames (kernel frames only with kernel_chain_only), with stack_bytes > 0 that
+	 * much of the user stack, with regs_user != 0 those user registers (perf_event_attr's mask).
+	 * Both: the program sees each sample first and the kernel writes it when the program lets it. */
 	struct bpf_program *prog;
+	bool rings, kernel_chain_only;
 	unsigned max_chain, stack_bytes;
+	unsigned long long regs_user;
 };
 
 /* cap: most events (per thread) at once. 0, or -ENOMEM. */

@@ -12,6 +12,7 @@
 #include "symbolize.h"
 #include "thread_clocks.h"
 #include "unwind.h"
+#include "unwind_cfi.h"
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -27,8 +28,11 @@ struct sampler {
 	int pid;
 	struct sample_events ev;
 	struct text_ranges text;   /* --pid: the executable's text, for the stack scan */
-	struct bpf_samples *bpf;   /* with BPF */
-	struct ring_samples *ring; /* without */
+	struct bpf_samples *bpf;   /* with BPF (counting, or only timing with stack copies) */
+	struct ring_samples *ring; /* without BPF, or with stack copies */
+	struct cfi_unwinder *cfi;  /* stack copies: the ring reader's unwinder */
+	unsigned copy_bytes;
+	bool warned_cut, warned_no_info;
 	struct symbolizer *sym;
 	struct unwinder *unw;
 	struct frame_table *frames;
@@ -42,7 +46,7 @@ struct sampler {
 	unsigned long long late_ns, late_n, run_ns, run_n;
 };
 
-struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t errlen)
+struct sampler *sampler_open(int pid, int hz, bool use_bpf, unsigned copy_bytes, char *err, size_t errlen)
 {
 	struct sampler *s;
 	int ncpu, n;
@@ -71,15 +75,19 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t er
 		return NULL;
 	}
 	s->pid = pid;
+	s->copy_bytes = pid > 0 ? copy_bytes : 0;
 	if (pid > 0)
 		text_ranges_read(pid, &s->text);
 	if (use_bpf) {
-		s->bpf = bpf_samples_open(pid, &s->text, err, errlen);
+		s->bpf = bpf_samples_open(pid, &s->text, s->copy_bytes > 0, err, errlen);
 		if (!s->bpf)
 			goto fail;
 		s->ev.prog = bpf_samples_program(s->bpf);
-	} else {
-		ring_samples_configure(&s->ev, &s->text);
+	}
+	if (!use_bpf || s->copy_bytes) {
+		ring_samples_configure(&s->ev, &s->text, s->copy_bytes);
+		if (s->copy_bytes && !(s->cfi = cfi_unwinder_new(pid, err, errlen)))
+			goto fail;
 	}
 	s->sym = symbolizer_new(pid);
 	s->unw = s->sym ? unwinder_new(s->sym, pid) : NULL;
@@ -108,7 +116,7 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t er
 	} else if (sample_events_open_cpus(&s->ev, err, errlen) < 0) {
 		goto fail;
 	}
-	if (!use_bpf && !(s->ring = ring_samples_start(&s->ev, &s->text, err, errlen)))
+	if (s->ev.rings && !(s->ring = ring_samples_start(&s->ev, &s->text, s->cfi, err, errlen)))
 		goto fail;
 	return s;
 fail:
@@ -121,6 +129,7 @@ void sampler_close(struct sampler *s)
 	if (!s)
 		return;
 	ring_samples_stop(s->ring); /* before its events go */
+	cfi_unwinder_free(s->cfi);  /* the reader's, which has stopped */
 	sample_events_close(&s->ev);
 	bpf_samples_close(s->bpf);
 	unwinder_free(s->unw);
@@ -129,8 +138,20 @@ void sampler_close(struct sampler *s)
 	free(s);
 }
 
-/* A frame's record: its symbol, or for a file without one here (stripped) module+ELF address,
- * which is stable across runs; in anonymous or JIT memory the address is the name. */
+static const char *named_by(enum sym_source src)
+{
+	switch (src) {
+	case SYM_SYMTAB: return "symtab";
+	case SYM_DYNSYM: return "dynsym";
+	case SYM_EH_FRAME: return "eh_frame";
+	case SYM_KALLSYMS: return "kallsyms";
+	default: return NULL;
+	}
+}
+
+/* A frame's record: its symbol, or for code no symbol covers here (stripped) the start of its
+ * function's FDE, or module+ELF address; both are stable across runs. In anonymous or JIT memory
+ * the address is the name. */
 static void write_frame(struct sampler *s, FILE *out, int id, unsigned long long addr, bool kernel)
 {
 	struct sym_frame f;
@@ -144,6 +165,7 @@ static void write_frame(struct sampler *s, FILE *out, int id, unsigned long long
 	if (f.fn) {
 		r.fn = f.fn;
 		r.off = f.off;
+		r.named_by = named_by(f.named_by);
 	} else if (f.has_elf_addr) {
 		const char *base = strrchr(f.module, '/');
 		snprintf(name, sizeof(name), "%s+0x%llx", base ? base + 1 : f.module, f.elf_addr);
@@ -182,10 +204,11 @@ static int user_space_frame(struct sampler *s, FILE *out)
 }
 
 /* The frame ids of one sample into ids[0..2 * PKTPATH_MAX_STACK): kernel frames leaf first, then
- * the user frames unwind_user finds (*scanned: how many of them the stack scan found). false when
- * the frame table is full. */
+ * the user frames unwind_user finds (*scanned: how many of them the stack scan found), and how
+ * each was found into found[] (the stream's letters, NUL-terminated). false when the frame table
+ * is full. */
 static bool sample_frames(struct sampler *s, FILE *out, const unsigned long long *kern, int nk,
-			  const struct user_sample *us, int *ids, int *n, int *scanned)
+			  const struct user_sample *us, int *ids, int *n, int *scanned, char *found)
 {
 	unsigned long long pc[PKTPATH_MAX_STACK];
 	unsigned char how[PKTPATH_MAX_STACK];
@@ -195,19 +218,23 @@ static bool sample_frames(struct sampler *s, FILE *out, const unsigned long long
 	for (int i = 0; i < nk && i < PKTPATH_MAX_STACK; i++) {
 		if ((id = frame_id(s, out, kern[i], true)) < 0)
 			return false;
+		found[*n] = 'k';
 		ids[(*n)++] = id;
 	}
 	for (int i = 0; i < nu; i++) {
 		if ((id = frame_id(s, out, pc[i], false)) < 0)
 			return false;
+		found[*n] = frame_how_letter(how[i]);
 		ids[(*n)++] = id;
 		*scanned += how[i] == FRAME_SCAN;
 	}
 	if (!*n) {
 		if ((id = user_space_frame(s, out)) < 0)
 			return false;
+		found[*n] = 'k'; /* what kernel mode's sampler said: the task was in user space */
 		ids[(*n)++] = id;
 	}
+	found[*n] = 0;
 	return true;
 }
 
@@ -244,6 +271,36 @@ static void scan_threads(void *ctx)
 		sample_events_scan_threads(&s->ev, NULL, 0);
 }
 
+/* The sampling timer's lateness and the program's run time over the interval since the last drain. */
+static void note_sampler_time(struct sampler *s, const struct pktpath_sample_stats *now)
+{
+	s->late_ns = now->late_ns - s->prev.late_ns;
+	s->late_n = now->late_n - s->prev.late_n;
+	s->run_ns = now->run_ns - s->prev.run_ns;
+	s->run_n = now->run_n - s->prev.run_n;
+	s->prev = *now;
+}
+
+/* Once a run each: stacks cut at the end of the copied stack, or where neither CFI nor a frame
+ * pointer went on, in more than 1% of an interval's samples. */
+static void warn_unwind_ends(struct sampler *s, FILE *out, const struct ring_interval *iv)
+{
+	if (!s->cfi || !iv->samples)
+		return;
+	if (!s->warned_cut && iv->cut * 100 > iv->samples) {
+		s->warned_cut = true;
+		stream_warningf(out, "%llu of %llu samples' stacks went on past the %u bytes of user stack copied with "
+				"each sample: their outermost callers are missing (--stack-bytes)",
+				iv->cut, iv->samples, s->copy_bytes);
+	}
+	if (!s->warned_no_info && iv->no_info * 100 > iv->samples) {
+		s->warned_no_info = true;
+		stream_warningf(out, "%llu of %llu samples reached code without CFI (.eh_frame) or frame pointer: "
+				"their callers beyond it come from a stack scan (found \"s\"; may hold stale return addresses)",
+				iv->no_info, iv->samples);
+	}
+}
+
 static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long long *samples,
 		       unsigned long long *lost)
 {
@@ -263,16 +320,19 @@ static int drain_rings(struct sampler *s, FILE *out, unsigned seq, unsigned long
 	for (unsigned i = 0; i < n; i++) {
 		struct ring_chain ch;
 		struct user_sample us;
+		char found[2 * PKTPATH_MAX_STACK + 1];
 		int nids, scanned;
 
 		ring_chain_split(&es[i], s->pid <= 0, &ch);
-		us = (struct user_sample){ .walk = ch.user, .nwalk = ch.nuser, .scan = ch.scan };
-		if (!sample_frames(s, out, ch.kernel, ch.nkernel, &us, ids, &nids, &scanned)) {
+		us = (struct user_sample){ .walk = ch.user, .nwalk = ch.nuser, .scan = ch.scan,
+					   .found = ch.has_found ? ch.found : NULL };
+		if (!sample_frames(s, out, ch.kernel, ch.nkernel, &us, ids, &nids, &scanned, found)) {
 			lost_frames += es[i].count;
 			continue;
 		}
-		stream_stack(out, seq, es[i].count, es[i].tid, ids, nids, scanned);
+		stream_stack(out, seq, es[i].count, es[i].tid, ids, nids, scanned, found);
 	}
+	warn_unwind_ends(s, out, &iv);
 	stack_table_clear(done);
 	write_symbol_warnings(s, out);
 	/* the kernel's lost records and a full table lose samples before they are counted */
@@ -294,11 +354,18 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	const unsigned long long *vals;
 	unsigned long long lost_frames = 0, lost_missing = 0, dropped;
 	int nkeys, ids[2 * PKTPATH_MAX_STACK];
+	char found[2 * PKTPATH_MAX_STACK + 1];
 
 	if (!s)
 		return -EINVAL;
-	if (s->ring)
+	if (s->ring) {
+		/* with stack copies the program only timed the samples: its numbers, the rings' stacks */
+		if (s->bpf) {
+			bpf_samples_flip(s->bpf, &now);
+			note_sampler_time(s, &now);
+		}
 		return drain_rings(s, out, seq, samples, lost);
+	}
 	bpf_samples_flip(s->bpf, &now);
 	symbolizer_allow_refresh(s->sym);
 	if (s->pid > 0) {
@@ -322,11 +389,11 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			continue;
 		}
 		us = (struct user_sample){ .walk = uips, .nwalk = nu, .scan = s->pid > 0 ? k->scan : NULL };
-		if (!sample_frames(s, out, kips, nk, &us, ids, &nids, &scanned)) {
+		if (!sample_frames(s, out, kips, nk, &us, ids, &nids, &scanned, found)) {
 			lost_frames += vals[i];
 			continue;
 		}
-		stream_stack(out, seq, vals[i], k->tid, ids, nids, scanned);
+		stream_stack(out, seq, vals[i], k->tid, ids, nids, scanned, found);
 	}
 	bpf_samples_clear(s->bpf);
 
@@ -335,15 +402,11 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 	stream_drop(out, "stacks", now.lost_stacks - s->prev.lost_stacks + lost_missing);
 	stream_drop(out, "entries", now.lost_entries - s->prev.lost_entries);
 	stream_drop(out, "frames", lost_frames);
-	s->late_ns = now.late_ns - s->prev.late_ns;
-	s->late_n = now.late_n - s->prev.late_n;
-	s->run_ns = now.run_ns - s->prev.run_ns;
-	s->run_n = now.run_n - s->prev.run_n;
 	if (samples)
 		*samples += now.samples - s->prev.samples;
 	if (lost)
 		*lost += dropped + lost_missing + lost_frames;
-	s->prev = now;
+	note_sampler_time(s, &now);
 	return 0;
 }
 

@@ -14,7 +14,10 @@ struct sampler;
  * a thread of the tracer counts them (with --pid, with 2 KiB of user stack for the stack scan; no
  * timer lateness or program time). On failure
  * returns NULL and writes a one-line reason (what is missing) into err. */
-struct sampler *sampler_open(int pid, int hz, bool use_bpf, char *err, size_t errlen);
+/* copy_bytes > 0 (--pid only): each sample carries the user registers and copy_bytes of user
+ * stack, and the tracer unwinds it by DWARF CFI (unwind_cfi.h); with BPF the program then only
+ * measures the sampler's own time and lets the kernel write the sample to a ring. */
+struct sampler *sampler_open(int pid, int hz, bool use_bpf, unsigned copy_bytes, char *err, size_t errlen);
 
 /* Writes this interval's "frame" (first use only) and "stack" (delta counts) records for interval
  * `seq` to out, clears the in-kernel counts, and adds the interval's sample and lost counts. */

@@ -260,6 +260,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 
 	memset(o, 0, sizeof(*o));
 	o->interval_ms = 1000;
+	o->stack_bytes = PKTPATH_DWARF_STACK_BYTES;
 	o->calibrate = 1;
 	o->recalibrate_s = 1;
 	err[0] = '\0';
@@ -318,6 +319,21 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 		} else if (!strcmp(a, "--netns")) {
 			if (need(i, argc, a, err, len) || netns_inode(argv[++i], &o->netns_ino, err, len))
 				return -1;
+		} else if (!strcmp(a, "--unwind")) {
+			if (need(i, argc, a, err, len))
+				return -1;
+			a = argv[++i];
+			if (!strcmp(a, "fp"))
+				o->unwind_fp = 1;
+			else if (!strcmp(a, "dwarf"))
+				o->unwind_fp = 0;
+			else
+				return fail(err, len, "--unwind: '%s' is neither dwarf nor fp", a);
+		} else if (!strcmp(a, "--stack-bytes")) {
+			/* a sample record's size is 16 bits: the copy must leave room for the rest */
+			if (need(i, argc, a, err, len) || num(argv[++i], a, 512, 60000, &v, err, len))
+				return -1;
+			o->stack_bytes = ((unsigned)v + 7) & ~7u;
 		} else if (!strcmp(a, "--check")) {
 			o->check = 1;
 		} else {

@@ -36,6 +36,11 @@ struct options {
 	/* --no-bpf: sample without BPF (perf rings read by the tracer; sampler.h), as the tracer does
 	 * by itself where BPF is not permitted. Stage probes need BPF: not with --stage. */
 	int no_bpf;
+	/* --unwind fp: user stacks by the kernel's frame-pointer walk (and the stack scan), counted in
+	 * the kernel; default with --pid: dwarf, a copy of stack_bytes (--stack-bytes) of user stack with
+	 * each sample, unwound by DWARF CFI in the tracer (unwind_cfi.h) */
+	int unwind_fp;
+	unsigned stack_bytes;
 	/* --netns: only skbs whose device (or socket) is in this network namespace are traced by
 	 * skb-keyed tracepoint stages; 0: every namespace */
 	unsigned long long netns_ino;

@@ -43,6 +43,8 @@ void stream_hello(FILE *out, const struct hello_rec *h)
 	json_write_strz(out, f->lockdown[0] ? f->lockdown : NULL);
 	fputs(",\"missing\":", out);
 	str_array(out, f->missing, f->nmissing);
+	if (h->unwind)
+		fprintf(out, ",\"unwind\":\"%s\"", h->unwind);
 	fputs("}\n", out);
 }
 
@@ -120,11 +122,14 @@ void stream_frame(FILE *out, const struct frame_rec *f)
 		fprintf(out, "\"0x%llx\"", f->elf_addr);
 	else
 		fputs("null", out);
-	fprintf(out, ",\"kernel\":%s}\n", B(f->kernel));
+	fprintf(out, ",\"kernel\":%s", B(f->kernel));
+	if (f->named_by)
+		fprintf(out, ",\"named_by\":\"%s\"", f->named_by);
+	fputs("}\n", out);
 }
 
 void stream_stack(FILE *out, unsigned seq, unsigned long long count, unsigned tid, const int *ids, int n,
-		  int scanned)
+		  int scanned, const char *found)
 {
 	fprintf(out, "{\"type\":\"stack\",\"seq\":%u,\"count\":%llu,\"tid\":%u,\"frames\":[", seq, count, tid);
 	for (int j = 0; j < n; j++)
@@ -132,6 +137,10 @@ void stream_stack(FILE *out, unsigned seq, unsigned long long count, unsigned ti
 	fputc(']', out);
 	if (scanned)
 		fprintf(out, ",\"scanned\":%d", scanned);
+	if (found) {
+		fputs(",\"found\":", out);
+		json_write_strz(out, found);
+	}
 	fputs("}\n", out);
 }
 

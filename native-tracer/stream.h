@@ -16,6 +16,7 @@ struct hello_rec {
 	bool kernel_mode;
 	int interval_ms;
 	const struct features *host;
+	const char *unwind; /* --pid sampling: "dwarf" or "fp"; NULL: absent */
 };
 void stream_hello(FILE *out, const struct hello_rec *h);
 
@@ -56,13 +57,14 @@ struct frame_rec {
 	bool has_elf_addr;
 	unsigned long long elf_addr;  /* the address in the module's ELF address space */
 	bool kernel;
+	const char *named_by;         /* where fn came from: "symtab", "dynsym", "eh_frame", "kallsyms"; NULL: absent */
 };
 void stream_frame(FILE *out, const struct frame_rec *f);
 
 /* stack: frame ids leaf first, counted `count` times in interval seq; scanned > 0: how many of
- * the frames the stack scan found */
+ * the frames the stack scan found; found (NULL: absent): one letter per frame saying how it was found */
 void stream_stack(FILE *out, unsigned seq, unsigned long long count, unsigned tid, const int *ids, int n,
-		  int scanned);
+		  int scanned, const char *found);
 
 /* tick: closes interval seq; the has_* flags say which optional members it carries */
 struct tick_rec {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "symbolize.h"
+#include "fde_ranges.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -23,6 +24,7 @@ struct sym {
 	unsigned long long addr, size;
 	const char *name; /* points into the module's string pool */
 	int rank;         /* tie-break between aliases: sized, global first */
+	unsigned char table; /* SYM_SYMTAB or SYM_DYNSYM */
 };
 
 struct load_seg {
@@ -38,6 +40,10 @@ struct sym_module {
 	struct load_seg *segs;
 	size_t nsegs;
 	bool loaded;         /* false: the file could not be read (symbols unknown) */
+	/* functions no symbol covers are named by their FDE's start (fde_ranges.h) */
+	struct fde_range *fdes;
+	size_t nfdes;
+	char **fde_names;    /* "BASENAME+0xSTART", made on first use */
 };
 
 struct mapping {
@@ -170,7 +176,7 @@ static char *elf_build_id(Elf *elf)
 
 /* Reads function symbols of one symbol table section into m (names copied to a pool chunk). */
 static int read_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct sym **syms, size_t *n,
-		       size_t *cap, char ***pools, size_t *npools)
+		       size_t *cap, char ***pools, size_t *npools, unsigned char table)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	size_t count, pool_len = 0, pos = 0;
@@ -245,6 +251,7 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct sym **syms,
 			.size = size,
 			.name = pool + pos,
 			.rank = (s.st_size ? 0 : 2) + (GELF_ST_BIND(s.st_info) == STB_GLOBAL ? 0 : 1),
+			.table = table,
 		};
 		(*n)++;
 		pos += len;
@@ -289,7 +296,8 @@ static struct sym_module *module_from_elf(Elf *elf, char *err, unsigned errlen)
 			    (pass == 1 && sh.sh_type == SHT_DYNSYM)) {
 				if (pass == 0)
 					have_symtab = true;
-				read_symtab(elf, scn, &sh, &m->syms, &m->nsyms, &cap, &pools, &npools);
+				read_symtab(elf, scn, &sh, &m->syms, &m->nsyms, &cap, &pools, &npools,
+					    pass == 0 ? SYM_SYMTAB : SYM_DYNSYM);
 			}
 		}
 	}
@@ -319,6 +327,7 @@ static struct sym_module *module_from_elf(Elf *elf, char *err, unsigned errlen)
 		if (!w || m->syms[w - 1].addr != m->syms[i].addr)
 			m->syms[w++] = m->syms[i];
 	m->nsyms = w;
+	m->nfdes = fde_ranges_read(elf, &m->fdes);
 	m->loaded = true;
 	return m;
 }
@@ -356,11 +365,14 @@ void sym_module_free(struct sym_module *m)
 	free(m->syms);
 	free(m->pool);
 	free(m->segs);
+	for (size_t i = 0; m->fde_names && i < m->nfdes; i++)
+		free(m->fde_names[i]);
+	free(m->fde_names);
+	free(m->fdes);
 	free(m);
 }
 
-const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
-			      unsigned long long *off)
+static const struct sym *lookup_sym(const struct sym_module *m, unsigned long long a)
 {
 	size_t lo = 0, hi = m->nsyms;
 	const struct sym *s;
@@ -378,8 +390,39 @@ const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
 	s = &m->syms[lo - 1];
 	if (s->size && a >= s->addr + s->size)
 		return NULL; /* past its end: padding or code no symbol describes */
+	return s;
+}
+
+const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
+			      unsigned long long *off)
+{
+	const struct sym *s = lookup_sym(m, a);
+	if (!s)
+		return NULL;
 	*off = a - s->addr;
 	return s->name;
+}
+
+/* The FDE range covering a, named "BASENAME+0xSTART" after the mapped path; NULL when none. */
+static const char *fde_name(struct sym_module *m, const char *path, unsigned long long a,
+			    unsigned long long *off)
+{
+	const struct fde_range *r = fde_ranges_find(m->fdes, m->nfdes, a);
+	const char *base;
+	size_t i;
+
+	if (!r)
+		return NULL;
+	i = (size_t)(r - m->fdes);
+	if (!m->fde_names && !(m->fde_names = calloc(m->nfdes, sizeof(*m->fde_names))))
+		return NULL;
+	base = strrchr(path, '/');
+	if (!m->fde_names[i] && asprintf(&m->fde_names[i], "%s+0x%llx", base ? base + 1 : path, r->start) < 0) {
+		m->fde_names[i] = NULL;
+		return NULL;
+	}
+	*off = a - r->start;
+	return m->fde_names[i];
 }
 
 const char *sym_module_build_id(const struct sym_module *m)
@@ -646,7 +689,16 @@ int symbolize_user(struct symbolizer *s, unsigned long long addr, struct sym_fra
 		return 0;
 	f->elf_addr = ea;
 	f->has_elf_addr = true;
-	f->fn = sym_module_lookup(mod, ea, &f->off);
+	{
+		const struct sym *sy = lookup_sym(mod, ea);
+		if (sy) {
+			f->fn = sy->name;
+			f->off = ea - sy->addr;
+			f->named_by = sy->table;
+		} else if ((f->fn = fde_name(mod, m->path, ea, &f->off))) {
+			f->named_by = SYM_EH_FRAME;
+		}
+	}
 	return 0;
 }
 
@@ -802,6 +854,7 @@ int symbolize_kernel(struct symbolizer *s, unsigned long long addr, struct sym_f
 	if (!lo)
 		return -1;
 	f->fn = s->ksyms[lo - 1].name;
+	f->named_by = SYM_KALLSYMS;
 	f->off = addr - s->ksyms[lo - 1].addr;
 	f->module = s->ksyms[lo - 1].module;
 	if (!strcmp(f->module, "[kernel]"))

@@ -8,9 +8,19 @@
 
 struct symbolizer;
 
+/* where a frame's name came from */
+enum sym_source {
+	SYM_NONE = 0,
+	SYM_SYMTAB = 1,   /* the module's .symtab */
+	SYM_DYNSYM = 2,   /* its .dynsym (all a stripped file keeps) */
+	SYM_EH_FRAME = 3, /* no symbol: "BASENAME+0xSTART" after the FDE covering it (its function's range) */
+	SYM_KALLSYMS = 4, /* the kernel's symbols */
+};
+
 struct sym_frame {
 	const char *fn;             /* symbol name, or NULL when none covers the address */
 	unsigned long long off;     /* address - symbol start (0 when fn is NULL) */
+	enum sym_source named_by;   /* SYM_NONE when fn is NULL */
 	const char *module;         /* mapped path, "[vdso]", "[anon]", "[heap]", "[kernel]", "[mod]" */
 	const char *build_id;       /* lower-case hex of the GNU build-id note, or NULL */
 	unsigned long long elf_addr; /* the address in the module's ELF address space */

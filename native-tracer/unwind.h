@@ -3,7 +3,9 @@
  * says, per frame, which method found it. Methods, each in a file of its own:
  *   unwind_fp.c    the kernel's frame-pointer walk, cut where it reads data instead of code;
  *   unwind_scan.c  where the walk passes code without frame pointers: stack words that are
- *                  return addresses, spliced in after the last frame the walk vouches for.
+ *                  return addresses, spliced in after the last frame the walk vouches for;
+ *   unwind_cfi.c   DWARF CFI over a copy of the user stack (--unwind dwarf), run on the ring
+ *                  reader's thread as each sample arrives: its frames come here already found.
  * A new method (e.g. CFI over a copied stack) adds its input to struct user_sample, its file
  * beside these, a FRAME_* value, and a step in unwind_user(). */
 #ifndef PKTPATH_UNWIND_H
@@ -14,11 +16,16 @@
 struct symbolizer;
 struct unwinder;
 
-/* how a frame was found */
+/* how a frame was found (the stream's "found" letter in parentheses) */
 enum frame_how {
-	FRAME_WALK = 0, /* frame-pointer walk (or the sampled pc itself) */
-	FRAME_SCAN = 1, /* stack scan: a word of the stack that is a return address */
+	FRAME_WALK = 0, /* frame-pointer walk (f) */
+	FRAME_SCAN = 1, /* stack scan: a word of the stack that is a return address (s) */
+	FRAME_PC = 2,   /* the sampled pc, or where user code entered the kernel (r) */
+	FRAME_CFI = 3,  /* DWARF CFI over a copy of the stack (c), unwind_cfi.c */
 };
+
+/* the stream's letter for a frame_how */
+char frame_how_letter(unsigned char how);
 
 struct user_sample {
 	const unsigned long long *walk; /* the frame-pointer walk, leaf first: walk[0] is the pc */
@@ -26,6 +33,9 @@ struct user_sample {
 	/* PKTPATH_SCAN_MAX words of the stack above %rsp that lie in the executable's text, innermost
 	 * first, 0 after the last (all 0: no scan); NULL: the source copied no stack */
 	const unsigned long long *scan;
+	/* not NULL: walk[] are frames the CFI unwinder already found (when the sample arrived, from its
+	 * copy of the stack), found[i] the unwind_cfi.h letter saying how */
+	const char *found;
 };
 
 /* pid > 0: that process (its code, read through sym); pid <= 0: kernel mode, no user frames. */

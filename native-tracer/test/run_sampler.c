@@ -28,7 +28,9 @@ int main(int argc, char **argv)
 	secs = atof(argv[3]);
 	ms = argc > 4 ? atoi(argv[4]) : 1000;
 	t0 = now_ns();
-	s = sampler_open(pid, hz, !getenv("RUN_SAMPLER_NO_BPF"), err, sizeof(err));
+	/* the frame-pointer walk unless RUN_SAMPLER_DWARF gives the stack bytes to copy */
+	s = sampler_open(pid, hz, !getenv("RUN_SAMPLER_NO_BPF"),
+			 getenv("RUN_SAMPLER_DWARF") ? (unsigned)atoi(getenv("RUN_SAMPLER_DWARF")) : 0, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "sampler_open: %s\n", err);
 		return 1;

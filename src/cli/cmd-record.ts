@@ -13,6 +13,7 @@ import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SpecError } from '../tracer/spec.ts';
 import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
@@ -20,7 +21,10 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
+    [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
+        (default dwarf, 8192), or frame pointers and a stack scan)
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
+    ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
         | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
 
@@ -38,6 +42,8 @@ const OPTIONS = {
   netns: { type: 'string' },
   mode: { type: 'string' },
   'no-bpf': { type: 'boolean' },
+  unwind: { type: 'string' },
+  'stack-bytes': { type: 'string' },
   'packets-from': { type: 'string' },
   host: { type: 'string' },
   'ssh-config': { type: 'string' },
@@ -45,6 +51,7 @@ const OPTIONS = {
   tracer: { type: 'string' },
   output: { type: 'string', short: 'o' },
   quiet: { type: 'boolean', short: 'q' },
+  ...SYMBOL_OPTIONS,
 } as const;
 
 /**
@@ -101,6 +108,12 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (mo !== undefined) opts.maxOverheadPct = mo;
   if (values.tracer !== undefined) opts.tracer = values.tracer;
   if (values.netns !== undefined) opts.netns = values.netns;
+  if (values.unwind !== undefined) {
+    if (values.unwind !== 'dwarf' && values.unwind !== 'fp') throw new UsageError(`--unwind must be dwarf or fp, not ${JSON.stringify(values.unwind)}`);
+    opts.unwind = values.unwind;
+  }
+  const sb = intFlag('--stack-bytes', values['stack-bytes']);
+  if (sb !== undefined) opts.stackBytes = sb;
   try {
     tracerArgs(opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
@@ -135,8 +148,13 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const session = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
-    if (session === null) return EXIT_FAIL;
+    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    if (recorded === null) return EXIT_FAIL;
+    // named here, where the debug files are (the tracer on the target names what its files say)
+    const session = await symbolizeForCli(recorded, values, io, {
+      ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
+      quiet: values.quiet === true,
+    });
     await saveSession(out, session);
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
     const failed = session.partial || (session.errors?.length ?? 0) > 0;
@@ -222,6 +240,8 @@ async function recordSampledMode(
       ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),
       ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
       ...(noBpf ? { noBpf: true } : {}),
+      ...(opts.unwind !== undefined ? { unwind: opts.unwind } : {}),
+      ...(opts.stackBytes !== undefined ? { stackBytes: opts.stackBytes } : {}),
     },
     { signal, onTick: (seq, n) => io.err(`  interval ${seq}: ${n} samples`), onWarning: (m) => io.err(`warning: ${m}`) },
   );

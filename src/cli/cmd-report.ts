@@ -4,13 +4,14 @@ import { loadSession } from '../core/session-io.ts';
 import { buildReport, formatReportTable } from '../core/report.ts';
 import { formatSampledReport } from '../core/sampled.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 
-export const REPORT_USAGE = 'pktpath report FILE [--json]';
+export const REPORT_USAGE = `pktpath report FILE [--json] ${SYMBOL_USAGE}`;
 
 export async function reportCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...SYMBOL_OPTIONS }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError(`expected one session file: ${REPORT_USAGE}`);
-  const s = await loadSession(positionals[0]!);
+  const s = await symbolizeForCli(await loadSession(positionals[0]!), values, io, { quiet: values.json === true });
   const r = buildReport(s);
   if (values.json) {
     io.out(JSON.stringify(r, null, 2));

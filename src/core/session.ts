@@ -115,11 +115,55 @@ export interface Frame {
   /** Additive (stream v1 frame member): address in the module's own ELF address space, for
    * addr2line/DWARF line heat; null or absent for kernel, anonymous and JIT frames. */
   elf_addr?: string | null;
+  /** Additive: where `fn` came from. The tracer's: "symtab", "dynsym", "eh_frame" (no symbol: named
+   * `lib+0xSTART` after the range of the FDE covering it, its function), "kallsyms"; "debug" when a
+   * debug file on the machine that read the session named it (Session.symbols says which). */
+  named_by?: string | null;
+  /** Additive: a function inlined into the frame after it in the stack (DWARF inline info); same address. */
+  inline?: boolean;
+  /** Additive: source file and line of the address (DWARF), or of the call site of the inlined frame before it. */
+  file?: string | null;
+  line?: number | null;
+  /** Additive: the ELF symbol at the address when `fn` (the DWARF name) differs: `f.cold`, `f.isra.0`. */
+  symbol?: string;
+  /** Additive: what the tracer said, kept when a debug file renamed the frame. */
+  tracer?: { fn: string; off: number; named_by: string | null };
 }
+
+/** How each frame of a stack was found, one letter per frame (StackSample.found): */
+export const FOUND_LETTERS = {
+  k: 'kernel stack (the kernel\'s unwinder)',
+  r: 'registers: the interrupted instruction, or where user code entered the kernel',
+  c: 'DWARF call frame information (.eh_frame / .debug_frame) over the copied user stack',
+  f: 'frame pointer',
+  s: 'stack scan: a word of the stack that is a return address (may be stale)',
+  i: 'inlined function (DWARF inline info of the frame after it)',
+} as const;
 
 export interface StackSample {
   frames: number[]; // Frame ids, leaf first
   count: number;
+  /** Additive: how each frame was found, one letter of FOUND_LETTERS per frame (absent: not said). */
+  found?: string;
+}
+
+/** Where one module's debug information came from (or why none was used), on the machine that read the session. */
+export interface ModuleSymbols {
+  module: string;
+  build_id: string | null;
+  /** "local-build" (the user's own build), "module" (the file that ran, here), "build-id-dir"
+   * (DIR/.build-id/xx/rest.debug), "debuglink" (.gnu_debuglink), "debuginfod"; null: none found. */
+  source: string | null;
+  debug_file: string | null;
+  /** frames it named, inlined frames it added */
+  named: number;
+  inlined: number;
+}
+
+/** Additive: symbols resolved from debug files (src/symbols/), and what was refused and why. */
+export interface SessionSymbols {
+  modules: ModuleSymbols[];
+  warnings: string[];
 }
 
 export interface SessionTarget {
@@ -206,4 +250,6 @@ export interface Session {
   intervals?: IntervalInfo[];
   /** Additive: present when recorded in sampled mode (then `stages` is empty: nothing attached). */
   sampled?: SampledMeasurement;
+  /** Additive: debug files that named frames; absent when the session was not symbolized. */
+  symbols?: SessionSymbols;
 }

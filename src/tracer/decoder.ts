@@ -238,6 +238,9 @@ export function checkRecord(v: unknown): CheckResult | string {
   if (t === 'stack' && typeof o.scanned === 'number' && Array.isArray(o.frames) && o.scanned >= o.frames.length) {
     return `stack: "scanned" must be fewer than the frames, got ${o.scanned}`;
   }
+  if (t === 'stack' && typeof o.found === 'string' && Array.isArray(o.frames) && o.found.length !== o.frames.length) {
+    return `stack: "found" must have one letter per frame (${o.frames.length}), got ${o.found.length}`;
+  }
   const unknown = unknownMembers(schema, o);
   if (unknown.length) Value.Clean(schema, o);
   return { record: o as StreamRecord, unknown };

@@ -35,6 +35,11 @@ export interface RecordOptions {
   netns?: string;
   /** A local tracer binary (deployed to remote hosts); default: locateTracer(). */
   tracer?: string;
+  /** How sampled user stacks are found (tracer --unwind): "dwarf" (default with --pid: CFI over a
+   * copy of the stack taken with each sample) or "fp" (frame pointers and the stack scan). */
+  unwind?: 'dwarf' | 'fp';
+  /** With unwind "dwarf": bytes of user stack copied with each sample (tracer --stack-bytes). */
+  stackBytes?: number;
   /** Shown in the session: how the target was started, when known. */
   command?: string | null;
   /** Stops the recording (like the end of --duration); the session is complete, not partial. */
@@ -87,6 +92,11 @@ export function tracerArgs(o: RecordOptions): string[] {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));
   }
+  if (o.unwind !== undefined) {
+    if (o.unwind !== 'dwarf' && o.unwind !== 'fp') throw new RecordError(`--unwind must be dwarf or fp, got ${JSON.stringify(o.unwind)}`);
+    argv.push('--unwind', o.unwind);
+  }
+  int('--stack-bytes', o.stackBytes, 512, 60000);
   if (o.netns !== undefined) {
     if (!validNetns(o.netns)) throw new RecordError(`--netns expects a namespace name (as in ip netns list), an absolute path or an inode number, got ${JSON.stringify(o.netns)}`);
     argv.push('--netns', o.netns);

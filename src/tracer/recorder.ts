@@ -286,10 +286,11 @@ export class Recorder {
       per.set(h.stage, p);
     }
     for (const s of this.pendingStacks) {
-      const key = s.frames.join(',');
+      // the same frames found another way (CFI, frame pointer, scan) are another stack
+      const key = `${s.frames.join(',')}/${s.found ?? ''}`;
       const agg = this.stacks.get(key);
       if (agg) agg.count += s.count;
-      else this.stacks.set(key, { frames: [...s.frames], count: s.count });
+      else this.stacks.set(key, { frames: [...s.frames], count: s.count, ...(s.found !== undefined ? { found: s.found } : {}) });
     }
     this.pendingHist = [];
     this.pendingStacks = [];

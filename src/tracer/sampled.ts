@@ -9,7 +9,7 @@ import { StreamDecoder } from './decoder.ts';
 import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
 import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
-import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type TracerInfo } from '../core/session.ts';
+import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
 
 export interface SampledStageOption {
@@ -29,6 +29,9 @@ export interface SampledOptions {
   /** Sample through perf rings read by the tracer instead of BPF (tracer --no-bpf); it does so by itself where
    * BPF is not permitted. */
   noBpf?: boolean;
+  /** How user stacks are found (tracer --unwind; the tracer's default: dwarf) and the stack copied per sample. */
+  unwind?: 'dwarf' | 'fp';
+  stackBytes?: number;
 }
 
 export interface SampledCallbacks {
@@ -75,11 +78,13 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
     opts.tracer, '--pid', String(opts.pid), '--sample-hz', String(hz),
     '--interval-ms', String(intervalMs), '--duration', String(opts.durationS),
     ...(opts.noBpf ? ['--no-bpf'] : []),
+    ...(opts.unwind ? ['--unwind', opts.unwind] : []),
+    ...(opts.stackBytes !== undefined ? ['--stack-bytes', String(opts.stackBytes)] : []),
   ];
   const cmd = t.run(argv, { root: true });
   const decoder = new StreamDecoder();
   const frames = new Map<number, Frame>();
-  const stacks = new Map<string, { frames: number[]; count: number }>();
+  const stacks = new Map<string, StackSample>();
   const warnings: string[] = [];
   const errors: string[] = [];
   let hello: Extract<StreamRecord, { type: 'hello' }> | null = null;
@@ -112,14 +117,15 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
       case 'frame': {
         const f: Frame = { id: r.id, fn: r.fn, off: r.off, module: r.module, build_id: r.build_id, addr: r.addr, kernel: r.kernel };
         if (r.elf_addr !== undefined) f.elf_addr = r.elf_addr;
+        if (r.named_by !== undefined) f.named_by = r.named_by;
         frames.set(r.id, f);
         break;
       }
       case 'stack': {
-        const key = r.frames.join(',');
+        const key = `${r.frames.join(',')}/${r.found ?? ''}`;
         const s = stacks.get(key);
         if (s) s.count += r.count;
-        else stacks.set(key, { frames: [...r.frames], count: r.count });
+        else stacks.set(key, { frames: [...r.frames], count: r.count, ...(r.found !== undefined ? { found: r.found } : {}) });
         break;
       }
       case 'tick':
@@ -164,7 +170,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
 
   // Only intervals after the first tick count: samples and packets then cover the same intervals.
   // Stacks of the first interval are subtracted again below by keeping them apart.
-  let firstIntervalStacks: Map<string, { frames: number[]; count: number }> | null = null;
+  let firstIntervalStacks: Map<string, StackSample> | null = null;
   const consume = (chunk: Buffer | string, end = false): void => {
     const events = end ? decoder.end() : decoder.push(chunk);
     for (const e of events) {
@@ -172,7 +178,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
         const wasFirst = first === null;
         onRecord(e.record);
         if (wasFirst && first !== null && firstIntervalStacks === null) {
-          firstIntervalStacks = new Map([...stacks].map(([k, v]) => [k, { frames: v.frames, count: v.count }]));
+          firstIntervalStacks = new Map([...stacks].map(([k, v]) => [k, { ...v }]));
         }
       } else if (e.kind === 'warning') warn(e.error.toString());
       else fatal = e.error.toString();
@@ -207,10 +213,10 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   const packets = counterWindowS > 0 ? Math.round((counterPackets / counterWindowS) * windowS) : 0;
 
   // Samples of the first interval came before the first counter read: leave them out.
-  const inWindow: Array<{ frames: number[]; count: number }> = [];
+  const inWindow: StackSample[] = [];
   for (const [k, v] of stacks) {
-    const before = (firstIntervalStacks as Map<string, { frames: number[]; count: number }> | null)?.get(k)?.count ?? 0;
-    if (v.count - before > 0) inWindow.push({ frames: v.frames, count: v.count - before });
+    const before = (firstIntervalStacks as Map<string, StackSample> | null)?.get(k)?.count ?? 0;
+    if (v.count - before > 0) inWindow.push({ ...v, count: v.count - before });
   }
   const frameList = [...frames.values()];
   const attributed = attributeSamples(frameList, inWindow, specs);

@@ -39,6 +39,9 @@ export type DropKind = (typeof DROP_KINDS)[number];
 export const BYE_REASONS = ['signal', 'stdin', 'parent', 'duration', 'target_exit', 'error'] as const;
 export type ByeReason = (typeof BYE_REASONS)[number];
 export const CALIBRATION_SCHED = ['target-rt', 'normal'] as const;
+export const UNWIND_METHODS = ['dwarf', 'fp'] as const;
+/** where a frame's name came from (native-tracer/symbolize.h enum sym_source) */
+export const NAMED_BY = ['symtab', 'dynsym', 'eh_frame', 'kallsyms'] as const;
 export const CALIBRATION_PLACEMENTS = ['target-cpu', 'other-cpu', 'mixed'] as const;
 
 /** enum pktpath_packets_from: "one", "ret" or "argN". */
@@ -82,6 +85,9 @@ function recordSchemas(closed: boolean) {
       lockdown: Type.Optional(nullable(str())),
       /** each item starts with the name of what is missing and a colon */
       missing: Type.Array(str(), { default: [], description: 'an array of strings' }),
+      /** how sampled user stacks are found with --pid: "dwarf" (CFI over a copy of the stack taken with each
+       * sample) or "fp" (the frame-pointer walk and the stack scan) */
+      unwind: Type.Optional(oneOf(UNWIND_METHODS)),
     }),
     stage: obj({
       type: Type.Literal('stage'),
@@ -138,6 +144,8 @@ function recordSchemas(closed: boolean) {
       kernel: bool(),
       /** the address in the module's own ELF address space; null for kernel, anonymous and JIT frames */
       elf_addr: nullable(str(), { default: null }),
+      /** where fn came from; "eh_frame": no symbol, `lib+0xSTART` after the FDE covering it (its function) */
+      named_by: Type.Optional(oneOf(NAMED_BY)),
     }),
     stack: obj({
       type: Type.Literal('stack'),
@@ -147,6 +155,9 @@ function recordSchemas(closed: boolean) {
       frames: Type.Array(count(), { minItems: 1, description: 'a non-empty array of frame ids' }),
       /** how many of the frames the stack scan found (code without frame pointers); absent: 0 */
       scanned: Type.Optional(count()),
+      /** how each frame was found, one letter per frame: k kernel, r the sampled registers, c DWARF CFI,
+       * f frame pointer, s stack scan */
+      found: Type.Optional(Type.String({ pattern: '^[krcfs]+$', description: 'one of k, r, c, f, s per frame' })),
     }),
     tick: obj({
       type: Type.Literal('tick'),

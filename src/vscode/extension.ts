@@ -1,6 +1,7 @@
 // Wires the features together; each lives in its own file with its own register function.
 import * as vscode from 'vscode';
 import { SessionStore } from './session-store.ts';
+import { symbolizeInEditor } from './symbols.ts';
 import { SessionsTree } from './sessions-tree.ts';
 import { registerOpenSession } from './open-session.ts';
 import { Annotations } from './annotations.ts';
@@ -37,6 +38,7 @@ export interface PktpathApi {
 export function activate(context: vscode.ExtensionContext): PktpathApi {
   const log = createLog();
   const store = new SessionStore(context.workspaceState);
+  store.symbolize = (s) => symbolizeInEditor(s, log);
   const sessionsTree = new SessionsTree(store);
   const annotations = new Annotations(store);
   const views = new ViewsPanel(context.extensionUri, store, log);

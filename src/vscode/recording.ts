@@ -180,7 +180,8 @@ export class Recording implements vscode.Disposable {
     }
   }
 
-  private async save(session: Session): Promise<RecordingResult> {
+  private async save(recorded: Session): Promise<RecordingResult> {
+    const session = await this.store.symbolize(recorded);
     let folder = sessionsFolder()?.fsPath;
     if (!folder) folder = join(this.context.globalStorageUri.fsPath, 'sessions');
     await mkdir(folder, { recursive: true });

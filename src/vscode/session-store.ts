@@ -47,6 +47,8 @@ export class SessionStore implements vscode.Disposable {
   readonly onDidChangeList = this.changeList.event;
   private readonly watcher: vscode.FileSystemWatcher | null;
   private triedDefault = false;
+  /** Applied to a session the user opens (names from debug files found here: symbols.ts). */
+  symbolize: (s: Session) => Promise<Session> = async (s) => s;
 
   constructor(private readonly memento?: vscode.Memento) {
     const folder = sessionsFolder();
@@ -134,7 +136,7 @@ export class SessionStore implements vscode.Disposable {
   }
 
   async open(uri: vscode.Uri): Promise<CurrentSession> {
-    const session = await this.load(uri);
+    const session = await this.symbolize(await this.load(uri));
     const c = { uri, session, live: false };
     this.setCurrent(c);
     return c;

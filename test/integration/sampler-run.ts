@@ -5,7 +5,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
 import type { FrameRecord, StackRecord, StreamRecord } from '../../src/tracer/protocol.ts';
 
@@ -48,7 +48,20 @@ export async function startTarget(name: string, seconds: number, extraArgs: stri
   if (subdir) mkdirSync(join(dir, subdir));
   const exe = join(dir, subdir, name);
   execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-pthread', '-o', exe, join(ROOT, 'test/targets', `${name}.c`)]);
-  const proc = spawn(exe, [String(seconds), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const t = await startExecutable(exe, [String(seconds), ...extraArgs]);
+  return {
+    ...t,
+    dir,
+    stop() {
+      t.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts an executable that prints "ready PID" once running; stop() kills it (the file stays). */
+export async function startExecutable(exe: string, args: string[]): Promise<Target> {
+  const proc = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((res, rej) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -56,16 +69,15 @@ export async function startTarget(name: string, seconds: number, extraArgs: stri
       const m = /ready (\d+)/.exec(buf);
       if (m) res(Number(m[1]));
     });
-    proc.on('exit', (code) => rej(new Error(`${name} exited (${code}) before it was ready`)));
+    proc.on('exit', (code) => rej(new Error(`${exe} exited (${code}) before it was ready`)));
   });
   return {
-    dir,
+    dir: dirname(exe),
     exe,
     proc,
     pid,
     stop() {
       if (proc.exitCode === null) proc.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,9 @@
 // Runs the C unit tests of the symbolizer and the JSON writer (native-tracer/test/): every
 // function nm lists in a PIE and a non-PIE test binary and in libc (through .dynsym) resolves to
 // itself, build-ids match readelf, runtime addresses map through /proc/PID/maps (also of a child
-// whose executable was deleted), kallsyms lookups, and JSON escaping of hostile bytes.
+// whose executable was deleted), kallsyms lookups, and JSON escaping of hostile bytes; function
+// ranges from .eh_frame_hdr (what names code without symbols) equal readelf's FDE list, also in a
+// stripped copy.
 //   node --import tsx --test test/integration/sampler-symbolize.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,4 +18,6 @@ test('symbolizer and JSON writer C unit tests pass', () => {
   assert.match(r.stdout, /test_symbolize_pie\): \d+ checks ok/);
   assert.match(r.stdout, /test_symbolize_nopie\): \d+ checks ok/);
   assert.match(r.stdout, /libc\.so\.6: \d{3,} nm functions checked/);
+  assert.match(r.stdout, /ok \S*libc\.so\.6: \d{3,} FDE ranges as readelf lists them/);
+  assert.match(r.stdout, /ok \S*test_symbolize_stripped: \d{2,} FDE ranges as readelf lists them/);
 });
