@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
   );
   registerOpenSession(context, store, async () => void (await views.show()));
   registerExportSession(context, store);
-  registerSessionCommands(context, store, async () => void (await views.show()));
+  registerSessionCommands(context, store, log, async () => void (await views.show()));
   registerHover(context, annotations);
   registerCodeLens(context, annotations);
   registerLineHeat(context, lineHeat);

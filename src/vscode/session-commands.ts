@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { asArgs, argString, argUri } from './args.ts';
 import type { SessionStore } from './session-store.ts';
+import type { Log } from './log.ts';
 import { processLabel } from './stage-costs.ts';
 
 async function pickOther(store: SessionStore, not: vscode.Uri, title: string): Promise<vscode.Uri | undefined> {
@@ -23,7 +24,7 @@ async function pickOther(store: SessionStore, not: vscode.Uri, title: string): P
   return (await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t('The baseline (A): this session (B) is compared against it') }))?.uri;
 }
 
-export function registerSessionCommands(context: vscode.ExtensionContext, store: SessionStore, showViews: () => Promise<void>): void {
+export function registerSessionCommands(context: vscode.ExtensionContext, store: SessionStore, log: Log, showViews: () => Promise<void>): void {
   const target = (arg: unknown): vscode.Uri | undefined => argUri(asArgs(arg)) ?? store.getCurrent()?.uri ?? undefined;
   const compare = async (b: vscode.Uri, a: vscode.Uri): Promise<string> => {
     await store.open(b);
@@ -100,11 +101,22 @@ export function registerSessionCommands(context: vscode.ExtensionContext, store:
         if (pick !== ok) return undefined;
       }
       try {
-        await vscode.workspace.fs.delete(u, { useTrash: true });
+        if (a.permanent === true) await vscode.workspace.fs.delete(u, { useTrash: false });
+        else await vscode.workspace.fs.delete(u, { useTrash: true });
       } catch (e) {
-        // Some file systems (a remote host without a trash) cannot: say so rather than delete for good.
-        void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: cannot move {0} to the trash: {1}', basename(u.fsPath), (e as Error).message));
-        return undefined;
+        // Some file systems have no trash (a remote or web host): say so, and delete for good only when asked.
+        const why = (e as Error).message;
+        log.appendLine(`delete ${u.fsPath}: the trash is not available: ${why}`);
+        const forGood = vscode.l10n.t('Delete Permanently');
+        const pick = a.confirm === false ? undefined : await vscode.window.showWarningMessage(
+          vscode.l10n.t('Packet Path: cannot move {0} to the trash ({1}). Delete it permanently?', basename(u.fsPath), why), { modal: true }, forGood);
+        if (pick !== forGood) return undefined;
+        try {
+          await vscode.workspace.fs.delete(u, { useTrash: false });
+        } catch (e2) {
+          void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: cannot delete {0}: {1}', basename(u.fsPath), (e2 as Error).message));
+          return undefined;
+        }
       }
       if (store.baselineUri?.toString() === u.toString()) await store.setBaseline(null);
       if (store.getCurrent()?.uri?.toString() === u.toString()) store.setCurrent(null);

@@ -27,9 +27,12 @@ export class VerdictStatus implements vscode.Disposable {
   }
 
   private shown = false;
+  private seq = 0;
 
   async update(): Promise<void> {
+    const seq = ++this.seq;
     const a = await this.annotations.costs();
+    if (seq !== this.seq) return; // a newer update started while this one waited
     const live = this.annotations.store.getCurrent()?.live ?? false;
     if (!a || live) {
       this.shown = false;

@@ -155,7 +155,7 @@ test('the .vsix holds the bundles, the tracer binary and the manifest, nothing e
   assert.ok(readdirSync(installedDir).includes('dist'), 'installed extension has dist/');
 });
 
-test('UI: hover, Attach with the default picks → live views → verdict; compare a --burst 1 session; selection filters line heat; reload restores the views (screenshots)', { timeout: 420_000 }, async () => {
+test('UI: hover, Attach with the default picks → live views → verdict; compare a --burst 1 session; selection filters line heat; reload restores the views (screenshots)', { timeout: 600_000 }, async () => {
   assert.ok(server);
   const t = Date.now();
   await mkdir(SHOTS, { recursive: true });

@@ -141,11 +141,11 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       say('live views:', JSON.stringify(liveTitle), JSON.stringify(await inner.locator('#verdict').innerText()));
       if (!liveTitle.includes(`pid ${pid}`)) throw new Error(`the live views show ${liveTitle}, not pid ${pid}`);
       const status = page.locator('.statusbar-item', { hasText: /pps · weakest/ }).first();
-      await status.waitFor({ timeout: 60000 });
+      await status.waitFor({ timeout: 150000 }); // the tracer's start (deploy, attach, calibrate) is slow on a loaded machine
       say('status bar:', JSON.stringify(await status.innerText()));
       await shot(page, `${shotPrefix}-live.png`);
       const done = page.locator('.notifications-toasts .notification-toast', { hasText: 'recording saved' }).first();
-      await done.waitFor({ timeout: 60000 });
+      await done.waitFor({ timeout: 120000 });
       say('notification:', JSON.stringify((await done.innerText()).slice(0, 200)));
       const added = readdirSync(join(o.folder, '.pktpath')).filter((f) => !before.has(f));
       say('saved:', added.join(', '));
