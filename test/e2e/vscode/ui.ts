@@ -223,9 +223,9 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       };
       const before = await waitTexts((xs) => xs.length > 0, 'none on the hot lines');
       say('inline line text before selecting:', JSON.stringify(before.slice(0, 4)));
-      await inner.locator('tr.pp-stage-row[data-stage="fwd_rx"] .pp-stage-name').click();
+      await inner.locator(`tr.pp-stage-row[data-stage="fwd_tx"] .pp-stage-name`).click(); // its lines are the ones in view
       const after = await waitTexts((xs) => xs.some((x) => x.includes('(selection)')), 'not filtered to the selection');
-      say('inline line text after selecting fwd_rx:', JSON.stringify(after.slice(0, 4)));
+      say('inline line text after selecting fwd_tx:', JSON.stringify(after.slice(0, 4)));
       await shot(page, 'selection-line-heat.png');
 
       // 5. A window reload restores the open views.
