@@ -54,7 +54,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ timeout: 10000 });
     await input.fill('fwd.c');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 20000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 60000 });
     await page.keyboard.press('Enter');
     await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
     await page.keyboard.press('Control+G');
@@ -66,7 +66,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     say(`fwd.c open at line ${defLine}`);
     const sym = page.locator('.monaco-editor .view-lines span', { hasText: /^fwd_parse$/ }).first();
     const other = page.locator('.monaco-editor .view-lines span', { hasText: /^uint16_t$/ }).first();
-    await sym.waitFor({ timeout: 20000 });
+    await sym.waitFor({ timeout: 60000 });
     const hover = page.locator('.monaco-hover:visible', { hasText: 'ns per packet' });
     for (let i = 0; ; i++) {
       // A hover that came back empty (extension still activating) is not recomputed for the same
@@ -99,7 +99,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     await page.mouse.move(0, 0);
     await page.keyboard.press('Escape');
     const heat = page.locator('.view-overlays div[class*="TextEditorDecorationType"]');
-    await heat.first().waitFor({ timeout: 20000 });
+    await heat.first().waitFor({ timeout: 60000 });
     say('line heat: decorated lines in view', String(await heat.count()));
     await shot(page, 'line-heat.png');
     const webview = (): FrameLocator => page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
@@ -178,7 +178,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       const second = await attach(o.attachPid2, 'last', 'attach2');
       await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
       const row = page.locator('.pane-body .monaco-list-row', { hasText: `(${o.attachPid2})` }).first();
-      await row.waitFor({ timeout: 20000 });
+      await row.waitFor({ timeout: 60000 });
       await row.click({ button: 'right' });
       await page.locator('.context-view .action-label', { hasText: 'Compare with…' }).first().click();
       const base = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${o.attachPid})` }).first();
@@ -194,7 +194,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       await page.keyboard.press('Control+P');
       await input.waitFor({ timeout: 10000 });
       await input.fill('fwd.c');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 20000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 60000 });
       await page.keyboard.press('Enter');
       await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
       await page.keyboard.press('Control+G');
@@ -242,7 +242,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     // The Packet Path activity bar container with the Sessions tree.
     await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
     const row = page.locator('.pane-body .monaco-list-row', { hasText: '@' }).first();
-    await row.waitFor({ timeout: 20000 });
+    await row.waitFor({ timeout: 60000 });
     say('sessions tree:', JSON.stringify(await row.innerText()));
     await shot(page, 'sessions.png');
   } catch (e) {
