@@ -74,10 +74,11 @@ before(async () => {
     'pktpath.sshConfig': ssh.config,
     // The fixture may come from another checkout: line heat reads DWARF from this checkout's build.
     'pktpath.localBinary': lab.fwdBinary,
-    // Attach from the UI records for this long (the suite passes its own durations).
-    'pktpath.durationSeconds': 3,
-    // Quarter-second intervals: 12 in a 3 s recording give the per-interval noise estimate of a
-    // comparison 11 degrees of freedom (docs/compare.md).
+    // Attach from the UI records for this long (the suite passes its own durations): long enough
+    // for the walk-through to see the views live on a loaded machine.
+    'pktpath.durationSeconds': 6,
+    // Quarter-second intervals: 24 in a 6 s recording give the per-interval noise estimate of a
+    // comparison 23 degrees of freedom (docs/compare.md).
     'pktpath.intervalMs': 250,
   }, null, 1));
 

@@ -38,7 +38,8 @@ export async function runExtensionHostSuite(opts: {
       void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
     });
     page.on('pageerror', (e) => log.push(`pageerror ${e.message}`));
-    await page.goto(`${opts.url}/?folder=${encodeURIComponent(opts.folder)}&payload=${encodeURIComponent(payload)}`);
+    // generous: on a loaded shared machine the workbench's first load has taken over 30 s
+    await page.goto(`${opts.url}/?folder=${encodeURIComponent(opts.folder)}&payload=${encodeURIComponent(payload)}`, { timeout: 120_000 });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<number>((resolve) => {
       timer = setTimeout(() => {

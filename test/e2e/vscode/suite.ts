@@ -295,13 +295,19 @@ async function attachAndCheck(host: string): Promise<string> {
   });
   // While it records, the status bar shows the packet rate and the weakest link.
   const seen: string[] = [];
+  const liveViews: string[] = []; // what the views showed while recording
   let finished = false;
   void Promise.resolve(pending).finally(() => (finished = true));
   while (!finished) {
     const t = a.recording.statusBarText;
     if (t && seen.at(-1) !== t) seen.push(t);
+    const m = a.views.lastModel;
+    if (m?.recording) liveViews.push(m.title);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The views opened on Attach and followed this recording (never another session under a "recording" badge).
+  assert.ok(liveViews.length > 0, 'the views showed the recording while it ran');
+  assert.ok(liveViews.every((t) => t.includes(`pid ${ATTACH_PID}`)), `live views: ${[...new Set(liveViews)].join(' | ')}`);
   const saved = await pending;
   assert.ok(seen.some((t) => /\d(\.\d)? k?pps · weakest: fwd_\w+ [\d.]+ [nµm]?s\/pkt/.test(t)), `status bar while recording: ${JSON.stringify(seen)}`);
   assert.equal(a.recording.statusBarText, '', 'status bar item hidden after the recording');

@@ -45,7 +45,7 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
   try {
     const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     page.on('pageerror', (e) => say('pageerror', e.message));
-    await page.goto(`${o.url}/?folder=${encodeURIComponent(o.folder)}`);
+    await page.goto(`${o.url}/?folder=${encodeURIComponent(o.folder)}`, { timeout: 120_000 });
     await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
     say('workbench visible');
     await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
