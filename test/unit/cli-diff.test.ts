@@ -1,21 +1,19 @@
-// `pktpath diff` as a regression gate: a real `node` process per command, on the recorded demo.
+// `pktpath diff` as a regression gate, on the recorded demo: in-process through main(), and the
+// real process once for the exit code a CI script sees.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSession, saveSession } from '../../src/core/session-io.ts';
 import type { Session, SessionStage } from '../../src/core/session.ts';
+import { runCli, runCliProcess } from '../helpers/cli-run.ts';
 
 let dir = '';
 let a = '';
 let b = '';
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = runCli;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pktpath-diff-'));
@@ -32,8 +30,8 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('--json gives per stage delta_ns_per_packet, delta_pct and significant', () => {
-  const r = cli('diff', a, b, '--json');
+test('--json gives per stage delta_ns_per_packet, delta_pct and significant', async () => {
+  const r = await cli('diff', a, b, '--json');
   assert.equal(r.code, 0, r.stderr);
   const d = JSON.parse(r.stdout) as { stages: Array<{ name: string; delta_ns_per_packet: number; delta_pct: number; significant: boolean }> };
   const parse = d.stages.find((s) => s.name === 'fwd_parse')!;
@@ -42,14 +40,20 @@ test('--json gives per stage delta_ns_per_packet, delta_pct and significant', ()
   assert.equal(d.stages.find((s) => s.name === 'fwd_tx')!.significant, false);
 });
 
-test('--fail-if-slower exits 3 on a significant slowdown past the threshold, 0 otherwise', () => {
-  const slow = cli('diff', a, b, '--fail-if-slower', '10');
+test('--fail-if-slower exits 3 on a significant slowdown past the threshold, 0 otherwise', async () => {
+  const slow = await cli('diff', a, b, '--fail-if-slower', '10');
   assert.equal(slow.code, 3, slow.stdout + slow.stderr);
   assert.match(slow.stdout, /SLOWER: fwd_parse \+\d+\.\d%/);
-  assert.equal(cli('diff', a, b, '--fail-if-slower', '100000').code, 0);
-  assert.equal(cli('diff', b, a, '--fail-if-slower', '10').code, 0, 'faster is no regression');
-  assert.equal(cli('diff', a, a, '--fail-if-slower', '0').code, 0, 'identical sessions');
-  const bad = cli('diff', a, b, '--fail-if-slower', 'ten');
+  assert.equal((await cli('diff', a, b, '--fail-if-slower', '100000')).code, 0);
+  assert.equal((await cli('diff', b, a, '--fail-if-slower', '10')).code, 0, 'faster is no regression');
+  assert.equal((await cli('diff', a, a, '--fail-if-slower', '0')).code, 0, 'identical sessions');
+  const bad = await cli('diff', a, b, '--fail-if-slower', 'ten');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--fail-if-slower expects a number/);
+});
+
+test('the real process exits 3 on a significant slowdown, as a CI script sees it', () => {
+  const r = runCliProcess('diff', a, b, '--fail-if-slower', '10');
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /SLOWER: fwd_parse/);
 });

@@ -3,7 +3,6 @@
 // for what only it has: exit codes and stdout/stderr as a shell sees them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,29 +13,12 @@ import { parseFolded } from '../../src/core/export-folded.ts';
 import { parseStageArg, SpecError } from '../../src/tracer/spec.ts';
 import { progressLine } from '../../src/cli/cmd-record.ts';
 import { loadSession } from '../../src/core/session-io.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli, runCliProcess } from '../helpers/cli-run.ts';
 
 let dir = '';
 let good = '';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const line = (t: string): string => (t.endsWith('\n') ? t : `${t}\n`);
-  const code = await main(args, { out: (t) => (stdout += line(t)), err: (t) => (stderr += line(t)) });
-  return { code, stdout, stderr };
-}
-
-function cliProcess(...args: string[]): Run {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = runCli;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pktpath-cli-'));
@@ -143,10 +125,10 @@ test('progress line: rate and the slowest stage of the last interval, corrected 
 });
 
 test('the real process: exit codes, stdout and stderr as a shell sees them', () => {
-  const usage = cliProcess('report');
+  const usage = runCliProcess('report');
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /expected one session file/);
-  const r = cliProcess('report', good, '--json');
+  const r = runCliProcess('report', good, '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { samples: number }).samples, 60);
 });
