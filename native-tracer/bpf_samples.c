@@ -36,16 +36,16 @@ struct bpf_samples {
 	struct bpf_program *prog; /* the one loaded: pktpath_sample[_pass][_late] */
 	unsigned active;          /* which of the two map sets the program writes to */
 	int counts_fd, stacks_fd; /* of the set the last flip left */
-	int ncpu;
-	struct pktpath_sample_stats *percpu;
-	struct pktpath_sample_key *keys;
-	unsigned long long *vals;
-	struct stack_slot *sc;
 	unsigned sc_gen;
-	unsigned long long *ipbuf;
 	unsigned nip;
-	int *used; /* stack ids read this drain */
 	int nused;
+	struct pktpath_sample_key keys[MAX_KEYS];
+	unsigned long long vals[MAX_KEYS];
+	struct stack_slot sc[SC_SLOTS];
+	int used[2 * MAX_KEYS]; /* stack ids read this drain */
+	unsigned long long ipbuf[2 * MAX_KEYS * PKTPATH_MAX_STACK];
+	int ncpu;
+	struct pktpath_sample_stats percpu[]; /* one per possible CPU */
 };
 
 /* The load-time constants: the target, and its executable's text for the stack scan. */
@@ -67,24 +67,16 @@ static void configure(struct SKEL *skel, int pid, const struct text_ranges *tr)
 
 struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, bool pass, char *err, size_t errlen)
 {
-	struct bpf_samples *b = calloc(1, sizeof(*b));
+	int ncpu = libbpf_num_possible_cpus();
+	/* ~17 MiB, mostly the stack buffer, whose pages are touched only as stacks fill them */
+	struct bpf_samples *b = ncpu > 0 ? calloc(1, sizeof(*b) + ncpu * sizeof(b->percpu[0])) : NULL;
 	int e = -1;
 
 	if (!b) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, ncpu > 0 ? "out of memory" : "cannot count the possible CPUs");
 		return NULL;
 	}
-	b->ncpu = libbpf_num_possible_cpus();
-	b->percpu = calloc(b->ncpu > 0 ? b->ncpu : 1, sizeof(*b->percpu));
-	b->keys = malloc(MAX_KEYS * sizeof(*b->keys));
-	b->vals = malloc(MAX_KEYS * sizeof(*b->vals));
-	b->sc = calloc(SC_SLOTS, sizeof(*b->sc));
-	b->ipbuf = malloc((size_t)2 * MAX_KEYS * PKTPATH_MAX_STACK * sizeof(*b->ipbuf));
-	b->used = malloc(2 * MAX_KEYS * sizeof(*b->used));
-	if (b->ncpu <= 0 || !b->percpu || !b->keys || !b->vals || !b->sc || !b->ipbuf || !b->used) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	b->ncpu = ncpu;
 	/* the program that also measures the timer's lateness needs a kfunc (kernel 6.2+): without it,
 	 * the plain one */
 	for (int late = 1; late >= 0 && e; late--) {
@@ -93,7 +85,7 @@ struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, bool
 		b->skel = SK(open)();
 		if (!b->skel) {
 			snprintf(err, errlen, "sampler BPF object: open failed: %s", strerror(errno));
-			goto fail;
+			break;
 		}
 		configure(b->skel, pid, tr);
 		bpf_program__set_autoload(b->skel->progs.pktpath_sample_late, !pass && late);
@@ -112,29 +104,19 @@ struct bpf_samples *bpf_samples_open(int pid, const struct text_ranges *tr, bool
 		else
 			b->prog = late ? b->skel->progs.pktpath_sample_late : b->skel->progs.pktpath_sample;
 	}
-	if (e) {
+	if (!e)
+		return b;
+	if (b->skel) /* else opening it failed, and err says so */
 		snprintf(err, errlen, "sampler BPF program: load failed: %s%s", strerror(-e),
 			 e == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
-		goto fail;
-	}
-	return b;
-fail:
 	bpf_samples_close(b);
 	return NULL;
 }
 
 void bpf_samples_close(struct bpf_samples *b)
 {
-	if (!b)
-		return;
-	if (b->skel)
+	if (b && b->skel)
 		SK(destroy)(b->skel);
-	free(b->percpu);
-	free(b->keys);
-	free(b->vals);
-	free(b->sc);
-	free(b->ipbuf);
-	free(b->used);
 	free(b);
 }
 

@@ -16,30 +16,21 @@ struct verdict_slot {
 
 struct code_facts {
 	struct symbolizer *sym;
-	struct verdict_slot *slot;
 	unsigned n;
+	struct verdict_slot slot[VERDICT_SLOTS];
 };
 
 struct code_facts *code_facts_new(struct symbolizer *sym)
 {
 	struct code_facts *c = calloc(1, sizeof(*c));
 
-	if (!c)
-		return NULL;
-	c->sym = sym;
-	c->slot = calloc(VERDICT_SLOTS, sizeof(*c->slot));
-	if (!c->slot) {
-		free(c);
-		return NULL;
-	}
+	if (c)
+		c->sym = sym;
 	return c;
 }
 
 void code_facts_free(struct code_facts *c)
 {
-	if (!c)
-		return;
-	free(c->slot);
 	free(c);
 }
 

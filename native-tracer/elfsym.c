@@ -116,34 +116,43 @@ static int match_cover(void *ctx, const char *name, const GElf_Sym *sym)
 	return 0;
 }
 
+/* The ELF file at path for reading (*fd open until the caller closes it); NULL with err set. */
+static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
+{
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	*fd = open_regular(path, err, errlen);
+	if (*fd < 0)
+		return NULL;
+	elf = elf_begin(*fd, ELF_C_READ, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF)
+		return elf;
+	snprintf(err, errlen, "%s is not an ELF file", path);
+	elf_end(elf);
+	close(*fd);
+	return NULL;
+}
+
 int elf_containing_function(const char *path, unsigned long long vaddr, struct elf_func *f, char *err, size_t errlen)
 {
 	struct covering q = { .vaddr = vaddr, .f = f };
-	Elf *elf = NULL;
-	int fd, rc = -1;
+	Elf *elf;
+	int fd;
 
 	memset(f, 0, sizeof(*f));
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+	elf = open_elf(path, &fd, err, errlen);
+	if (!elf)
 		return -1;
-	}
-	fd = open_regular(path, err, errlen);
-	if (fd < 0)
-		return -1;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(err, errlen, "%s is not an ELF file", path);
-		goto out;
-	}
 	each_function(elf, SHT_SYMTAB, match_cover, &q);
 	if (!q.found)
 		each_function(elf, SHT_DYNSYM, match_cover, &q);
-	rc = q.found ? 0 : 1;
-out:
-	if (elf)
-		elf_end(elf);
+	elf_end(elf);
 	close(fd);
-	return rc;
+	return q.found ? 0 : 1;
 }
 
 int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
@@ -157,18 +166,9 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 
 	*ncode = 0;
 	*size = 0;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+	elf = open_elf(path, &fd, err, errlen);
+	if (!elf)
 		return -1;
-	}
-	fd = open_regular(path, err, errlen);
-	if (fd < 0)
-		return -1;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(err, errlen, "%s is not an ELF file", path);
-		goto out;
-	}
 	if (symbol && find_symbol(elf, symbol, vaddr, size)) {
 		snprintf(err, errlen, "function %s not found in %s (.symtab/.dynsym); if the binary is stripped, "
 			 "give its address as 0xADDR", symbol, path);
@@ -195,8 +195,7 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 	}
 	snprintf(err, errlen, "address 0x%llx is not in an executable segment of %s", *vaddr, path);
 out:
-	if (elf)
-		elf_end(elf);
+	elf_end(elf);
 	close(fd);
 	return rc;
 }

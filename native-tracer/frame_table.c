@@ -8,35 +8,28 @@ struct frame_slot {
 };
 
 struct frame_table {
-	struct frame_slot *slot;
 	unsigned nslots; /* a power of two, 2 x max */
 	unsigned n, max;
+	struct frame_slot slot[];
 };
 
 struct frame_table *frame_table_new(unsigned max)
 {
-	struct frame_table *t = calloc(1, sizeof(*t));
 	unsigned ns = 1;
+	struct frame_table *t;
 
-	if (!t)
-		return NULL;
 	while (ns < 2 * max)
 		ns <<= 1;
-	t->nslots = ns;
-	t->max = max;
-	t->slot = calloc(ns, sizeof(*t->slot));
-	if (!t->slot) {
-		free(t);
-		return NULL;
+	t = calloc(1, sizeof(*t) + ns * sizeof(t->slot[0]));
+	if (t) {
+		t->nslots = ns;
+		t->max = max;
 	}
 	return t;
 }
 
 void frame_table_free(struct frame_table *t)
 {
-	if (!t)
-		return;
-	free(t->slot);
 	free(t);
 }
 

@@ -68,6 +68,21 @@ static int canonical_nop(const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Opcodes lo..hi that name the instruction alone (no ModRM): its class, length and text. */
+static const struct {
+	unsigned char lo, hi;
+	enum insn_class cls;
+	int len;
+	const char *text;
+} one_byte[] = {
+	{ 0x90, 0x90, INSN_BRANCH, 1, "nop" }, /* emulated like a jmp +0: the push path's cost */
+	{ 0xe8, 0xe8, INSN_BRANCH, 5, "call rel32" },
+	{ 0xe9, 0xe9, INSN_BRANCH, 5, "jmp rel32" },
+	{ 0xeb, 0xeb, INSN_BRANCH, 2, "jmp rel8" },
+	{ 0x70, 0x7f, INSN_BRANCH, 2, "jcc rel8" },
+	{ 0xc3, 0xc3, INSN_SINGLE_STEP, 1, "ret" },
+};
+
 void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 {
 	const unsigned char *p = code;
@@ -100,27 +115,14 @@ void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 		return;
 	p += pre;
 	n -= pre;
+	for (size_t i = 0; i < sizeof(one_byte) / sizeof(one_byte[0]); i++)
+		if (p[0] >= one_byte[i].lo && p[0] <= one_byte[i].hi) {
+			set(o, one_byte[i].cls, pre + one_byte[i].len, "%s", one_byte[i].text);
+			return;
+		}
 	switch (p[0]) {
 	case 0x50 ... 0x57:
 		set(o, INSN_PUSH, pre + 1, "push %%%s", reg64[(p[0] & 7) | ((rex & 1) << 3)]);
-		return;
-	case 0x90:
-		set(o, INSN_BRANCH, pre + 1, "%s", "nop"); /* emulated like a jmp +0: the push path's cost */
-		return;
-	case 0xe8:
-		set(o, INSN_BRANCH, pre + 5, "%s", "call rel32");
-		return;
-	case 0xe9:
-		set(o, INSN_BRANCH, pre + 5, "%s", "jmp rel32");
-		return;
-	case 0xeb:
-		set(o, INSN_BRANCH, pre + 2, "%s", "jmp rel8");
-		return;
-	case 0x70 ... 0x7f:
-		set(o, INSN_BRANCH, pre + 2, "%s", "jcc rel8");
-		return;
-	case 0xc3:
-		set(o, INSN_SINGLE_STEP, pre + 1, "%s", "ret");
 		return;
 	case 0x0f:
 		if (n >= 2 && p[1] == 0x1f && (m = modrm_len(p + 2, n - 2)) > 0) {

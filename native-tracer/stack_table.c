@@ -15,33 +15,26 @@ struct stack_table {
 
 struct stack_table *stack_table_new(unsigned slots, unsigned long long pool)
 {
-	struct stack_table *t = calloc(1, sizeof(*t));
 	unsigned ns = 1;
+	struct stack_table *t;
 
-	if (!t)
-		return NULL;
 	while (ns < 2 * slots)
 		ns <<= 1;
+	/* one block: the table, then the pool, the entries and the slots (in falling alignment) */
+	t = calloc(1, sizeof(*t) + pool * sizeof(*t->pool) + slots * sizeof(*t->entry) + ns * sizeof(*t->slot));
+	if (!t)
+		return NULL;
+	t->pool = (unsigned long long *)(t + 1);
+	t->entry = (struct stack_entry *)(t->pool + pool);
+	t->slot = (int *)(t->entry + slots);
 	t->nslots = ns;
 	t->maxentries = slots;
 	t->poolcap = pool;
-	t->slot = calloc(ns, sizeof(*t->slot));
-	t->entry = calloc(slots, sizeof(*t->entry));
-	t->pool = malloc(pool * sizeof(*t->pool));
-	if (!t->slot || !t->entry || !t->pool) {
-		stack_table_free(t);
-		return NULL;
-	}
 	return t;
 }
 
 void stack_table_free(struct stack_table *t)
 {
-	if (!t)
-		return;
-	free(t->slot);
-	free(t->entry);
-	free(t->pool);
 	free(t);
 }
 

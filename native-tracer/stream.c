@@ -9,6 +9,13 @@ static const char *B(bool v)
 	return v ? "true" : "false";
 }
 
+/* `,"key":` (given with its comma and colon, as it appears in the record) and a string or null */
+static void str_member(FILE *out, const char *key, const char *v)
+{
+	fputs(key, out);
+	json_write_strz(out, v);
+}
+
 static void str_array(FILE *out, char *const *v, int n)
 {
 	fputc('[', out);
@@ -26,8 +33,7 @@ void stream_hello(FILE *out, const struct hello_rec *h)
 
 	fprintf(out, "{\"type\":\"hello\",\"version\":%d,\"tracer\":", PKTPATH_STREAM_VERSION);
 	json_write_strz(out, h->tracer);
-	fputs(",\"kernel\":", out);
-	json_write_strz(out, f->kernel);
+	str_member(out, ",\"kernel\":", f->kernel);
 	fputs(",\"arch\":\"x86_64\",\"pid\":", out);
 	if (h->pid)
 		fprintf(out, "%d", h->pid);
@@ -52,26 +58,19 @@ void stream_stage(FILE *out, const struct stage_rec *s)
 {
 	fprintf(out, "{\"type\":\"stage\",\"id\":%d,\"name\":", s->id);
 	json_write_strz(out, s->name);
-	fputs(",\"kind\":", out);
-	json_write_strz(out, s->kind);
-	fputs(",\"spec\":", out);
-	json_write_strz(out, s->spec);
-	fputs(",\"packets\":", out);
-	json_write_strz(out, s->packets);
+	str_member(out, ",\"kind\":", s->kind);
+	str_member(out, ",\"spec\":", s->spec);
+	str_member(out, ",\"packets\":", s->packets);
 	fprintf(out, ",\"ok\":%s,\"error\":", B(s->ok));
 	json_write_strz(out, s->error);
-	fputs(",\"binary\":", out);
-	json_write_strz(out, s->binary);
-	fputs(",\"symbol\":", out);
-	json_write_strz(out, s->symbol);
+	str_member(out, ",\"binary\":", s->binary);
+	str_member(out, ",\"symbol\":", s->symbol);
 	if (s->located)
 		fprintf(out, ",\"offset\":%llu,\"address\":\"0x%llx\"", s->offset, s->address);
 	else
 		fputs(",\"offset\":null", out);
-	fputs(",\"first_insn\":", out);
-	json_write_strz(out, s->first_insn);
-	fputs(",\"first_bytes\":", out);
-	json_write_strz(out, s->first_bytes);
+	str_member(out, ",\"first_insn\":", s->first_insn);
+	str_member(out, ",\"first_bytes\":", s->first_bytes);
 	fprintf(out, ",\"single_step\":%s,\"key\":", B(s->single_step));
 	json_write_strz(out, s->key);
 	if (s->relocated) {
@@ -82,8 +81,7 @@ void stream_stage(FILE *out, const struct stage_rec *s)
 	} else if (s->located) {
 		fputs(",\"entry_offset\":0", out);
 	}
-	fputs(",\"warning\":", out);
-	json_write_strz(out, s->warning);
+	str_member(out, ",\"warning\":", s->warning);
 	fputs("}\n", out);
 }
 
@@ -115,8 +113,7 @@ void stream_frame(FILE *out, const struct frame_rec *f)
 	json_write_strz(out, f->fn);
 	fprintf(out, ",\"off\":%llu,\"module\":", f->off);
 	json_write_strz(out, f->module);
-	fputs(",\"build_id\":", out);
-	json_write_strz(out, f->build_id);
+	str_member(out, ",\"build_id\":", f->build_id);
 	fprintf(out, ",\"addr\":\"0x%llx\",\"elf_addr\":", f->addr);
 	if (f->has_elf_addr)
 		fprintf(out, "\"0x%llx\"", f->elf_addr);
@@ -169,8 +166,7 @@ void stream_calibration(FILE *out, const struct calibration_rec *c)
 {
 	fprintf(out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":", c->stage);
 	json_write_strz(out, c->cls);
-	fputs(",\"method\":", out);
-	json_write_strz(out, c->method);
+	str_member(out, ",\"method\":", c->method);
 	fprintf(out, ",\"runs\":%u,\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,"
 		"\"outer_spread_ns\":%.1f,\"sched\":", c->runs, c->inner_ns, c->inner_spread_ns, c->outer_ns,
 		c->outer_spread_ns);
@@ -179,10 +175,8 @@ void stream_calibration(FILE *out, const struct calibration_rec *c)
 		fprintf(out, ",\"seq\":%d", c->seq);
 	if (c->during >= 0)
 		fprintf(out, ",\"during\":%d", c->during);
-	if (c->placement) {
-		fputs(",\"placement\":", out);
-		json_write_strz(out, c->placement);
-	}
+	if (c->placement)
+		str_member(out, ",\"placement\":", c->placement);
 	if (c->has_inner_mean)
 		fprintf(out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", c->inner_mean_ns,
 			c->inner_mean_spread_ns);

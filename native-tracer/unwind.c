@@ -7,25 +7,19 @@
 
 struct unwinder *unwinder_new(struct symbolizer *sym, int pid)
 {
-	struct unwinder *u = calloc(1, sizeof(*u));
+	struct code_facts *code = code_facts_new(sym);
+	struct unwinder *u = code ? malloc(sizeof(*u)) : NULL;
 
-	if (!u)
-		return NULL;
-	u->sym = sym;
-	u->pid = pid;
-	u->code = code_facts_new(sym);
-	if (!u->code) {
-		free(u);
-		return NULL;
-	}
+	if (u)
+		*u = (struct unwinder){ .sym = sym, .code = code, .pid = pid };
+	else
+		code_facts_free(code);
 	return u;
 }
 
 void unwinder_free(struct unwinder *u)
 {
-	if (!u)
-		return;
-	code_facts_free(u->code);
+	code_facts_free(u ? u->code : NULL);
 	free(u);
 }
 

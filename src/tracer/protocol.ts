@@ -27,19 +27,13 @@ export {
   type DropKind,
   type ByeReason,
   type RecordType,
+  type RecordOf,
+  type StreamRecord,
   type HelloRecord,
   type StageRecord,
-  type ReadyRecord,
-  type HistRecord,
-  type FrameRecord,
   type StackRecord,
   type TickRecord,
   type CalibrationRecord,
-  type DropRecord,
-  type WarningRecord,
-  type ErrorRecord,
-  type ByeRecord,
-  type StreamRecord,
 } from './stream-schema.ts';
 import type { StageKindName } from './stream-schema.ts';
 

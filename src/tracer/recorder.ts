@@ -8,7 +8,7 @@ import type { Calibration, Frame, IntervalInfo, Session, SessionStage, SessionTa
 import { SESSION_FORMAT, SESSION_VERSION } from '../core/session.ts';
 import { Histogram } from '../core/histogram.ts';
 import type { DecodeEvent } from './decoder.ts';
-import type { ByeRecord, HelloRecord, HistRecord, StackRecord, StreamRecord, TickRecord } from './protocol.ts';
+import type { HelloRecord, RecordOf, StackRecord, StreamRecord, TickRecord } from './protocol.ts';
 import { HIST_MAX_POW, HIST_SUB_BITS } from './protocol.ts';
 
 export interface RecorderOptions {
@@ -47,12 +47,12 @@ export class Recorder {
   private hello: HelloRecord | null = null;
   private readyNs: number | null = null;
   private lastTickNs: number | null = null;
-  private bye: ByeRecord | null = null;
+  private bye: RecordOf<'bye'> | null = null;
   private readonly stages = new Map<number, LiveStage>();
   private readonly frames = new Map<number, Frame>();
   private readonly intervals: IntervalInfo[] = [];
   private readonly stacks = new Map<string, StackSample>();
-  private pendingHist: HistRecord[] = [];
+  private pendingHist: RecordOf<'hist'>[] = [];
   private pendingStacks: StackRecord[] = [];
   private samples = 0;
   private lostSamples = 0;
@@ -83,7 +83,7 @@ export class Recorder {
   get ready(): boolean {
     return this.readyNs !== null;
   }
-  get byeRecord(): ByeRecord | null {
+  get byeRecord(): RecordOf<'bye'> | null {
     return this.bye;
   }
   get fatal(): string | null {

@@ -230,29 +230,13 @@ export type RecordSchemas = typeof RECORD_SCHEMAS;
 export type RecordType = keyof RecordSchemas;
 export const RECORD_TYPES = Object.keys(RECORD_SCHEMAS) as RecordType[];
 
-export type HelloRecord = Static<RecordSchemas['hello']>;
-export type StageRecord = Static<RecordSchemas['stage']>;
-export type ReadyRecord = Static<RecordSchemas['ready']>;
-export type HistRecord = Static<RecordSchemas['hist']>;
-export type FrameRecord = Static<RecordSchemas['frame']>;
-export type StackRecord = Static<RecordSchemas['stack']>;
-export type TickRecord = Static<RecordSchemas['tick']>;
-export type CalibrationRecord = Static<RecordSchemas['calibration']>;
-export type DropRecord = Static<RecordSchemas['drop']>;
-export type WarningRecord = Static<RecordSchemas['warning']>;
-export type ErrorRecord = Static<RecordSchemas['error']>;
-export type ByeRecord = Static<RecordSchemas['bye']>;
-
-export type StreamRecord =
-  | HelloRecord
-  | StageRecord
-  | ReadyRecord
-  | HistRecord
-  | FrameRecord
-  | StackRecord
-  | TickRecord
-  | CalibrationRecord
-  | DropRecord
-  | WarningRecord
-  | ErrorRecord
-  | ByeRecord;
+/** The record of type T as decoded, e.g. RecordOf<'tick'>. */
+export type RecordOf<T extends RecordType> = Static<RecordSchemas[T]>;
+/** Any record; `type` discriminates. */
+export type StreamRecord = { [T in RecordType]: RecordOf<T> }[RecordType];
+// the records most code names
+export type HelloRecord = RecordOf<'hello'>;
+export type StageRecord = RecordOf<'stage'>;
+export type StackRecord = RecordOf<'stack'>;
+export type TickRecord = RecordOf<'tick'>;
+export type CalibrationRecord = RecordOf<'calibration'>;

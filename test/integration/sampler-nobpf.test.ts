@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, TRACER, buildTracer } from './sampler-run.ts';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
-import type { FrameRecord, HelloRecord, StackRecord, StreamRecord, TickRecord } from '../../src/tracer/protocol.ts';
+import type { HelloRecord, RecordOf, StackRecord, StreamRecord, TickRecord } from '../../src/tracer/protocol.ts';
 
 const HZ = 999;
 const isRoot = process.getuid?.() === 0;
@@ -113,7 +113,7 @@ function checkSamples(r: Run): void {
   assert.equal(win.reduce((n, t) => n + t.lost, 0), 0, 'no sample lost');
   // without BPF there is no program to time the sampler with: nothing is claimed
   for (const t of ticks) assert.ok(t.timer_late_ns === undefined && t.sample_run_ns === undefined, JSON.stringify(t));
-  const frames = new Map(r.records.filter((x): x is FrameRecord => x.type === 'frame').map((f) => [f.id, f]));
+  const frames = new Map(r.records.filter((x): x is RecordOf<'frame'> => x.type === 'frame').map((f) => [f.id, f]));
   const stacks = r.records.filter((x): x is StackRecord => x.type === 'stack' && x.seq > ticks[0]!.seq);
   const total = stacks.reduce((n, s) => n + s.count, 0);
   const hot = stacks.filter((s) => ['hot_a', 'hot_b'].includes(frames.get(s.frames[0]!)?.fn ?? '')).reduce((n, s) => n + s.count, 0);

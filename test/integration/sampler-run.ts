@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
-import type { FrameRecord, StackRecord, StreamRecord } from '../../src/tracer/protocol.ts';
+import type { RecordOf, StackRecord, StreamRecord } from '../../src/tracer/protocol.ts';
 
 export const ROOT = resolve(__dirname, '../..');
 // PKTPATH_TRACER_BUILD: another build directory under native-tracer/ (as in tracer-util.ts).
@@ -194,7 +194,7 @@ export async function record(
 }
 
 export interface Profile {
-  frames: Map<number, FrameRecord>;
+  frames: Map<number, RecordOf<'frame'>>;
   stacks: StackRecord[];
   /** problems with the frame/stack contract: undefined ids, redefinitions */
   problems: string[];
@@ -202,7 +202,7 @@ export interface Profile {
 
 /** Frames by id and stacks, checking that each frame is defined once and before its first use. */
 export function profile(records: StreamRecord[]): Profile {
-  const frames = new Map<number, FrameRecord>();
+  const frames = new Map<number, RecordOf<'frame'>>();
   const stacks: StackRecord[] = [];
   const problems: string[] = [];
   for (const r of records) {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ErrorRecord, HelloRecord, StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';
+import type { HelloRecord, RecordOf, StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';
 import { buildNested, buildTracer, runTracer, startNested, TRACER, type NestedBuild, type NestedTarget } from './tracer-util.ts';
 
 let build: NestedBuild;
@@ -53,7 +53,7 @@ for (const [args, re] of badSpecs) {
     assert.equal(r.status, 2);
     const recs = parse(r.stdout);
     assert.equal(recs.length, 1);
-    const e = recs[0] as ErrorRecord;
+    const e = recs[0] as RecordOf<'error'>;
     assert.equal(e.type, 'error');
     assert.equal(e.fatal, true);
     assert.match(e.message, re);
@@ -89,7 +89,7 @@ test('kprobe and fentry stages fail clearly on this host; a tracepoint stage sti
 test('no stage attachable: error and non-zero exit', async () => {
   const run = runTracer(['--kernel', '--no-calibrate', '--stage', 'k=kprobe:ip_rcv', '--stage', 'n=tracepoint:net:no_such_tp']);
   assert.equal(await run.exited, 3);
-  const errs = run.records.filter((r): r is ErrorRecord => r.type === 'error');
+  const errs = run.records.filter((r): r is RecordOf<'error'> => r.type === 'error');
   assert.ok(errs.some((e) => /no tracepoint net:no_such_tp/.test(e.message)));
   assert.ok(errs.some((e) => e.fatal && /no stage could be attached/.test(e.message)));
 });
@@ -137,7 +137,7 @@ test('without privileges: hello lists exactly what is missing, then one fatal er
   assert.equal(hello.features.bpf_allowed, false);
   assert.ok(hello.missing.some((m) => m.startsWith('CAP_BPF: ')), hello.missing.join('\n'));
   assert.ok(hello.missing.some((m) => m.startsWith('perf_event_paranoid: ')), hello.missing.join('\n'));
-  const err = recs.find((x): x is ErrorRecord => x.type === 'error');
+  const err = recs.find((x): x is RecordOf<'error'> => x.type === 'error');
   assert.equal(err?.fatal, true);
   assert.match(err?.message ?? '', /not permitted to load BPF programs/);
   assert.equal(recs.at(-1)?.type, 'bye');

@@ -3,18 +3,7 @@ import assert from 'node:assert/strict';
 import { Histogram, bucketCount, bucketIndex, bucketLower, bucketUpper, DEFAULT_LAYOUT } from '../../src/core/histogram.ts';
 import { HIST_BUCKETS } from '../../src/tracer/protocol.ts';
 import { headerConstants } from '../helpers/tracer-source.ts';
-
-// Deterministic PRNG so a failure can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../bench/render-synthetic.ts'; // deterministic: a failure can be replayed
 
 test('layout matches pktpath.h', () => {
   const h = headerConstants();
