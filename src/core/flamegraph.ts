@@ -17,7 +17,7 @@ interface BuildFrame {
   source: SourceFrame | null;
 }
 
-/** A frame as recorded; `elf_addr` is an additive member of the stream (see pktpath.h). */
+/** A frame as recorded; `elf_addr` is an additive member of the stream (docs/stream.md). */
 type RecordedFrame = Frame & { elf_addr?: string | null };
 
 export interface StageFunction {

@@ -1,4 +1,4 @@
-// The tracer's log-linear latency histogram (native-tracer/pktpath.h): bucket math, merging and
+// The tracer's log-linear latency histogram (docs/stream.md; constants in native-tracer/pktpath.h): bucket math, merging and
 // quantiles. Values below 2^sub_bits have a bucket each (exact values); above, each power of two
 // is split into 2^sub_bits equal sub-buckets. Indices past the last bucket clamp into it, as the
 // tracer does: the top bucket holds everything from its lower bound up.

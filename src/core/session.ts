@@ -19,7 +19,7 @@ export interface HistLayout {
   max_pow: number; // top bucket starts at 2^max_pow ns
 }
 
-/** What the probes at one site add, measured by the tracer at start (see pktpath.h). */
+/** What the probes at one site add, measured by the tracer at start (docs/stream.md, calibration). */
 export interface Calibration {
   class: 'push' | 'nop' | 'single_step' | 'usdt' | 'tracepoint';
   method: string;
@@ -212,7 +212,7 @@ export interface SampledMeasurement {
    * (the ticks' cpu_ns). Absent from tracers that do not report it. */
   cpu_s?: number;
   /** Additive, with cpu_s: what the scheduler charged the same threads, s (the ticks' sched_ns). Includes the
-   * latency of every wake-up, which no code of the threads ran (native-tracer/pktpath.h). */
+   * latency of every wake-up, which no code of the threads ran (docs/stream.md, tick). */
   sched_s?: number;
   /** Additive, with cpu_s: how many times the sampled threads were switched in over the window (the ticks' slices). */
   slices?: number;
