@@ -179,10 +179,22 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
       await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
       const row = page.locator('.pane-body .monaco-list-row', { hasText: `(${o.attachPid2})` }).first();
       await row.waitFor({ timeout: 60000 });
-      await row.click({ button: 'right' });
-      await page.locator('.context-view .action-label', { hasText: 'Compare with…' }).first().click();
       const base = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${o.attachPid})` }).first();
-      await base.waitFor({ timeout: 15000 });
+      for (let i = 0; ; i++) {
+        // A click on a context menu that is still being laid out can be lost: open it again.
+        await row.click({ button: 'right' });
+        const item = page.getByRole('menuitem', { name: 'Compare with…' });
+        await item.waitFor({ timeout: 15000 });
+        await item.click();
+        try {
+          await base.waitFor({ timeout: 15000 });
+          break;
+        } catch (e) {
+          if (i >= 2) throw e;
+          say('compare picker did not open: retrying the context menu');
+          await page.keyboard.press('Escape');
+        }
+      }
       await base.click();
       await inner.locator('.pp-status', { hasText: 'compare' }).waitFor({ timeout: 30000 });
       const deltas = await inner.locator('td.pp-delta').allInnerTexts();
