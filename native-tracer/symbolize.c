@@ -41,7 +41,7 @@ struct sym_module {
 	size_t nsegs;
 	bool loaded;         /* false: the file could not be read (symbols unknown) */
 	/* functions no symbol covers are named by their FDE's start (fde_ranges.h) */
-	struct fde_range *fdes;
+	struct fde_span *fdes;
 	size_t nfdes;
 	char **fde_names;    /* "BASENAME+0xSTART", made on first use */
 };
@@ -407,7 +407,7 @@ const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
 static const char *fde_name(struct sym_module *m, const char *path, unsigned long long a,
 			    unsigned long long *off)
 {
-	const struct fde_range *r = fde_ranges_find(m->fdes, m->nfdes, a);
+	const struct fde_span *r = fde_ranges_find(m->fdes, m->nfdes, a);
 	const char *base;
 	size_t i;
 
