@@ -21,7 +21,7 @@ struct dq {
 	Dwarf_Addr bias;  /* DWARF address + bias = module address */
 	Dwarf_Addr ebias; /* ELF address + ebias = module address (0 unless libdwfl moved the file) */
 	char *build_id;
-	struct fde_range *fdes;
+	struct fde_span *fdes;
 	size_t nfdes;
 };
 
@@ -146,7 +146,7 @@ bool dq_addr(struct dq *q, unsigned long long elf_addr, struct dq_addr *out)
 		out->sym_hi = out->sym_lo + sym.st_size;
 	}
 	{
-		const struct fde_range *r = fde_ranges_find(q->fdes, q->nfdes, elf_addr);
+		const struct fde_span *r = fde_ranges_find(q->fdes, q->nfdes, elf_addr);
 		if (r) {
 			out->fde_lo = r->start;
 			out->fde_hi = r->start + r->size;

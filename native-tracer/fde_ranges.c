@@ -221,14 +221,14 @@ static bool fde_size(const struct image *im, unsigned long long fde_va, unsigned
 	return true;
 }
 
-size_t fde_ranges_read(Elf *elf, struct fde_range **out)
+size_t fde_ranges_read(Elf *elf, struct fde_span **out)
 {
 	struct image im = {0};
 	GElf_Phdr hdr = {0};
 	size_t phnum, pos, n = 0;
 	unsigned long long ehp, count, hva;
 	unsigned char fenc, cenc, tenc;
-	struct fde_range *r;
+	struct fde_span *r;
 	struct cie_memo memo = {0};
 	bool have_hdr = false;
 
@@ -276,7 +276,7 @@ size_t fde_ranges_read(Elf *elf, struct fde_range **out)
 		/* the table is sorted; a file that says otherwise is not trusted further */
 		if (n && start < r[n - 1].start)
 			break;
-		r[n++] = (struct fde_range){ start, size };
+		r[n++] = (struct fde_span){ start, size };
 	}
 	if (!n) {
 		free(r);
@@ -286,7 +286,7 @@ size_t fde_ranges_read(Elf *elf, struct fde_range **out)
 	return n;
 }
 
-const struct fde_range *fde_ranges_find(const struct fde_range *r, size_t n, unsigned long long a)
+const struct fde_span *fde_ranges_find(const struct fde_span *r, size_t n, unsigned long long a)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {

@@ -7,15 +7,15 @@
 #include <libelf.h>
 #include <stddef.h>
 
-struct fde_range {
+struct fde_span {
 	unsigned long long start, size; /* ELF virtual addresses */
 };
 
 /* The FDE ranges of an ELF image (its PT_GNU_EH_FRAME search table), sorted by start. Returns how
  * many (0 when the file has no table or it is malformed: nothing is guessed); *out is malloc'd. */
-size_t fde_ranges_read(Elf *elf, struct fde_range **out);
+size_t fde_ranges_read(Elf *elf, struct fde_span **out);
 
 /* The range covering ELF address a, or NULL. */
-const struct fde_range *fde_ranges_find(const struct fde_range *r, size_t n, unsigned long long a);
+const struct fde_span *fde_ranges_find(const struct fde_span *r, size_t n, unsigned long long a);
 
 #endif

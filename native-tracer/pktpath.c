@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "resolve.h"
+#include "dwarf_mode.h"
 #include "sampler.h"
 #include "stream.h"
 #include "tracer.h"
@@ -328,8 +328,8 @@ int main(int argc, char **argv)
 	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
 	/* a mode of its own, run where the debug files are: no tracing, no privileges */
-	if (argc == 3 && !strcmp(argv[1], "--resolve"))
-		return resolve_main(argv[2], stdin, stdout);
+	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
+		return dwarf_mode_main(argv[2], stdin, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);

@@ -145,6 +145,7 @@ static const char *named_by(enum sym_source src)
 	case SYM_DYNSYM: return "dynsym";
 	case SYM_EH_FRAME: return "eh_frame";
 	case SYM_KALLSYMS: return "kallsyms";
+	case SYM_PLT: return "plt";
 	default: return NULL;
 	}
 }

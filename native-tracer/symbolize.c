@@ -4,6 +4,7 @@
 #endif
 #include "symbolize.h"
 #include "fde_ranges.h"
+#include "plt_syms.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -41,7 +42,7 @@ struct sym_module {
 	size_t nsegs;
 	bool loaded;         /* false: the file could not be read (symbols unknown) */
 	/* functions no symbol covers are named by their FDE's start (fde_ranges.h) */
-	struct fde_range *fdes;
+	struct fde_span *fdes;
 	size_t nfdes;
 	char **fde_names;    /* "BASENAME+0xSTART", made on first use */
 };
@@ -259,6 +260,42 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct sym **syms,
 	return 0;
 }
 
+/* PLT stubs as symbols "NAME@plt" (plt_syms.h), their names in a pool chunk of their own. */
+static void add_plt_symbols(Elf *elf, struct sym **syms, size_t *n, size_t *cap, char ***pools, size_t *npools)
+{
+	struct plt_sym *p;
+	size_t np = plt_symbols(elf, &p), len = 0, pos = 0;
+	char *pool, **nps;
+
+	for (size_t i = 0; i < np; i++)
+		len += strlen(p[i].name) + 1;
+	if (!np || !(pool = malloc(len)))
+		goto out;
+	if (!(nps = realloc(*pools, (*npools + 1) * sizeof(**pools)))) {
+		free(pool);
+		goto out;
+	}
+	*pools = nps;
+	nps[(*npools)++] = pool;
+	for (size_t i = 0; i < np; i++) {
+		size_t l = strlen(p[i].name) + 1;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 256;
+			struct sym *ns = realloc(*syms, nc * sizeof(*ns));
+			if (!ns)
+				break;
+			*syms = ns;
+			*cap = nc;
+		}
+		memcpy(pool + pos, p[i].name, l);
+		(*syms)[(*n)++] = (struct sym){ .addr = p[i].addr, .size = p[i].size, .name = pool + pos, .rank = 3,
+						.table = SYM_PLT };
+		pos += l;
+	}
+out:
+	plt_symbols_free(p, np);
+}
+
 static struct sym_module *module_from_elf(Elf *elf, char *err, unsigned errlen)
 {
 	struct sym_module *m = calloc(1, sizeof(*m));
@@ -302,6 +339,7 @@ static struct sym_module *module_from_elf(Elf *elf, char *err, unsigned errlen)
 		}
 	}
 	(void)have_symtab;
+	add_plt_symbols(elf, &m->syms, &m->nsyms, &cap, &pools, &npools);
 	/* merge the pools into one so the module frees a single block */
 	for (size_t i = 0; i < m->nsyms; i++)
 		total += strlen(m->syms[i].name) + 1;
@@ -407,7 +445,7 @@ const char *sym_module_lookup(const struct sym_module *m, unsigned long long a,
 static const char *fde_name(struct sym_module *m, const char *path, unsigned long long a,
 			    unsigned long long *off)
 {
-	const struct fde_range *r = fde_ranges_find(m->fdes, m->nfdes, a);
+	const struct fde_span *r = fde_ranges_find(m->fdes, m->nfdes, a);
 	const char *base;
 	size_t i;
 

@@ -15,6 +15,7 @@ enum sym_source {
 	SYM_DYNSYM = 2,   /* its .dynsym (all a stripped file keeps) */
 	SYM_EH_FRAME = 3, /* no symbol: "BASENAME+0xSTART" after the FDE covering it (its function's range) */
 	SYM_KALLSYMS = 4, /* the kernel's symbols */
+	SYM_PLT = 5,      /* a PLT stub, "NAME@plt" (plt_syms.h) */
 };
 
 struct sym_frame {

@@ -12,14 +12,14 @@ static int failures;
 
 static int cmp(const void *a, const void *b)
 {
-	const struct fde_range *x = a, *y = b;
+	const struct fde_span *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static void check_file(const char *path)
 {
 	char cmd[PATH_MAX + 64], line[512];
-	struct fde_range *mine = NULL, *ref = NULL;
+	struct fde_span *mine = NULL, *ref = NULL;
 	size_t n, nref = 0, cap = 0, missing = 0, wrong = 0;
 	FILE *p;
 	Elf *elf;
@@ -42,7 +42,7 @@ static void check_file(const char *path)
 			cap = cap ? cap * 2 : 1024;
 			ref = realloc(ref, cap * sizeof(*ref));
 		}
-		ref[nref++] = (struct fde_range){ a, b - a };
+		ref[nref++] = (struct fde_span){ a, b - a };
 	}
 	if (p)
 		pclose(p);
@@ -50,8 +50,8 @@ static void check_file(const char *path)
 	/* every FDE readelf lists is found by its start and has its size; every address inside one
 	 * finds it; one byte past its end finds it no more (unless the next one starts there) */
 	for (size_t i = 0; i < nref; i++) {
-		const struct fde_range *f = fde_ranges_find(mine, n, ref[i].start);
-		const struct fde_range *g = fde_ranges_find(mine, n, ref[i].start + ref[i].size - 1);
+		const struct fde_span *f = fde_ranges_find(mine, n, ref[i].start);
+		const struct fde_span *g = fde_ranges_find(mine, n, ref[i].start + ref[i].size - 1);
 		if (!f || f->start != ref[i].start) {
 			missing++;
 			continue;
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	{
 		static const char not_elf[] = "this is not an ELF file at all";
 		Elf *e = elf_memory((char *)not_elf, sizeof(not_elf));
-		struct fde_range *r = NULL;
+		struct fde_span *r = NULL;
 		if (e && fde_ranges_read(e, &r) != 0) {
 			fprintf(stderr, "FAIL ranges from a non-ELF buffer\n");
 			failures++;

@@ -176,6 +176,38 @@ static void test_module_vs_nm(const char *path)
 	free(v);
 }
 
+/* PLT stubs are named NAME@plt at the addresses objdump labels them */
+static void test_plt_vs_objdump(const char *path)
+{
+	char cmd[PATH_MAX + 96], line[1024], err[256];
+	struct sym_module *m = sym_module_load_path(path, err, sizeof(err));
+	size_t ok = 0;
+	FILE *p;
+
+	if (!m)
+		return;
+	snprintf(cmd, sizeof(cmd), "objdump -d -j .plt -j .plt.sec '%s' 2>/dev/null", path);
+	p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		unsigned long long a, off = 99;
+		char name[512];
+		const char *got;
+		size_t l;
+		/* objdump labels the .plt header entry "x@plt-0x10": not a stub */
+		if (sscanf(line, "%llx <%511[^>]>:", &a, name) != 2 || (l = strlen(name)) < 4 || strcmp(name + l - 4, "@plt"))
+			continue;
+		got = sym_module_lookup(m, a, &off);
+		EXPECT(got && !strcmp(got, name) && off == 0, "%s: plt stub %s at 0x%llx resolved to %s", path, name, a,
+		       got ? got : "(none)");
+		ok++;
+	}
+	if (p)
+		pclose(p);
+	EXPECT(ok > 0, "%s: objdump lists no PLT stubs", path);
+	printf("  %s: %zu PLT stubs checked\n", path, ok);
+	sym_module_free(m);
+}
+
 /* runtime address -> name/offset/module/ELF address, through this process's maps */
 static void test_live(const char *self)
 {
@@ -312,6 +344,7 @@ int main(int argc, char **argv)
 		return 2;
 	self[n] = 0;
 	test_module_vs_nm(self);
+	test_plt_vs_objdump(self);
 	for (int i = 1; i < argc; i++)
 		test_module_vs_nm(argv[i]); /* more ELF files to compare, e.g. libc */
 	test_live(self);

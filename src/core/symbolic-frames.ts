@@ -9,14 +9,14 @@
 // symbolizing again, with other debug files, starts from the tracer's names.
 import type { Frame, ModuleSymbols, Session, StackSample } from './session.ts';
 
-/** One function at an address, innermost first (the `frames` of a `--resolve` addr answer). */
+/** One function at an address, innermost first (the `frames` of a `--dwarf` addr answer). */
 export interface InlineLevel {
   fn: string | null;
   file: string | null;
   line: number;
 }
 
-/** What a debug file says about one address (the tracer's `--resolve` addr answer). */
+/** What a debug file says about one address (the tracer's `--dwarf` addr answer). */
 export interface AddrAnswer {
   sym: string | null;
   sym_lo: string; // hex ELF address where `sym` starts

@@ -12,7 +12,7 @@ import { fetchDebuginfo } from './debuginfod.ts';
 export type DebugSource = 'local-build' | 'module' | 'build-id-dir' | 'debuglink' | 'debuginfod';
 
 export interface DebugSearch {
-  /** the tracer binary (its --resolve mode reads the files) */
+  /** the tracer binary (its --dwarf mode reads the files) */
   tracer: string;
   /** the user's own builds: ELF files with symbols or DWARF (CLI --debug-file, pktpath.localBinary, the workspace) */
   localBuilds?: readonly string[];

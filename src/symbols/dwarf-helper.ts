@@ -1,5 +1,5 @@
-// Questions about one ELF file's symbols and DWARF, answered by the tracer binary's `--resolve FILE`
-// mode (elfutils libdw, native-tracer/resolve.c) on this machine. One process per file; requests
+// Questions about one ELF file's symbols and DWARF, answered by the tracer binary's `--dwarf FILE`
+// mode (elfutils libdw, native-tracer/dwarf_mode.c) on this machine. One process per file; requests
 // are batched and answers come back in order, one JSON line each.
 import { spawn } from 'node:child_process';
 import type { AddrAnswer, InlineLevel } from '../core/symbolic-frames.ts';
@@ -106,18 +106,18 @@ export function parseAnswer(line: string): Answer {
   return { kind: 'error', message: `unexpected answer: ${line.slice(0, 200)}` };
 }
 
-/** Asks `tracer --resolve file` every request; answers in the same order. */
+/** Asks `tracer --dwarf file` every request; answers in the same order. */
 export function askDwarf(tracer: string, file: string, requests: readonly Request[]): Promise<Answer[]> {
   const lines = requests.map(requestLine);
   return new Promise((resolve, reject) => {
-    const child = spawn(tracer, ['--resolve', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(tracer, ['--dwarf', file], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => {
       if (err.length < 4096) err += b.toString();
     });
-    child.on('error', (e) => reject(new DwarfHelperError(`${tracer} --resolve could not run: ${e.message}`)));
+    child.on('error', (e) => reject(new DwarfHelperError(`${tracer} --dwarf could not run: ${e.message}`)));
     child.stdin.on('error', () => {
       /* the helper exited early (it could not open the file): its answer says why */
     });
@@ -125,11 +125,11 @@ export function askDwarf(tracer: string, file: string, requests: readonly Reques
       const got = Buffer.concat(out).toString('utf8').split('\n').filter((l) => l !== '');
       if (code !== 0) {
         const why = got.length ? parseAnswer(got[0]!) : null;
-        reject(new DwarfHelperError(why?.kind === 'error' ? why.message : `${tracer} --resolve ${file}: exit ${code} ${err.trim()}`));
+        reject(new DwarfHelperError(why?.kind === 'error' ? why.message : `${tracer} --dwarf ${file}: exit ${code} ${err.trim()}`));
         return;
       }
       if (got.length !== requests.length) {
-        reject(new DwarfHelperError(`${tracer} --resolve ${file}: ${got.length} answers to ${requests.length} requests`));
+        reject(new DwarfHelperError(`${tracer} --dwarf ${file}: ${got.length} answers to ${requests.length} requests`));
         return;
       }
       resolve(got.map(parseAnswer));

@@ -41,7 +41,7 @@ export type ByeReason = (typeof BYE_REASONS)[number];
 export const CALIBRATION_SCHED = ['target-rt', 'normal'] as const;
 export const UNWIND_METHODS = ['dwarf', 'fp'] as const;
 /** where a frame's name came from (native-tracer/symbolize.h enum sym_source) */
-export const NAMED_BY = ['symtab', 'dynsym', 'eh_frame', 'kallsyms'] as const;
+export const NAMED_BY = ['symtab', 'dynsym', 'plt', 'eh_frame', 'kallsyms'] as const;
 export const CALIBRATION_PLACEMENTS = ['target-cpu', 'other-cpu', 'mixed'] as const;
 
 /** enum pktpath_packets_from: "one", "ret" or "argN". */

@@ -117,7 +117,8 @@ export function streamWriterMembers(path = join(NATIVE, 'stream.c')): Map<string
 /** Every other C source of the tracer (not stream.c, not its tests) that writes a JSON member name. */
 export function otherJsonWriters(dir = NATIVE): string[] {
   return readdirSync(dir)
-    // resolve.c answers `--resolve` queries (its own request/answer protocol, not the stream)
-    .filter((f) => /\.c$/.test(f) && f !== 'stream.c' && f !== 'resolve.c')
+    // dwarf_mode.c answers the --dwarf mode's questions (debug files on the editor's machine): its own
+    // protocol, not the stream
+    .filter((f) => /\.c$/.test(f) && f !== 'stream.c' && f !== 'dwarf_mode.c')
     .filter((f) => cStringLiterals(readFileSync(join(dir, f), 'utf8')).some((s) => /"\w+":/.test(s)));
 }

@@ -3,7 +3,7 @@
 // itself, build-ids match readelf, runtime addresses map through /proc/PID/maps (also of a child
 // whose executable was deleted), kallsyms lookups, and JSON escaping of hostile bytes; function
 // ranges from .eh_frame_hdr (what names code without symbols) equal readelf's FDE list, also in a
-// stripped copy.
+// stripped copy; PLT stubs named NAME@plt where objdump labels them.
 //   node --import tsx --test test/integration/sampler-symbolize.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,5 +19,6 @@ test('symbolizer and JSON writer C unit tests pass', () => {
   assert.match(r.stdout, /test_symbolize_nopie\): \d+ checks ok/);
   assert.match(r.stdout, /libc\.so\.6: \d{3,} nm functions checked/);
   assert.match(r.stdout, /ok \S*libc\.so\.6: \d{3,} FDE ranges as readelf lists them/);
+  assert.match(r.stdout, /test_symbolize_pie: \d+ PLT stubs checked/);
   assert.match(r.stdout, /ok \S*test_symbolize_stripped: \d{2,} FDE ranges as readelf lists them/);
 });

@@ -1,4 +1,4 @@
-/* resolve.c — `pktpath-tracer --resolve FILE`: answers questions about one ELF file's symbols and
+/* dwarf_mode.c — `pktpath-tracer --dwarf FILE`: answers questions about one ELF file's symbols and
  * DWARF (dwarf_query.h) for the editor and the CLI, which run it on the machine where the debug
  * files are. One request per line on stdin, one JSON object per line on stdout, in order:
  *   info                    {"build_id":"..."|null,"debuglink":"x.debug"|null,"dwarf":true,"symtab":true,"code":true}
@@ -10,7 +10,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "resolve.h"
+#include "dwarf_mode.h"
 #include "dwarf_query.h"
 #include "json.h"
 #include <elfutils/libdwfl.h>
@@ -116,7 +116,7 @@ static void answer_info(struct dq *q, FILE *out)
 		i.symtab ? "true" : "false", i.code ? "true" : "false");
 }
 
-int resolve_main(const char *path, FILE *in, FILE *out)
+int dwarf_mode_main(const char *path, FILE *in, FILE *out)
 {
 	char err[512], *line = NULL;
 	size_t cap = 0;
