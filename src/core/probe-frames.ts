@@ -8,6 +8,8 @@
 //     uprobe_dispatcher > __uprobe_perf_func > bpf_prog_…_stage_uentry > ktime_get_mono_fast_ns
 //   main > [uprobes] 0x7fffffffe00d > entry_SYSCALL_64_after_hwframe > do_syscall_64 >
 //     __x64_sys_uretprobe > uprobe_handle_trampoline > uretprobe_dispatcher > …_stage_ureturn
+// A DWARF unwind of a stage with a pending uretprobe also meets [uprobes] as the stage's return
+// address (`[uprobes] > fwd_tx > sendto > …`): that one is not probe time.
 // plus the names older kernels use for the same steps (handle_swbp, do_int3, exc_int3) and the
 // BPF run paths of tracepoint stages (bpf_trace_run*, trace_call_bpf).
 
@@ -50,6 +52,10 @@ export function probeStart(frames: readonly FrameName[]): number {
 export function probeStartBy(n: number, probe: (i: number) => boolean, glue: (i: number) => boolean): number {
   let outer = -1;
   for (let i = n - 1; i >= 0; i--) {
+    // A trampoline frame (probe and glue: [uprobes]) leading into plain code is a return address
+    // a pending uretprobe replaced, as an unwinder reads it from the stack: the frames inside it are
+    // the stage's own work, not the probe's.
+    if (probe(i) && glue(i) && i > 0 && !probe(i - 1) && !glue(i - 1)) continue;
     if (probe(i)) {
       outer = i;
       break;

@@ -63,3 +63,15 @@ test('running functions: the demo\'s stages ran, main is the loop, startup-only 
   assert.ok(main?.loop, 'main is the loop');
   assert.ok(!r.find((x) => x.fn === 'fwd_rx')?.loop);
 });
+
+test('[uprobes] as a stage\'s return address (DWARF unwind under a pending uretprobe) is not probe time', async () => {
+  const { probeStart } = await import('../../src/core/probe-frames.ts');
+  const k = (fn: string, module = '[kernel]'): { fn: string; module: string } => ({ fn, module });
+  const tramp = k('0x7fffffffe000', '[uprobes]');
+  // leaf first: the stage's own work under a hijacked return address
+  assert.equal(probeStart([k('__sys_sendto'), k('entry_SYSCALL_64_after_hwframe'), k('__sendto', 'libc.so.6'), k('fwd_tx', 'fwd'), tramp]), -1);
+  // the same with the int3 of a nested probe at the leaf: probe from asm_exc_int3 on
+  assert.equal(probeStart([k('uprobe_notify_resume'), k('asm_exc_int3'), k('fwd_rx', 'fwd'), tramp]), 1);
+  // a sample inside the uretprobe syscall: the trampoline page and the entry glue are probe
+  assert.equal(probeStart([k('uprobe_handle_trampoline'), k('__x64_sys_uretprobe'), k('do_syscall_64'), k('entry_SYSCALL_64_after_hwframe'), tramp, k('main', 'fwd')]), 4);
+});
