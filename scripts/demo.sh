@@ -130,4 +130,4 @@ if (problems.length) {
 }
 console.log('\nOK: the tracer counted what the sink received (within 1%).');
 EOF
-echo "session file: $ROOT/$OUT"
+echo "session file: $(realpath "$OUT")"
