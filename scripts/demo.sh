@@ -7,6 +7,7 @@
 #   bash scripts/demo.sh            (PPS, TRAFFIC_SECONDS, BURST, OUT may be set in the environment)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wait-line.sh
 ROOT=$(pwd)
 
 PPS=${PPS:-20000}
@@ -57,12 +58,7 @@ t0=$(date +%s%N)
 bash "$LAB" up "$NAME" >/dev/null
 bash "$LAB" fwd "$NAME" --burst "$BURST" >"$WORK/fwd.out" 2>"$WORK/fwd.err" &
 FWD_PID=$!
-for _ in $(seq 600); do
-  grep -q '"event":"ready"' "$WORK/fwd.out" && break
-  kill -0 "$FWD_PID" 2>/dev/null || { cat "$WORK/fwd.err" >&2; fail "forwarder exited during start"; }
-  sleep 0.1
-done
-grep -q '"event":"ready"' "$WORK/fwd.out" || fail "forwarder not ready after 60 s"
+wait_line "$WORK/fwd.out" '"event":"ready"' "$FWD_PID" || { cat "$WORK/fwd.err" >&2; fail "no forwarder ready (exited or 60 s passed)"; }
 t1=$(date +%s%N)
 echo "forwarder pid $FWD_PID ready (burst $BURST) in $(( (t1 - t0) / 1000000 )) ms"
 
@@ -78,12 +74,7 @@ node dist/cli.js record --pid "$FWD_PID" \
 REC_PID=$!
 # The recorder says "ready" once every stage is attached and counting; traffic starts only then,
 # so every packet falls inside the recording.
-for _ in $(seq 600); do
-  grep -qiE '(^|[^a-z])ready' "$WORK/rec.log" && break
-  kill -0 "$REC_PID" 2>/dev/null || break
-  sleep 0.1
-done
-grep -qiE '(^|[^a-z])ready' "$WORK/rec.log" || fail "the recorder did not report ready"
+wait_line "$WORK/rec.log" '(^|[^a-zA-Z])[Rr]eady' "$REC_PID" || fail "the recorder did not report ready"
 
 say "traffic: $PPS pps for ${SECONDS_TRAFFIC}s, generator -> forwarder -> sink"
 traffic=$(bash "$LAB" traffic "$NAME" "$PPS" "$SECONDS_TRAFFIC")

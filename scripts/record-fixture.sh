@@ -5,6 +5,7 @@
 # creates carries a unique name and is removed on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wait-line.sh
 ROOT=$(pwd)
 OUT=${OUT:-test/fixtures/demo-session.pktpath.json}
 PPS=${PPS:-20000}
@@ -37,12 +38,7 @@ trap 'exit 130' INT TERM
 bash "$LAB" up "$NAME" >/dev/null
 bash "$LAB" fwd "$NAME" >"$WORK/fwd.out" 2>"$WORK/fwd.err" &
 FWD_PID=$!
-for _ in $(seq 600); do
-  grep -q '"event":"ready"' "$WORK/fwd.out" && break
-  kill -0 "$FWD_PID" 2>/dev/null || { cat "$WORK/fwd.err" >&2; fail "forwarder exited during start"; }
-  sleep 0.1
-done
-grep -q '"event":"ready"' "$WORK/fwd.out" || fail "forwarder not ready after 60 s"
+wait_line "$WORK/fwd.out" '"event":"ready"' "$FWD_PID" || { cat "$WORK/fwd.err" >&2; fail "no forwarder ready (exited or 60 s passed)"; }
 
 node dist/cli.js record --pid "$FWD_PID" \
   --stage "fwd_rx=uprobe:$BIN:fwd_rx:packets=ret" \
@@ -52,12 +48,7 @@ node dist/cli.js record --pid "$FWD_PID" \
   --stage "fwd_tx=uprobe:$BIN:fwd_tx:packets=ret" \
   --sample-hz 999 --duration 4 -o "$WORK/session.pktpath.json" >"$WORK/rec.log" 2>&1 &
 REC_PID=$!
-for _ in $(seq 600); do
-  grep -qiE '(^|[^a-z])ready' "$WORK/rec.log" && break
-  kill -0 "$REC_PID" 2>/dev/null || break
-  sleep 0.1
-done
-grep -qiE '(^|[^a-z])ready' "$WORK/rec.log" || { cat "$WORK/rec.log" >&2; fail "the recorder did not report ready"; }
+wait_line "$WORK/rec.log" '(^|[^a-zA-Z])[Rr]eady' "$REC_PID" || { cat "$WORK/rec.log" >&2; fail "the recorder did not report ready"; }
 bash "$LAB" traffic "$NAME" "$PPS" 3
 set +e
 wait "$REC_PID"

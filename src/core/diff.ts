@@ -6,24 +6,16 @@
 import { buildReport, type Report, type StageRow } from './report.ts';
 import type { Session } from './session.ts';
 import { stageFunctions } from './flamegraph.ts';
+import type { StageDelta } from '../shared/view-types.ts';
 import { deltaTest, exactStageNoise, sampledStageNoise, DELTA_ALPHA, type NoiseMethod, type StageNoise } from './noise.ts';
 
-export interface StageDiff {
+export interface StageDiff extends StageDelta {
   name: string;
   /** B's name when the stage was matched by its function under another name. */
   b_name: string | null;
   matched_by: 'name' | 'function' | null;
   a: StageRow | null;
   b: StageRow | null;
-  a_ns_per_packet: number | null;
-  b_ns_per_packet: number | null;
-  /** B − A of ns per packet (the same as ns_per_packet_delta). */
-  delta_ns_per_packet: number | null;
-  /** 100 · (B − A) / A. */
-  delta_pct: number | null;
-  /** Beyond noise at p < 0.01 (see noise.ts); false when it cannot be tested. */
-  significant: boolean;
-  p_value: number | null;
   delta_ci_ns: [number, number] | null;
   noise: NoiseMethod | 'mixed' | null;
   ns_per_packet_delta: number | null;

@@ -142,16 +142,20 @@ export interface CompareView {
   base_created: string;
   base_key: string;
   alpha: number;
-  stages: Array<{
-    name: string;
-    b_name: string | null;
-    a_ns_per_packet: number | null;
-    b_ns_per_packet: number | null;
-    delta_ns_per_packet: number | null;
-    delta_pct: number | null;
-    significant: boolean;
-    p_value: number | null;
-  }>;
+  stages: Array<StageDelta & { name: string; b_name: string | null }>;
+}
+
+/** One stage's move from A to B (src/core/diff.ts computes it; `pktpath diff --json` prints it). */
+export interface StageDelta {
+  a_ns_per_packet: number | null;
+  b_ns_per_packet: number | null;
+  /** B − A of ns per packet. */
+  delta_ns_per_packet: number | null;
+  /** 100 · (B − A) / A. */
+  delta_pct: number | null;
+  /** Beyond noise at p < 0.01 (see src/core/noise.ts); false when it cannot be tested. */
+  significant: boolean;
+  p_value: number | null;
 }
 
 export interface ViewModel {
