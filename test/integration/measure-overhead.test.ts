@@ -78,7 +78,8 @@ interface Outcome {
   rates: { untraced: number; traced: number };
 }
 
-async function underBudget(budget: number, seconds: number, intervalMs: number): Promise<Outcome> {
+/** Measures once; a baseline that moved between the untraced phases (a busy machine) says so instead. */
+async function underBudgetOnce(budget: number, seconds: number, intervalMs: number): Promise<Outcome | { unstable: string }> {
   const target: RunningTarget = await startKnownCost(['run', '--seconds', String(seconds + 12), '--only', STAGES.join(','), '--report-ms', '20']);
   try {
     await sleep(500); // past the loop's start
@@ -101,7 +102,7 @@ async function underBudget(budget: number, seconds: number, intervalMs: number):
     const after_ = phase(rates, m2, m3);
     // what one iteration costs untraced, in CPU seconds; both sides must agree for this to mean anything
     const perIter = [before_, after_].map((p) => p.cpu_s / p.iterations);
-    assert.ok(Math.abs(perIter[0]! / perIter[1]! - 1) < 0.02, `untraced cost per iteration before/after: ${perIter.join(' / ')}`);
+    if (Math.abs(perIter[0]! / perIter[1]! - 1) >= 0.02) return { unstable: `untraced cost per iteration before/after: ${perIter.join(' / ')}` };
     const untracedPerIter = (perIter[0]! + perIter[1]!) / 2;
     const probeCpuS = traced.cpu_s - traced.iterations * untracedPerIter;
     const ticks = run.records.filter((r): r is TickRecord => r.type === 'tick');
@@ -122,6 +123,18 @@ async function underBudget(budget: number, seconds: number, intervalMs: number):
   } finally {
     target.stop();
   }
+}
+
+/** The measurement, repeated (at most 4 times) while the machine's load moves the untraced baseline. */
+async function underBudget(budget: number, seconds: number, intervalMs: number): Promise<Outcome> {
+  const unstable: string[] = [];
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const o = await underBudgetOnce(budget, seconds, intervalMs);
+    if (!('unstable' in o)) return o;
+    console.log(`attempt ${attempt + 1}: ${o.unstable}; measuring again`);
+    unstable.push(o.unstable);
+  }
+  assert.fail(`the untraced baseline never held within 2% (a busy machine?): ${unstable.join('; ')}`);
 }
 
 function check(o: Outcome, budget: number): void {
