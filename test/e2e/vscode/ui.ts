@@ -252,8 +252,9 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     }
 
     // The Packet Path activity bar container with the Sessions tree.
-    await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
+    // (a reload keeps the side bar as it was: clicking an already open container would close it)
     const row = page.locator('.pane-body .monaco-list-row', { hasText: '@' }).first();
+    if (!(await row.isVisible())) await page.locator('.activitybar [aria-label^="Packet Path"]').first().click();
     await row.waitFor({ timeout: 60000 });
     say('sessions tree:', JSON.stringify(await row.innerText()));
     await shot(page, 'sessions.png');
