@@ -118,7 +118,8 @@ export function privilegeMessage(d: Diagnosis): { message: string; missing: stri
 }
 
 function sudoWhy(r: ExecResult): string {
-  const said = r.stderr.split('\n').map((l) => l.trim()).filter((l) => /^(sudo|pktpath):|not found/.test(l));
+  // sudo's own words; the transport's advice line after them (pktpath: ...) is said below anyway
+  const said = r.stderr.split('\n').map((l) => l.trim()).filter((l) => /sudo/.test(l) && !l.startsWith('pktpath:'));
   return said.join(' ') || r.stderr.trim().split('\n').pop() || `exit ${r.code ?? r.signal}`;
 }
 

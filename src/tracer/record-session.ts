@@ -6,7 +6,7 @@
 import type { Transport } from '../remote/transport.ts';
 import { isLocalHost } from '../remote/open.ts';
 import { deployTracer } from '../remote/deploy.ts';
-import { TracerPrivilegeError, tracerPrivilege, type TracerVia } from '../remote/privilege.ts';
+import { OTHER_USERS_CAPS, TracerPrivilegeError, setcapCommand, tracerPrivilege, type TracerVia } from '../remote/privilege.ts';
 import type { Session } from '../core/session.ts';
 import { StreamDecoder } from './decoder.ts';
 import { Recorder } from './recorder.ts';
@@ -118,6 +118,8 @@ export interface TracerOnHost {
   /** Run it with RunOptions.root (as root or through sudo); false when its capabilities suffice. */
   root: boolean;
   via: TracerVia;
+  /** With capabilities only: what to add when the kernel refuses something (another user's process). */
+  deniedHint?: string;
 }
 
 /** The tracer on the transport's host (the local binary, or a verified deployed copy) and how it
@@ -131,7 +133,9 @@ export async function tracerOnHost(t: Transport, explicit?: string): Promise<Tra
   }
   const p = await tracerPrivilege(t, path);
   if (!p.ok) throw new TracerPrivilegeError(p.message, p.missing);
-  return { path, root: p.root, via: p.via };
+  if (p.via !== 'caps') return { path, root: p.root, via: p.via };
+  const hint = `the tracer runs as ${(await t.facts()).user} with capabilities only; processes of other users need ${OTHER_USERS_CAPS.join(' and ')} too (as root: ${setcapCommand(path, true)})`;
+  return { path, root: p.root, via: p.via, deniedHint: hint };
 }
 
 export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCallbacks = {}): Promise<Session> {
@@ -183,7 +187,8 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
           cb.onWarning?.(r.message);
           break;
         case 'error':
-          cb.onError?.(r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''));
+          cb.onError?.(r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : '') +
+            (tracer.deniedHint && /Permission denied|Operation not permitted/.test(r.message) ? ` (${tracer.deniedHint})` : ''));
           break;
         case 'bye':
           byeSeen = true;

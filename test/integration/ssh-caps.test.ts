@@ -25,6 +25,21 @@ let cfg = '';
 let uid = 0;
 let spin: ChildProcess | undefined;
 let spinPid = 0;
+let rootSpin: ChildProcess | undefined;
+
+async function startSpin(ids: { uid?: number; gid?: number }): Promise<{ child: ChildProcess; pid: number }> {
+  const child = spawn(spinExe, ['600'], { ...ids, stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) res(Number(m[1]));
+    });
+    child.once('exit', (c) => rej(new Error(`spin exited (${c}) before ready`)));
+  });
+  return { child, pid };
+}
 
 before(async () => {
   execFileSync('nice', ['cc', '-O2', '-g', '-fno-omit-frame-pointer', '-o', spinExe, join(ROOT, 'test/targets/spin.c')]);
@@ -38,20 +53,12 @@ before(async () => {
   chmodSync(join(lab.dir, 'authorized_keys'), 0o644);
   cfg = lab.writeConfig('cfg_caps', `Host capuser\n  HostName 127.0.0.1\n  Port ${lab.target.port}\n  User ${user}\n  IdentityFile ${lab.keys.plain}\n  IdentityAgent none\n  UserKnownHostsFile ${lab.knownHosts}\n  GlobalKnownHostsFile none\n`);
   // The target belongs to the SSH user: what a capability-holding tracer may trace without more.
-  spin = spawn(spinExe, ['600'], { uid, gid, stdio: ['ignore', 'pipe', 'inherit'] });
-  spinPid = await new Promise<number>((res, rej) => {
-    let out = '';
-    spin!.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    spin!.once('exit', (c) => rej(new Error(`spin exited (${c}) before ready`)));
-  });
+  ({ child: spin, pid: spinPid } = await startSpin({ uid, gid }));
 });
 
 after(async () => {
   spin?.kill('SIGKILL');
+  rootSpin?.kill('SIGKILL');
   await lab?.stop(); // sessions of the user end before the user goes
   try {
     execFileSync('userdel', ['-r', '-f', user], { stdio: 'ignore' });
@@ -61,8 +68,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function recordArgs(out: string, durationS?: number): string[] {
-  return ['--pid', String(spinPid), '--stage', `a=uprobe:${spinExe}:hot_a`, '--no-calibrate', '-o', out, '--host', 'capuser', '--ssh-config', cfg,
+function recordArgs(out: string, durationS?: number, pid = spinPid): string[] {
+  return ['--pid', String(pid), '--stage', `a=uprobe:${spinExe}:hot_a`, '--no-calibrate', '-o', out, '--host', 'capuser', '--ssh-config', cfg,
     ...(durationS !== undefined ? ['--duration', String(durationS)] : [])];
 }
 
@@ -76,13 +83,13 @@ async function runRecord(args: string[]): Promise<{ code: number | null; err: st
 }
 
 /** Pids of tracers attached to the spin target (the "remote" host is this one). */
-function tracerPids(): number[] {
+function tracerPids(pid = spinPid): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('/pktpath-tracer') && argv[argv.indexOf('--pid') + 1] === String(spinPid)) out.push(Number(d));
+      if (argv[0]?.endsWith('/pktpath-tracer') && argv[argv.indexOf('--pid') + 1] === String(pid)) out.push(Number(d));
     } catch {
       /* gone */
     }
@@ -142,6 +149,34 @@ test('setcap on the deployed tracer: the user records its own process over SSH a
   assert.ok(st?.attached, `stage attached: ${st?.attach_error}`);
   assert.ok(st.calls > 0, `stage calls ${st.calls}`);
   console.log(JSON.stringify({ via: 'caps', calls: st.calls, duration_s: buildReport(s).duration_s }));
+});
+
+test("another user's process: the stage attaches, stack sampling is refused and the caps to add are named; with them it samples", { timeout: 180_000 }, async () => {
+  assert.ok(deployed);
+  const started = await startSpin({}); // root's
+  rootSpin = started.child;
+  const out = join(dir, 'other.pktpath.json');
+  const args = [...recordArgs(out, 2, started.pid), '--sample-hz', '99'];
+  const denied = await runRecord(args);
+  assert.equal(denied.code, 1, denied.err);
+  assert.match(denied.err, /stack sampling: .*Permission denied \(the tracer runs as \S+ with capabilities only; processes of other users need cap_sys_ptrace and cap_dac_read_search too/);
+  assert.ok(denied.err.includes(`setcap cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep '${deployed}'`), denied.err);
+  const partly = buildReport(await loadSession(out)).stages.find((x) => x.name === 'a');
+  assert.ok(partly?.attached && partly.calls > 0, 'uprobe stages need no more than CAP_BPF + CAP_PERFMON');
+
+  execFileSync('setcap', ['cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep', deployed]);
+  try {
+    const ok = await runRecord(args);
+    assert.equal(ok.code, 0, ok.err);
+    const s = await loadSession(out);
+    assert.ok(s.samples > 0, `samples ${s.samples}`);
+    const st = buildReport(s).stages.find((x) => x.name === 'a');
+    assert.ok(st && st.calls > 0);
+    console.log(JSON.stringify({ otherUser: { calls: st.calls, samples: s.samples } }));
+  } finally {
+    execFileSync('setcap', ['cap_bpf,cap_perfmon+ep', deployed]);
+    rootSpin.kill('SIGKILL');
+  }
 });
 
 test('a changed tracer is a new file without capabilities: the message says so and names it', { timeout: 120_000 }, async () => {
