@@ -232,7 +232,8 @@ async function recordSampledMode(
   return mod.recordSampled(
     t,
     {
-      tracer,
+      tracer: tracer.path,
+      root: tracer.root,
       pid: opts.pid!,
       stages,
       packets,

@@ -2,12 +2,14 @@
 //
 // The binary for the host's architecture is copied by SFTP into a per-user cache keyed by its
 // sha256 (~/.cache/pktpath/tracer-<sha256>/pktpath-tracer), verified on the host with sha256sum, and
-// reused when already there and intact. Then `pktpath-tracer --check` runs as root (directly or via
-// `sudo -n`) and its hello line says what the host lacks.
+// reused when already there and intact — so file capabilities granted to it stay until the tracer
+// changes. Then `pktpath-tracer --check` runs with its privileges (privilege.ts) and its hello line
+// says what the host lacks.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { packageRoot, TRACER_BINARY } from '../tracer/locate.ts';
+import { tracerPrivilege, type TracerVia } from './privilege.ts';
 import type { Transport } from './transport.ts';
 
 export const TRACER_NAME = TRACER_BINARY;
@@ -15,10 +17,10 @@ export const TRACER_NAME = TRACER_BINARY;
 export const BUILT_ARCHS = ['x86_64'] as const;
 
 export interface TracerCheck {
-  /** The tracer started as root and said hello without a fatal error. */
+  /** The tracer started with its privileges and said hello without a fatal error. */
   ok: boolean;
-  /** How it runs as root: uid 0 already, or through `sudo -n`. */
-  via: 'root' | 'sudo';
+  /** How it gets them: uid 0 already, its capabilities (CAP_BPF + CAP_PERFMON), `sudo -n`, or not at all. */
+  via: TracerVia | 'none';
   features: Record<string, boolean>;
   /** What the host lacks, verbatim from the tracer (optional features included). */
   missing: string[];
@@ -95,11 +97,12 @@ interface ErrorLine {
   missing?: string[];
 }
 
-/** Run `pktpath-tracer --check` as root and say exactly what is missing. */
+/** Run `pktpath-tracer --check` with its privileges (privilege.ts) and say exactly what is missing. */
 export async function checkTracer(t: Transport, tracerPath: string): Promise<TracerCheck> {
-  const facts = await t.facts();
-  const via = facts.uid === 0 ? 'root' : 'sudo';
-  const r = await t.exec([tracerPath, '--check'], { root: true });
+  const p = await tracerPrivilege(t, tracerPath);
+  if (!p.ok) return { ok: false, via: 'none', features: {}, missing: p.missing, error: p.message };
+  const via = p.via;
+  const r = await t.exec([tracerPath, '--check'], { root: p.root });
   let hello: HelloLine | undefined;
   let error: ErrorLine | undefined;
   for (const line of r.stdout.split('\n')) {

@@ -6,6 +6,7 @@
 import type { Transport } from '../remote/transport.ts';
 import { isLocalHost } from '../remote/open.ts';
 import { deployTracer } from '../remote/deploy.ts';
+import { OTHER_USERS_CAPS, TracerPrivilegeError, setcapCommand, tracerPrivilege, type TracerVia } from '../remote/privilege.ts';
 import type { Session } from '../core/session.ts';
 import { StreamDecoder } from './decoder.ts';
 import { Recorder } from './recorder.ts';
@@ -112,11 +113,29 @@ function validNetns(v: string): boolean {
   return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/.test(v);
 }
 
-/** The tracer's path on the transport's host: the local binary, or a verified deployed copy. */
-export async function tracerOnHost(t: Transport, explicit?: string): Promise<string> {
-  if (isLocalHost(t.host)) return locateTracer(explicit !== undefined ? { explicit } : {});
-  const local = explicit !== undefined ? locateTracer({ explicit }) : undefined;
-  return (await deployTracer(t, local !== undefined ? { localTracer: local } : {})).path;
+export interface TracerOnHost {
+  path: string;
+  /** Run it with RunOptions.root (as root or through sudo); false when its capabilities suffice. */
+  root: boolean;
+  via: TracerVia;
+  /** With capabilities only: what to add when the kernel refuses something (another user's process). */
+  deniedHint?: string;
+}
+
+/** The tracer on the transport's host (the local binary, or a verified deployed copy) and how it
+ *  gets its privileges there; throws with what is missing when it cannot get them. */
+export async function tracerOnHost(t: Transport, explicit?: string): Promise<TracerOnHost> {
+  let path: string;
+  if (isLocalHost(t.host)) path = locateTracer(explicit !== undefined ? { explicit } : {});
+  else {
+    const local = explicit !== undefined ? locateTracer({ explicit }) : undefined;
+    path = (await deployTracer(t, local !== undefined ? { localTracer: local } : {})).path;
+  }
+  const p = await tracerPrivilege(t, path);
+  if (!p.ok) throw new TracerPrivilegeError(p.message, p.missing);
+  if (p.via !== 'caps') return { path, root: p.root, via: p.via };
+  const hint = `the tracer runs as ${(await t.facts()).user} with capabilities only; processes of other users need ${OTHER_USERS_CAPS.join(' and ')} too (as root: ${setcapCommand(path, true)})`;
+  return { path, root: p.root, via: p.via, deniedHint: hint };
 }
 
 export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCallbacks = {}): Promise<Session> {
@@ -131,7 +150,7 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
     ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
   });
   if (cb.onSnapshot) rec.onSnapshot(cb.onSnapshot);
-  const cmd = t.run([tracer, ...args], { root: true });
+  const cmd = t.run([tracer.path, ...args], { root: tracer.root });
   const decoder = new StreamDecoder();
   let byeSeen = false;
   let stopping = false;
@@ -168,7 +187,8 @@ export async function recordSession(t: Transport, o: RecordOptions, cb: RecordCa
           cb.onWarning?.(r.message);
           break;
         case 'error':
-          cb.onError?.(r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''));
+          cb.onError?.(r.message + (r.missing.length ? ` (missing: ${r.missing.join(', ')})` : '') +
+            (tracer.deniedHint && /Permission denied|Operation not permitted/.test(r.message) ? ` (${tracer.deniedHint})` : ''));
           break;
         case 'bye':
           byeSeen = true;

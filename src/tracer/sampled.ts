@@ -20,6 +20,8 @@ export interface SampledStageOption {
 
 export interface SampledOptions {
   tracer: string; // path of pktpath-tracer on the target host
+  /** Run it as root (directly or through sudo); false when its capabilities suffice. Default true. */
+  root?: boolean;
   pid: number;
   stages: SampledStageOption[];
   packets: CounterSource;
@@ -81,7 +83,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
     ...(opts.unwind ? ['--unwind', opts.unwind] : []),
     ...(opts.stackBytes !== undefined ? ['--stack-bytes', String(opts.stackBytes)] : []),
   ];
-  const cmd = t.run(argv, { root: true });
+  const cmd = t.run(argv, { root: opts.root ?? true });
   const decoder = new StreamDecoder();
   const frames = new Map<number, Frame>();
   const stacks = new Map<string, StackSample>();

@@ -205,7 +205,9 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           }
         }
         if (!exe) {
-          const r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
+          // The user's own process needs no root (the tracer may run with capabilities, without sudo).
+          let r = await transport.exec(['readlink', `/proc/${pid}/exe`]);
+          if (r.code !== 0 || !r.stdout.trim()) r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
           exe = r.stdout.trim();
           if (r.code !== 0 || !exe) {
             fail(`process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);

@@ -26,7 +26,8 @@ export function statusText(s: Session): string {
 /** Turns common failures into what to do about them. */
 export function hint(msg: string): string {
   if (/not found.*pktpath-tracer|pktpath-tracer not found/i.test(msg)) return `${msg}. Set pktpath.tracerPath, or reinstall the extension.`;
-  if (/sudo.*password|a password is required|sudo: /i.test(msg)) return `${msg}. The tracer needs root: allow passwordless sudo for it on the host, or connect as root.`;
+  if (/setcap cap_bpf/.test(msg)) return msg; // already says what is missing and the command that fixes it
+  if (/sudo.*password|a password is required|sudo: /i.test(msg)) return `${msg}. The tracer needs root or CAP_BPF + CAP_PERFMON: allow passwordless sudo for it on the host, setcap its binary, or connect as root.`;
   if (/ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|timed out/i.test(msg)) return `${msg}. Check the host name, that sshd runs, and your ~/.ssh/config.`;
   if (/authentication|All configured authentication methods failed/i.test(msg)) return `${msg}. Load your key into ssh-agent or check IdentityFile in ~/.ssh/config.`;
   if (/host key/i.test(msg)) return `${msg}. Verify the host key; to accept a first-seen key set pktpath.acceptNewHostKeys.`;

@@ -80,6 +80,8 @@ test('status line: packets per second and the weakest link', () => {
 
 test('errors say what to do', () => {
   assert.match(hint('sudo: a password is required'), /passwordless sudo/);
+  const privilege = "u@h is not root ...\n  - sudo -n: sudo: a password is required\n  setcap cap_bpf,cap_perfmon+ep '/p'";
+  assert.equal(hint(privilege), privilege, 'the privilege message is complete as it is');
   assert.match(hint('connect ECONNREFUSED 10.0.0.1:22'), /sshd runs/);
   assert.match(hint('pktpath-tracer not found (looked at x)'), /pktpath.tracerPath/);
   assert.equal(hint('something else'), 'something else');
