@@ -66,7 +66,8 @@ export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
 
 /**
  * A stage as sampled mode matches it. An address (`uprobe:BIN:0xADDR`) stands for the function that
- * holds it: its symbol's range [start, start + size) in the binary, read from the target host.
+ * holds it: its symbol's range [start, start + size) in the binary, read from the target host, and
+ * its `.cold` part's.
  */
 export async function sampledStageOf(t: Transport, o: SampledStageOption): Promise<SampledStageSpec> {
   const parts = o.spec.split(':');
@@ -86,7 +87,10 @@ export async function sampledStageOf(t: Transport, o: SampledStageOption): Promi
         'function\'s range (give the function by name, or its start in a binary with symbols)',
     );
   }
-  return { name: o.name, symbol: f.name, module: basename(binary), ranges: [{ module: binary, lo: f.start, hi: f.start + f.size }] };
+  // the function's split-off cold part is its code too (name matching counts it the same way)
+  const cold = fns.filter((c) => c.name === `${f.name}.cold` && c.size > 0);
+  const ranges = [f, ...cold].map((c) => ({ module: binary, lo: c.start, hi: c.start + c.size }));
+  return { name: o.name, symbol: f.name, module: basename(binary), ranges };
 }
 
 export async function recordSampled(t: Transport, opts: SampledOptions, cb: SampledCallbacks = {}): Promise<Session> {
