@@ -386,13 +386,16 @@ export function formatReportTable(r: Report): string {
     // what the ± covers, so nobody reads it as the whole uncertainty (docs/measurement.md)
     out.push('The ± is the calibration\'s own spread; a site in the target can pay tens of ns more or less than its calibration (docs/measurement.md), which matters for stages under ~1 µs.');
   }
-  const rows: string[][] = [['stage', 'ns/pkt', 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
+  // with a stage tree, the parents' own time beside their whole time (shares are of own busy time)
+  const tree = r.stages.some((s) => s.parent !== null);
+  const rows: string[][] = [['stage', 'ns/pkt', ...(tree ? ['own/pkt'] : []), 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
   for (const s of r.stages) {
     const probe = s.probe_overhead_ns === null ? 'raw' : `-${formatNs(s.probe_overhead_ns)} ±${formatNs(s.probe_overhead_spread_ns)}`;
     const mark = (s.single_step ? ' !' : '') + (r.slowest === s.name ? ' *' : '');
     rows.push([
       (s.parent !== null ? '└ ' : '') + safe(s.name) + mark,
       formatNs(s.ns_per_packet),
+      ...(tree ? [formatNs(s.self_ns_per_packet)] : []),
       formatNs(s.p50_ns),
       formatNs(s.p99_ns),
       formatNs(s.p999_ns),
@@ -404,7 +407,7 @@ export function formatReportTable(r: Report): string {
       s.attached ? probe : 'not attached',
     ]);
   }
-  out.push('', ...table(rows, [false, true, true, true, true, true, true, true, true, true, false]), '');
+  out.push('', ...table(rows, [false, true, ...(tree ? [true] : []), true, true, true, true, true, true, true, true, false]), '');
   if (r.stages.some((s) => s.single_step)) out.push('! single-stepped probe site (see below).');
   if (r.slowest) out.push(`* weakest link: ${safe(r.slowest)} (highest busy own ns per packet among the stages).`);
   if (r.stages.some((s) => s.parent !== null)) {
