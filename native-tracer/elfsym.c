@@ -70,25 +70,77 @@ static int each_function(Elf *elf, Elf64_Word want, int (*visit)(void *ctx, cons
 
 struct by_name {
 	const char *name;
-	unsigned long long *vaddr, *size;
+	size_t len;
+	struct elf_copies *c;
 };
 
-static int match_name(void *ctx, const char *name, const GElf_Sym *sym)
+/* NAME itself, or NAME followed by GCC's clone suffixes (".isra.0", ".constprop.1.cold", ...) */
+static int match_copy(void *ctx, const char *name, const GElf_Sym *sym)
 {
 	struct by_name *q = ctx;
+	struct elf_copies *c = q->c;
 
-	if (strcmp(name, q->name))
+	if (strncmp(name, q->name, q->len) || (name[q->len] && name[q->len] != '.'))
 		return 0;
-	*q->vaddr = sym->st_value;
-	*q->size = sym->st_size;
-	return 1;
+	for (int i = 0; i < c->n && i < ELF_MAX_COPIES; i++)
+		if (c->f[i].start == sym->st_value)
+			return 0; /* an alias of one already found */
+	if (c->n < ELF_MAX_COPIES) {
+		struct elf_func *f = &c->f[c->n];
+
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->start = sym->st_value;
+		f->size = sym->st_size;
+		c->entry[c->n] = !strstr(name + q->len, ".cold");
+	}
+	c->n++;
+	return 0;
 }
 
-static int find_symbol(Elf *elf, const char *name, unsigned long long *vaddr, unsigned long long *size)
+/* The copies of name in .symtab, else in .dynsym; 0 when one entry copy holds the name. */
+static int find_symbol(Elf *elf, const char *path, const char *name, unsigned long long *vaddr,
+		       unsigned long long *size, struct elf_copies *c, char *err, size_t errlen)
 {
-	struct by_name q = { name, vaddr, size };
+	struct by_name q = { name, strlen(name), c };
+	int entries = 0, pick = -1, n;
+	size_t o;
 
-	return each_function(elf, SHT_SYMTAB, match_name, &q) || each_function(elf, SHT_DYNSYM, match_name, &q) ? 0 : -1;
+	c->n = 0;
+	each_function(elf, SHT_SYMTAB, match_copy, &q);
+	if (!c->n)
+		each_function(elf, SHT_DYNSYM, match_copy, &q);
+	n = c->n < ELF_MAX_COPIES ? c->n : ELF_MAX_COPIES;
+	for (int i = 0; i < n; i++)
+		if (c->entry[i]) {
+			entries++;
+			if (pick < 0 || (!strcmp(c->f[i].name, name) && strcmp(c->f[pick].name, name)))
+				pick = i; /* the first entry, the name itself before a copy */
+		}
+	if (!c->n) {
+		snprintf(err, errlen, "function %s not found in %s (.symtab/.dynsym); if the binary is stripped, "
+			 "give its address as 0xADDR", name, path);
+		return -1;
+	}
+	if (entries == 1 && c->n <= ELF_MAX_COPIES) {
+		*vaddr = c->f[pick].start;
+		*size = c->f[pick].size;
+		snprintf(c->bound, sizeof(c->bound), "%s", c->f[pick].name);
+		return 0;
+	}
+	if (entries)
+		o = (size_t)snprintf(err, errlen, "function %s has %d copies in %s, each called on its own: ", name,
+				     entries, path);
+	else
+		o = (size_t)snprintf(err, errlen, "function %s has no entry in %s, only split-off parts: ", name, path);
+	for (int i = 0; i < n && o < errlen; i++)
+		o += (size_t)snprintf(err + o, errlen - o, "%s%s at 0x%llx%s", i ? ", " : "", c->f[i].name, c->f[i].start,
+				      c->entry[i] ? "" : " (.cold: split-off code, not an entry)");
+	if (c->n > ELF_MAX_COPIES && o < errlen)
+		o += (size_t)snprintf(err + o, errlen - o, " and %d more", c->n - ELF_MAX_COPIES);
+	if (entries && o < errlen)
+		snprintf(err + o, errlen - o, ". Give each copy a stage of its own by its full name (uprobe:BINARY:%s); "
+			 "sampled mode counts every copy under one name", c->f[pick].name);
+	return -1;
 }
 
 struct covering {
@@ -157,7 +209,7 @@ int elf_containing_function(const char *path, unsigned long long vaddr, struct e
 
 int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 	       unsigned long long *file_off, unsigned long long *size, unsigned char code[16], size_t *ncode,
-	       char *err, size_t errlen)
+	       struct elf_copies *c, char *err, size_t errlen)
 {
 	int fd, rc = -1;
 	Elf *elf = NULL;
@@ -169,10 +221,23 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 	elf = open_elf(path, &fd, err, errlen);
 	if (!elf)
 		return -1;
-	if (symbol && find_symbol(elf, symbol, vaddr, size)) {
-		snprintf(err, errlen, "function %s not found in %s (.symtab/.dynsym); if the binary is stripped, "
-			 "give its address as 0xADDR", symbol, path);
+	memset(c, 0, sizeof(*c));
+	if (symbol && find_symbol(elf, path, symbol, vaddr, size, c, err, errlen))
 		goto out;
+	if (!symbol) {
+		struct covering q = { .vaddr = *vaddr, .f = &c->f[0] };
+
+		each_function(elf, SHT_SYMTAB, match_cover, &q);
+		if (!q.found)
+			each_function(elf, SHT_DYNSYM, match_cover, &q);
+		if (q.found && c->f[0].size) { /* the code from the address to its function's end */
+			*size = c->f[0].start + c->f[0].size - *vaddr;
+			if (*vaddr == c->f[0].start)
+				snprintf(c->bound, sizeof(c->bound), "%s", c->f[0].name);
+			else
+				snprintf(c->bound, sizeof(c->bound), "%s+0x%llx", c->f[0].name, *vaddr - c->f[0].start);
+		}
+		memset(&c->f[0], 0, sizeof(c->f[0]));
 	}
 	if (elf_getphdrnum(elf, &nph)) {
 		snprintf(err, errlen, "%s: no program headers", path);

@@ -1,14 +1,8 @@
 /* elfsym.h — where a function lives in an ELF file, and the bytes found there. */
 #ifndef PKTPATH_ELFSYM_H
 #define PKTPATH_ELFSYM_H
+#include <stdbool.h>
 #include <stddef.h>
-
-/* symbol != NULL: look it up (.symtab, then .dynsym); else use vaddr as given. On success fills
- * *vaddr, the file offset uprobes attach at, the symbol's size (0 when given by address or unknown)
- * and up to 16 bytes of code there. */
-int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
-	       unsigned long long *file_off, unsigned long long *size, unsigned char code[16], size_t *ncode,
-	       char *err, size_t errlen);
 
 /* A function symbol of an ELF file. */
 struct elf_func {
@@ -16,6 +10,24 @@ struct elf_func {
 	unsigned long long start; /* ELF virtual address (st_value) */
 	unsigned long long size;  /* st_size; 0: unknown */
 };
+
+#define ELF_MAX_COPIES 16
+/* What a function name stands for in the file: itself and GCC's local copies (NAME.isra.N,
+ * .constprop.N, .part.N, .cold), with every same-named local symbol, one per address. */
+struct elf_copies {
+	int n;                           /* copies found (more than ELF_MAX_COPIES: the first ones) */
+	struct elf_func f[ELF_MAX_COPIES];
+	bool entry[ELF_MAX_COPIES];      /* false for .cold parts: split-off code, not a function entry */
+	char bound[300];                 /* the function the site is in: the copy bound, or NAME+0xOFF */
+};
+
+/* symbol != NULL: look it up (.symtab, then .dynsym) with its copies: bound when exactly one copy
+ * is an entry, refused (the list in err) when several are; else vaddr as given, and the function
+ * symbol holding it gives the size (to its end) and name. On success fills *vaddr, the file offset
+ * uprobes attach at, the size (0: unknown), up to 16 bytes of code there and *c. */
+int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
+	       unsigned long long *file_off, unsigned long long *size, unsigned char code[16], size_t *ncode,
+	       struct elf_copies *c, char *err, size_t errlen);
 
 /* The function symbol (.symtab, else .dynsym) that covers vaddr: start <= vaddr < start + size, or
  * a sizeless symbol starting exactly at vaddr. Of several, the one starting closest below vaddr; of

@@ -50,6 +50,7 @@ struct pp_entry_stack {
 	__u32 counted; /* bit d: frame d was entered while counting */
 	__u64 ts[PKTPATH_MAX_DEPTH];
 	__u64 arg[PKTPATH_MAX_DEPTH];
+	__u8 outer[PKTPATH_MAX_DEPTH]; /* 1 + the thread's innermost stage when frame d was entered; 0: none */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -57,6 +58,21 @@ struct {
 	__type(key, struct pp_entry_key);
 	__type(value, struct pp_entry_stack);
 } entries SEC(".maps");
+
+/* 1 + the innermost entry/return stage running on each thread (0: none), for the stage tree. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} thread_stage SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PKTPATH_MAX_STAGES * PKTPATH_MAX_STAGES);
+	__type(key, __u32);
+	__type(value, struct pktpath_nest_totals);
+} nest SEC(".maps");
 
 /* Last point event per packet (skb address) or per thread (USDT): the previous stage's time. */
 struct {
@@ -147,6 +163,10 @@ static __always_inline void record(__u32 stage, bool timed, __u64 lat, __u64 pkt
 		return;
 	t->timed++;
 	t->sum_ns += lat;
+	if (pkts) {
+		t->busy_calls++;
+		t->busy_ns += lat;
+	}
 	key = stage * PKTPATH_HIST_BUCKETS + hist_idx(lat);
 	b = bpf_map_lookup_elem(&hist, &key);
 	if (b)
@@ -175,7 +195,7 @@ static __always_inline void on_entry(__u32 stage, __u64 arg)
 {
 	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
 	struct pp_entry_stack *st;
-	__u32 d;
+	__u32 d, *cur, inner;
 
 	st = bpf_map_lookup_elem(&entries, &key);
 	if (!st) {
@@ -190,6 +210,10 @@ static __always_inline void on_entry(__u32 stage, __u64 arg)
 		return;
 	KEEP(d); /* hide the check from the compiler so the mask below survives for the verifier */
 	d &= PKTPATH_MAX_DEPTH - 1;
+	cur = bpf_map_lookup_elem(&thread_stage, &key.tid);
+	st->outer[d] = cur ? (__u8)*cur : 0;
+	inner = stage + 1;
+	bpf_map_update_elem(&thread_stage, &key.tid, &inner, BPF_ANY);
 	st->ts[d] = bpf_ktime_get_ns();
 	st->arg[d] = arg;
 	if (stage_counts(stage))
@@ -203,7 +227,9 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	__u64 now = bpf_ktime_get_ns();
 	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
 	struct pp_entry_stack *st;
-	__u32 d;
+	struct pktpath_nest_totals *nt;
+	__u32 d, outer, idx;
+	__u64 lat, pkts;
 
 	st = bpf_map_lookup_elem(&entries, &key);
 	if (!st || st->depth == 0) {
@@ -219,10 +245,22 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	}
 	KEEP(d);
 	d &= PKTPATH_MAX_DEPTH - 1;
+	outer = st->outer[d];
+	bpf_map_update_elem(&thread_stage, &key.tid, &outer, BPF_ANY);
 	/* a call already in flight when counting began, or one ending after it stopped, is ignored */
 	if (!(st->counted & (1u << d)) || !stage_counts(stage))
 		return;
-	record(stage, true, now - st->ts[d], packets_of(stage, ret, st->arg[d]));
+	lat = now - st->ts[d];
+	pkts = packets_of(stage, ret, st->arg[d]);
+	record(stage, true, lat, pkts);
+	if (outer == 0 || outer > PKTPATH_MAX_STAGES || stage >= PKTPATH_MAX_STAGES)
+		return;
+	idx = (outer - 1) * PKTPATH_MAX_STAGES + stage;
+	nt = bpf_map_lookup_elem(&nest, &idx);
+	if (nt) {
+		nt->calls++;
+		nt->sum_ns += lat;
+	}
 }
 
 /* Reads all five argument registers at fixed offsets first: the verifier rejects a ctx access

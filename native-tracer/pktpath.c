@@ -94,6 +94,10 @@ static void emit_stage(struct tracer *t, struct stage_rt *s)
 		.relocated = s->relocated, .entry_offset = s->reloc.off, .entry_insn = s->reloc.insn.text,
 		.untimed_insns = s->reloc.skipped, .untimed_prefix = s->reloc.prefix,
 		.warning = s->warning[0] ? s->warning : NULL,
+		.function = s->copies.bound[0] ? s->copies.bound : NULL,
+		/* only when the name stands for more than itself: copies, or a copy instead of the name */
+		.copies = s->copies.n > 1 || (s->copies.n == 1 && s->sp->symbol && strcmp(s->copies.f[0].name, s->sp->symbol))
+				  ? &s->copies : NULL,
 	};
 
 	if (s->sp->packets_from == PKTPATH_PKTS_RET)
@@ -234,6 +238,8 @@ static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 	static unsigned long long h[PKTPATH_HIST_BUCKETS], delta[PKTPATH_HIST_BUCKETS];
 	struct pktpath_stage_totals now[PKTPATH_MAX_STAGES];
 	bool have[PKTPATH_MAX_STAGES] = {};
+	struct nest_delta in[PKTPATH_MAX_STAGES];
+	int nin;
 
 	*overhead_ns = 0;
 	for (int i = 0; i < t->nst; i++)
@@ -250,16 +256,29 @@ static void drain(struct tracer *t, unsigned seq, double *overhead_ns)
 		d.sum_ns = c.sum_ns - s->prev.sum_ns;
 		d.unmatched = c.unmatched - s->prev.unmatched;
 		d.timed = c.timed - s->prev.timed;
+		d.busy_calls = c.busy_calls - s->prev.busy_calls;
+		d.busy_ns = c.busy_ns - s->prev.busy_ns;
 		s->prev = c;
 		if (!d.calls && !d.unmatched)
 			continue;
+		nin = 0;
+		for (int p = 0; p < t->nst; p++) {
+			struct pktpath_nest_totals n;
+
+			if (!have[p] || nest_read(t, t->st[p].id, s->id, &n) || n.calls == s->prev_nest[p].calls)
+				continue;
+			in[nin].parent = t->st[p].id;
+			in[nin].calls = n.calls - s->prev_nest[p].calls;
+			in[nin++].sum_ns = n.sum_ns - s->prev_nest[p].sum_ns;
+			s->prev_nest[p] = n;
+		}
 		*overhead_ns += d.calls * s->outer_ns;
 		buckets = d.timed && !slot_read(t, s->id, &dummy, h);
 		for (int b = 0; buckets && b < PKTPATH_HIST_BUCKETS; b++) {
 			delta[b] = h[b] - s->prev_hist[b];
 			s->prev_hist[b] = h[b];
 		}
-		stream_hist(t->out, seq, s->id, &d, buckets ? delta : NULL);
+		stream_hist(t->out, seq, s->id, &d, buckets ? delta : NULL, in, nin);
 	}
 }
 

@@ -45,6 +45,15 @@ struct pktpath_stage_totals {
 	unsigned long long sum_ns;    /* sum of measured latencies */
 	unsigned long long unmatched; /* returns without an entry, depth overflows, lost skb keys */
 	unsigned long long timed;     /* calls whose latency went into sum_ns and the histogram */
+	unsigned long long busy_calls; /* timed calls that handled packets (> 0): a poll function's busy ones */
+	unsigned long long busy_ns;    /* their latencies' sum */
+};
+
+/* Per-CPU totals of the calls of stage `child` made while stage `parent` was the innermost stage
+ * running on the thread, at index parent * PKTPATH_MAX_STAGES + child. */
+struct pktpath_nest_totals {
+	unsigned long long calls;
+	unsigned long long sum_ns;
 };
 
 /* ---- CPU stack sampling (sample.bpf.c <-> bpf_samples.c): one count per distinct sample key,

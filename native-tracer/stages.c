@@ -103,7 +103,7 @@ static size_t read_function(const struct stage_rt *s, unsigned char **buf)
 static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
 {
 	const char *where = s->sp->symbol ? s->sp->symbol : "the address";
-	char err[512];
+	char err[1536];
 	unsigned char *fn;
 	size_t n;
 
@@ -112,7 +112,7 @@ static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
 		return;
 	}
 	s->vaddr = s->sp->addr;
-	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, &s->size, s->code, &s->ncode, err,
+	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, &s->size, s->code, &s->ncode, &s->copies, err,
 		       sizeof(err))) {
 		set_err(s, "%s", err);
 		return;
@@ -397,6 +397,8 @@ int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsi
 		tot->sum_ns += per[c].sum_ns;
 		tot->unmatched += per[c].unmatched;
 		tot->timed += per[c].timed;
+		tot->busy_calls += per[c].busy_calls;
+		tot->busy_ns += per[c].busy_ns;
 	}
 	if (!hist)
 		return 0;
@@ -411,12 +413,33 @@ int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsi
 	return 0;
 }
 
+int nest_read(struct tracer *t, int parent, int child, struct pktpath_nest_totals *tot)
+{
+	struct pktpath_nest_totals per[t->ncpu];
+	__u32 key = (__u32)(parent * PKTPATH_MAX_STAGES + child);
+
+	memset(tot, 0, sizeof(*tot));
+	if (bpf_map__lookup_elem(t->skel->maps.nest, &key, sizeof(key), per, sizeof(per), 0))
+		return -1;
+	for (int c = 0; c < t->ncpu; c++) {
+		tot->calls += per[c].calls;
+		tot->sum_ns += per[c].sum_ns;
+	}
+	return 0;
+}
+
 void entries_clear(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.entries);
 	unsigned long long next; /* struct pp_entry_key: two __u32 */
 
+	unsigned int tid;
+
 	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
 		if (bpf_map_delete_elem(fd, &next))
+			break;
+	fd = bpf_map__fd(t->skel->maps.thread_stage);
+	while (bpf_map_get_next_key(fd, NULL, &tid) == 0)
+		if (bpf_map_delete_elem(fd, &tid))
 			break;
 }

@@ -82,6 +82,19 @@ void stream_stage(FILE *out, const struct stage_rec *s)
 		fputs(",\"entry_offset\":0", out);
 	}
 	str_member(out, ",\"warning\":", s->warning);
+	if (s->function)
+		str_member(out, ",\"function\":", s->function);
+	if (s->copies && s->copies->n) {
+		int n = s->copies->n < ELF_MAX_COPIES ? s->copies->n : ELF_MAX_COPIES;
+
+		fputs(",\"copies\":[", out);
+		for (int i = 0; i < n; i++) {
+			fputs(i ? ",[" : "[", out);
+			json_write_strz(out, s->copies->f[i].name);
+			fprintf(out, ",\"0x%llx\",%llu]", s->copies->f[i].start, s->copies->f[i].size);
+		}
+		fputs("]", out);
+	}
 	fputs("}\n", out);
 }
 
@@ -91,7 +104,7 @@ void stream_ready(FILE *out, unsigned long long t_ns)
 }
 
 void stream_hist(FILE *out, unsigned seq, int stage, const struct pktpath_stage_totals *d,
-		 const unsigned long long *delta)
+		 const unsigned long long *delta, const struct nest_delta *in, int nin)
 {
 	bool first = true;
 
@@ -104,7 +117,14 @@ void stream_hist(FILE *out, unsigned seq, int stage, const struct pktpath_stage_
 		fprintf(out, "%s[%d,%llu]", first ? "" : ",", b, delta[b]);
 		first = false;
 	}
-	fputs("]}\n", out);
+	fprintf(out, "],\"busy_calls\":%llu,\"busy_ns\":%llu", d->busy_calls, d->busy_ns);
+	if (nin > 0) {
+		fputs(",\"inside\":[", out);
+		for (int i = 0; i < nin; i++)
+			fprintf(out, "%s[%d,%llu,%llu]", i ? "," : "", in[i].parent, in[i].calls, in[i].sum_ns);
+		fputs("]", out);
+	}
+	fputs("}\n", out);
 }
 
 void stream_frame(FILE *out, const struct frame_rec *f)

@@ -5,6 +5,7 @@
 #define PKTPATH_STREAM_H
 #include <stdbool.h>
 #include <stdio.h>
+#include "elfsym.h"
 #include "pktpath.h"
 
 struct features;
@@ -37,14 +38,22 @@ struct stage_rec {
 	unsigned entry_offset, untimed_insns;
 	const char *entry_insn, *untimed_prefix;
 	const char *warning;          /* NULL: none */
+	const char *function;         /* the ELF function the site is in (a copy's name, NAME+0xOFF); NULL: unknown */
+	const struct elf_copies *copies; /* the symbol's copies; NULL or n == 0: not written */
 };
 void stream_stage(FILE *out, const struct stage_rec *s);
 
 void stream_ready(FILE *out, unsigned long long t_ns);
 
-/* hist: a stage's deltas over interval seq; delta[PKTPATH_HIST_BUCKETS] or NULL (no buckets) */
+/* calls of a stage made while another stage was the innermost one running on the thread */
+struct nest_delta {
+	int parent;
+	unsigned long long calls, sum_ns;
+};
+/* hist: a stage's deltas over interval seq; delta[PKTPATH_HIST_BUCKETS] or NULL (no buckets);
+ * in[nin]: its calls inside other stages */
 void stream_hist(FILE *out, unsigned seq, int stage, const struct pktpath_stage_totals *d,
-		 const unsigned long long *delta);
+		 const unsigned long long *delta, const struct nest_delta *in, int nin);
 
 /* frame: a code address, defined once before the first stack that uses it */
 struct frame_rec {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "clock.h"
+#include "elfsym.h"
 #include "hostcaps.h"
 #include "insn.h"
 #include "reloc.h"
@@ -19,7 +20,7 @@ struct stage_rt {
 	int id;
 	struct stage_spec *sp;
 	bool ok;
-	char error[512];
+	char error[1536];
 	char warning[512];
 	char binary[4096]; /* resolved path */
 	unsigned long long vaddr, file_off;
@@ -28,6 +29,7 @@ struct stage_rt {
 	struct insn_info insn;
 	bool located;      /* vaddr/file_off/code valid */
 	unsigned long long size; /* the function's ELF symbol size (0: unknown) */
+	struct elf_copies copies; /* the symbol's copies, and the function the site is in */
 	/* the entry probe's file offset: file_off, or later when a single-stepped first instruction
 	 * made the entry timestamp move to an emulated one (reloc.c); the return probe stays at
 	 * file_off */
@@ -40,6 +42,7 @@ struct stage_rt {
 	int ugroup;        /* attached through multi-uprobe group t->ugrp[ugroup]; -1: not */
 	/* cumulative totals and histogram at the previous drain, for deltas */
 	struct pktpath_stage_totals prev;
+	struct pktpath_nest_totals prev_nest[PKTPATH_MAX_STAGES]; /* by parent */
 	unsigned long long prev_hist[PKTPATH_HIST_BUCKETS];
 	/* calibration */
 	bool calibrated;
@@ -88,6 +91,8 @@ int skb_free_attach(struct tracer *t);
 void skb_free_detach(struct tracer *t);
 /* cumulative per-slot totals and (optionally) histogram, summed over CPUs */
 int slot_read(struct tracer *t, int slot, struct pktpath_stage_totals *tot, unsigned long long *hist);
+/* cumulative totals of child's calls made inside parent, summed over CPUs */
+int nest_read(struct tracer *t, int parent, int child, struct pktpath_nest_totals *tot);
 /* forgets entry timestamps left by calls that were in flight when probes were detached */
 void entries_clear(struct tracer *t);
 

@@ -10,11 +10,25 @@
 // them as raw_*. Without a calibration the raw values are reported, the stage says corrected:false
 // and probe_overhead_ns is null with a note: nothing is guessed.
 //
-// share is a stage's part of the summed ns per packet of all stages: stages that nest inside
-// another stage are counted in both, so shares describe the listed stages, not the CPU.
+// Stage tree: a stage whose calls ran inside another stage (the tracer's `inside` counts) is that
+// stage's child (`parent`). The parent's corrected time also drops what its children's probes cost
+// it (their calibration's outer_ns per call made inside it), and its self_ns_per_packet drops the
+// children's own corrected time. Poll functions (packets from a return value or argument, some
+// calls with none) keep their idle calls apart: busy_calls/busy_ns_per_packet vs idle_calls/idle_ns.
+// share, slowest and total_ns_per_packet use each stage's busy own time (verdict.ts,
+// exactStageCost), so each nanosecond counts once and idle polling is never the weakest link.
+//
+// Resolution: a stage whose corrected cost per call is within RESOLUTION_FACTOR times the probe
+// cost subtracted from it is below_resolution: the subtraction's error (tens of ns and more, see
+// docs/measurement.md) is of the size of what is left. It is never the weakest link; sampled mode
+// (no probes) is what measures it.
 import { Histogram } from './histogram.ts';
 import type { Calibration, Session, SessionStage } from './session.ts';
 import { sampledReport, type SampledReport } from './sampled.ts';
+import { exactStageCost } from './verdict.ts';
+
+/** A corrected cost per call at most this many times the probe cost per call is below resolution. */
+export const RESOLUTION_FACTOR = 3;
 
 export interface StageRow {
   id: number;
@@ -66,6 +80,24 @@ export interface StageRow {
   untimed_prefix: string | null;
   warning: string | null;
   note: string | null;
+  /** The enclosing stage most of this stage's calls ran inside (by name), null: none. */
+  parent: string | null;
+  /** ns per packet of the stage's own time: ns_per_packet less its children's corrected time. */
+  self_ns_per_packet: number | null;
+  /** Called whether or not packets arrive: packets from a return value or argument, and some calls had none. */
+  poll: boolean;
+  busy_calls: number | null;
+  idle_calls: number | null;
+  /** Corrected time of the idle calls in all, ns. */
+  idle_ns: number | null;
+  /** Corrected time of the busy calls per packet (children included). */
+  busy_ns_per_packet: number | null;
+  /** The corrected cost per call is within RESOLUTION_FACTOR × the probe cost: exact mode cannot resolve it. */
+  below_resolution: boolean;
+  /** The smallest cost per call exact mode resolves at this site (RESOLUTION_FACTOR × probe cost), null: uncalibrated. */
+  resolution_ns: number | null;
+  /** GCC copies or same-named locals the stage's name stood for (attach.copies), null: just itself. */
+  copies: string[] | null;
 }
 
 export interface Report {
@@ -170,15 +202,90 @@ function stageRow(st: SessionStage, s: Session): StageRow {
     untimed_prefix: st.attach.untimed_prefix ?? null,
     warning: st.attach.warning,
     note,
+    parent: null,
+    self_ns_per_packet: null,
+    poll: false,
+    busy_calls: null,
+    idle_calls: null,
+    idle_ns: null,
+    busy_ns_per_packet: null,
+    below_resolution: false,
+    resolution_ns: null,
+    copies: st.attach.copies ? st.attach.copies.map((c) => c.symbol) : null,
   };
+}
+
+/** The enclosing stage (id) most of a stage's calls ran inside, when that is at least half of them. */
+function parentId(st: SessionStage): number | null {
+  let best: { parent: number; calls: number } | null = null;
+  for (const n of st.inside ?? []) if (n.parent !== st.id && (!best || n.calls > best.calls)) best = n;
+  const timed = st.timed ?? st.calls;
+  return best && best.calls * 2 >= timed ? best.parent : null;
+}
+
+/**
+ * Stage tree, poll split and resolution on the rows (in place). Needs the tracer's `inside` and
+ * busy counts; a recording without them keeps the per-stage numbers as they are.
+ */
+function applyTree(rows: StageRow[], s: Session): void {
+  const byId = new Map(s.stages.map((st) => [st.id, st]));
+  const rowById = new Map(rows.map((r) => [r.id, r]));
+  const meanCostOf = (st: SessionStage | undefined): number | null => (st?.calibration ? meanProbeCost(st.calibration).ns : null);
+  // what each stage's children cost it: probes (outer_ns per call inside) and their own corrected time
+  const probeCost = new Map<number, number>();
+  const childTime = new Map<number, number>();
+  for (const st of s.stages) {
+    for (const n of st.inside ?? []) {
+      if (n.parent === st.id) continue; // recursion: the stage's own time
+      const outer = st.calibration?.outer_ns ?? 0;
+      const inner = meanCostOf(st) ?? 0;
+      probeCost.set(n.parent, (probeCost.get(n.parent) ?? 0) + outer * n.calls);
+      childTime.set(n.parent, (childTime.get(n.parent) ?? 0) + Math.max(0, n.sum_ns - inner * n.calls));
+    }
+  }
+  for (const r of rows) {
+    const st = byId.get(r.id)!;
+    const p = parentId(st);
+    r.parent = p !== null ? (rowById.get(p)?.name ?? null) : null;
+    if (r.mean_ns === null || r.timed === 0) continue;
+    const extra = probeCost.get(r.id) ?? 0;
+    if (r.corrected && extra > 0) {
+      r.mean_ns = Math.max(0, r.mean_ns - extra / r.timed);
+      r.ns_per_packet = st.packets > 0 ? (r.mean_ns * r.timed) / st.packets : null;
+    }
+    const cost = meanCostOf(st) ?? 0;
+    const total = r.mean_ns * r.timed; // corrected time of all timed calls
+    if (st.busy_calls === undefined || st.busy_ns === undefined) continue;
+    const self = Math.max(0, total - (childTime.get(r.id) ?? 0));
+    r.self_ns_per_packet = st.packets > 0 ? self / st.packets : null;
+    r.busy_calls = st.busy_calls;
+    r.idle_calls = Math.max(0, r.timed - st.busy_calls);
+    r.poll = r.packets_from !== 'one' && r.idle_calls > 0;
+    const corr = r.corrected ? cost : 0;
+    const idle = Math.max(0, st.sum_ns - st.busy_ns - corr * r.idle_calls);
+    r.idle_ns = idle;
+    const busy = Math.max(0, total - idle);
+    r.busy_ns_per_packet = st.packets > 0 ? busy / st.packets : null;
+    if (r.corrected && cost > 0) {
+      // own cost per call, of the calls that did work
+      const calls = r.poll ? st.busy_calls : r.timed;
+      const perCall = calls > 0 ? Math.max(0, (r.poll ? busy : total) - (childTime.get(r.id) ?? 0)) / calls : 0;
+      r.resolution_ns = RESOLUTION_FACTOR * cost;
+      r.below_resolution = calls > 0 && perCall <= r.resolution_ns;
+    }
+  }
 }
 
 export function buildReport(s: Session): Report {
   const stages = s.stages.map((st) => stageRow(st, s));
-  const measured = stages.filter((r) => r.ns_per_packet !== null);
-  const total = measured.reduce((a, r) => a + (r.ns_per_packet ?? 0), 0);
-  for (const r of measured) r.share = total > 0 ? (r.ns_per_packet ?? 0) / total : 0;
-  const slowest = measured.reduce<StageRow | null>((m, r) => (m === null || (r.ns_per_packet ?? 0) > (m.ns_per_packet ?? 0) ? r : m), null);
+  applyTree(stages, s);
+  // each stage's busy own time (each ns once); idle polls and stages below resolution are never the weakest link
+  const costs = stages.map((r) => ({ r, c: exactStageCost(r) })).filter((x): x is { r: StageRow; c: NonNullable<ReturnType<typeof exactStageCost>> } => x.c !== null);
+  const measured = costs.map((x) => x.r);
+  const total = costs.reduce((a, x) => a + x.c.ns, 0);
+  for (const x of costs) x.r.share = total > 0 ? x.c.ns / total : 0;
+  const slowest = costs.filter((x) => !x.r.below_resolution).reduce<{ r: StageRow; ns: number } | null>(
+    (m, x) => (m === null || x.c.ns > m.ns ? { r: x.r, ns: x.c.ns } : m), null)?.r ?? null;
   const withCalls = stages.filter((r) => r.raw_mean_ns !== null);
   const nCorr = withCalls.filter((r) => r.corrected).length;
   let sampled: SampledReport | null = null;
@@ -279,13 +386,16 @@ export function formatReportTable(r: Report): string {
     // what the ± covers, so nobody reads it as the whole uncertainty (docs/measurement.md)
     out.push('The ± is the calibration\'s own spread; a site in the target can pay tens of ns more or less than its calibration (docs/measurement.md), which matters for stages under ~1 µs.');
   }
-  const rows: string[][] = [['stage', 'ns/pkt', 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
+  // with a stage tree, the parents' own time beside their whole time (shares are of own busy time)
+  const tree = r.stages.some((s) => s.parent !== null);
+  const rows: string[][] = [['stage', 'ns/pkt', ...(tree ? ['own/pkt'] : []), 'p50', 'p99', 'p99.9', 'mean', 'share', 'calls', 'packets', 'pkt/call', 'probe']];
   for (const s of r.stages) {
     const probe = s.probe_overhead_ns === null ? 'raw' : `-${formatNs(s.probe_overhead_ns)} ±${formatNs(s.probe_overhead_spread_ns)}`;
     const mark = (s.single_step ? ' !' : '') + (r.slowest === s.name ? ' *' : '');
     rows.push([
-      safe(s.name) + mark,
+      (s.parent !== null ? '└ ' : '') + safe(s.name) + mark,
       formatNs(s.ns_per_packet),
+      ...(tree ? [formatNs(s.self_ns_per_packet)] : []),
       formatNs(s.p50_ns),
       formatNs(s.p99_ns),
       formatNs(s.p999_ns),
@@ -297,9 +407,13 @@ export function formatReportTable(r: Report): string {
       s.attached ? probe : 'not attached',
     ]);
   }
-  out.push('', ...table(rows, [false, true, true, true, true, true, true, true, true, true, false]), '');
+  out.push('', ...table(rows, [false, true, ...(tree ? [true] : []), true, true, true, true, true, true, true, true, false]), '');
   if (r.stages.some((s) => s.single_step)) out.push('! single-stepped probe site (see below).');
-  if (r.slowest) out.push(`* weakest link: ${safe(r.slowest)} (highest ns per packet among the stages).`);
+  if (r.slowest) out.push(`* weakest link: ${safe(r.slowest)} (highest busy own ns per packet among the stages).`);
+  if (r.stages.some((s) => s.parent !== null)) {
+    out.push('└ runs inside the stage named in the notes: its parent\'s share counts only the parent\'s own time, and the parent\'s ' +
+      'time is corrected for the probes of its children too.');
+  }
   for (const s of r.stages) {
     if (s.single_step) {
       const moved = s.entry_offset !== null && s.entry_offset > 0
@@ -316,6 +430,20 @@ export function formatReportTable(r: Report): string {
     if (s.note && (!s.attached || uncal)) out.push(`  ${safe(s.name)}: ${s.note}`);
     else if (s.calls === 0) out.push(`  ${safe(s.name)}: no calls were counted: is the stage on the packet path?`);
     if (s.unmatched > 0) out.push(`  ${safe(s.name)}: ${s.unmatched} returns/events could not be matched to an entry.`);
+    if (s.parent !== null) out.push(`  ${safe(s.name)}: runs inside ${safe(s.parent)}.`);
+    if (s.poll && s.busy_calls !== null && s.idle_calls !== null) {
+      out.push(
+        `  ${safe(s.name)}: poll function: ${formatCount(s.busy_calls)} calls handled packets, ${formatCount(s.idle_calls)} found none ` +
+          `(${formatNs(s.idle_ns)} of idle polling in all, left out of its cost: slack, not cost; busy ${formatNs(s.busy_ns_per_packet)}/pkt).`,
+      );
+    }
+    if (s.below_resolution) {
+      out.push(
+        `  ${safe(s.name)}: below exact mode's resolution: its cost per call is within ${RESOLUTION_FACTOR}× the probe cost subtracted ` +
+          `(resolves from ${formatNs(s.resolution_ns)} per call); measure it with --mode sampled (no probes).`,
+      );
+    }
+    if (s.copies && s.copies.length) out.push(`  ${safe(s.name)}: the name stands for ${s.copies.map((c) => safe(c, 60)).join(', ')}.`);
   }
   out.push(`CPU samples: ${r.samples}${r.lost_samples ? ` (${r.lost_samples} lost)` : ''}.`);
   const drops = Object.entries(r.drops).filter(([, n]) => n > 0);

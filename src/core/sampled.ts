@@ -23,12 +23,18 @@
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
 
+/** ELF virtual addresses [lo, hi) of a module; the module is compared by basename. */
+export interface AddressRange { module: string; lo: number; hi: number }
+
 /** A stage function to look for on the stacks. */
 export interface SampledStageSpec {
   name: string;
   symbol: string;
   /** Basename of the binary the function lives in; null matches any module. */
   module: string | null;
+  /** When given, the stage is these address ranges (frames by module and elf_addr), not `symbol`: code
+   * without a name of its own (an offset, a graph node, inlined code). */
+  ranges?: AddressRange[];
 }
 
 function basename(p: string): string {
@@ -41,15 +47,28 @@ function sameFunction(fn: string, symbol: string): boolean {
   return fn === symbol || (fn.startsWith(symbol) && fn.charAt(symbol.length) === '.');
 }
 
+/** The frame's ELF address, or null (kernel, anonymous and JIT frames have none). */
+function elfAddr(f: Frame): number | null {
+  if (f.elf_addr === undefined || f.elf_addr === null) return null;
+  const v = parseInt(f.elf_addr, 16);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Whether a frame is in the stage: by its ranges when it has them, else by function name. */
+export function frameInStage(f: Frame, s: SampledStageSpec): boolean {
+  if (s.ranges) {
+    const a = elfAddr(f);
+    if (a === null) return false;
+    const mod = basename(f.module);
+    return s.ranges.some((r) => basename(r.module) === mod && r.lo <= a && a < r.hi);
+  }
+  return sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module);
+}
+
 /** The stage each frame belongs to (index into specs), or -1. */
 function frameStages(frames: readonly Frame[], specs: readonly SampledStageSpec[]): Map<number, number> {
   const out = new Map<number, number>();
-  for (const f of frames) {
-    const i = specs.findIndex(
-      (s) => sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module),
-    );
-    out.set(f.id, i);
-  }
+  for (const f of frames) out.set(f.id, specs.findIndex((s) => frameInStage(f, s)));
   return out;
 }
 
@@ -88,6 +107,7 @@ export function attributeSamples(
     module: s.module,
     samples: self[i]!,
     inclusive_samples: incl[i]!,
+    ...(s.ranges ? { ranges: s.ranges.map((r) => ({ ...r })) } : {}),
   }));
   return { stages, samples: total, unattributed };
 }

@@ -61,6 +61,11 @@ export interface StageAttach {
   entry_insn?: string | null;
   untimed_insns?: number;
   untimed_prefix?: string | null;
+  /** Additive: the ELF function the site is in (the copy bound for a name, NAME+0xOFF for an address). */
+  function?: string;
+  /** Additive: what the stage's name stands for when more than itself (GCC copies, same-named locals);
+   * `entry` false for `.cold` parts. */
+  copies?: Array<{ symbol: string; address: string; size: number; entry: boolean }>;
 }
 
 /** Totals of one stage over one interval (the live timeline). */
@@ -102,6 +107,12 @@ export interface SessionStage {
   timed?: number;
   /** Additive: how latencies are formed: entry/return "call", or since the previous event of the same skb/cpu/thread. */
   latency_key?: 'call' | 'skb' | 'cpu' | 'thread';
+  /** Additive: timed calls that handled packets (> 0) and their latencies' sum; the others are idle polls. */
+  busy_calls?: number;
+  busy_ns?: number;
+  /** Additive: this stage's calls made while another stage (id `parent`) was the innermost stage running on the
+   * thread, and their latencies' sum: the stage tree (empty: never inside another stage). */
+  inside?: Array<{ parent: number; calls: number; sum_ns: number }>;
 }
 
 export interface Frame {
@@ -191,6 +202,11 @@ export interface SampledStage {
   module: string | null; // basename of its binary; null: any module
   samples: number; // samples whose nearest stage frame from the leaf is this stage
   inclusive_samples: number; // samples with this stage anywhere on the stack
+  /** Additive: the ELF address ranges the stage was matched by (offsets, graph nodes, inlined code), module by
+   * basename; absent when matched by the function's name. */
+  ranges?: Array<{ module: string; lo: number; hi: number }>;
+  /** Additive: the stage's spec as the user gave it. */
+  spec?: string;
 }
 
 /**

@@ -35,6 +35,9 @@ interface LiveStage {
   cals: TimedCalibration[];
   timedBySeq: Map<number, number>;
   timeline: SessionStage['timeline'];
+  /** null until a hist record carries them (older tracers never do) */
+  busy: { calls: number; ns: number } | null;
+  inside: Map<number, { calls: number; sum_ns: number }>;
 }
 
 export type SnapshotListener = (s: Session) => void;
@@ -146,6 +149,8 @@ export class Recorder {
               ...(r.entry_insn !== undefined ? { entry_insn: r.entry_insn } : {}),
               ...(r.untimed_insns !== undefined ? { untimed_insns: r.untimed_insns } : {}),
               ...(r.untimed_prefix !== undefined ? { untimed_prefix: r.untimed_prefix } : {}),
+              ...(r.function !== undefined ? { function: r.function } : {}),
+              ...(r.copies !== undefined ? { copies: r.copies.map(([symbol, address, size]) => ({ symbol, address, size, entry: !/\.cold(\.|$)/.test(symbol) })) } : {}),
             },
             ...(r.key !== undefined ? { latency_key: r.key } : {}),
           },
@@ -158,6 +163,8 @@ export class Recorder {
           calibration: null,
           cals: [],
           timedBySeq: new Map(),
+          busy: null,
+          inside: new Map(),
           timeline: [],
         });
         if (!r.ok) this.warn(`stage ${r.name}: not attached: ${r.error ?? 'no reason given'}`);
@@ -277,6 +284,17 @@ export class Recorder {
       st.sum_ns += h.sum_ns;
       st.unmatched += h.unmatched;
       st.hist.addSparse(h.buckets);
+      if (h.busy_calls !== undefined && h.busy_ns !== undefined) {
+        st.busy ??= { calls: 0, ns: 0 };
+        st.busy.calls += h.busy_calls;
+        st.busy.ns += h.busy_ns;
+      }
+      for (const [parent, calls, sumNs] of h.inside ?? []) {
+        const n = st.inside.get(parent) ?? { calls: 0, sum_ns: 0 };
+        n.calls += calls;
+        n.sum_ns += sumNs;
+        st.inside.set(parent, n);
+      }
       st.timedBySeq.set(h.seq, (st.timedBySeq.get(h.seq) ?? 0) + timed);
       const p = per.get(h.stage) ?? { calls: 0, packets: 0, sum_ns: 0, timed: 0 };
       p.calls += h.calls;
@@ -317,6 +335,8 @@ export class Recorder {
         buckets: st.hist.toSparse(),
         calibration: mixCalibrations(st.cals, st.timedBySeq) ?? (st.calibration ? { ...st.calibration } : null),
         timeline: st.timeline.map((p) => ({ ...p })),
+        ...(st.busy ? { busy_calls: st.busy.calls, busy_ns: st.busy.ns } : {}),
+        ...(st.busy ? { inside: [...st.inside].sort((a, b) => a[0] - b[0]).map(([parent, n]) => ({ parent, ...n })) } : {}),
       }));
     const binaryStage = stages.find((s) => s.attach.binary);
     const binary = binaryStage?.attach.binary ?? null;

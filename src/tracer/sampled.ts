@@ -10,11 +10,12 @@ import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
 import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
 import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
+import { containingFunction, elfFunctions } from '../core/elf-symbols.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
 
 export interface SampledStageOption {
   name: string;
-  /** The stage's spec as for exact mode; sampled mode needs a function: uprobe:BINARY:SYMBOL. */
+  /** The stage's spec as for exact mode: uprobe:BINARY:SYMBOL, or uprobe:BINARY:0xADDR (the function holding it). */
   spec: string;
 }
 
@@ -49,20 +50,49 @@ function basename(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-/** The function a stage names, for matching on stacks. */
+/** The function a stage names, for matching on stacks; null for an offset (resolved by sampledStageOf). */
 export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
   const parts = o.spec.split(':');
   if (parts[0] === 'uprobe' && parts.length >= 3) {
     const binary = parts[1]!;
     const symbol = parts[2]!;
-    if (/^0x[0-9a-f]+$/i.test(symbol)) {
-      throw new Error(`stage ${o.name}: sampled mode matches functions by name; ${o.spec} gives an offset (use the symbol)`);
-    }
     if (binary === '' || symbol === '') throw new Error(`stage ${o.name}: bad spec ${o.spec}`);
+    if (/^0x[0-9a-f]+$/i.test(symbol)) {
+      throw new Error(`stage ${o.name}: ${o.spec} gives an address: its function's range comes from the binary (sampledStageOf)`);
+    }
     return { name: o.name, symbol, module: basename(binary) };
   }
   if ((parts[0] === 'kprobe' || parts[0] === 'fentry') && parts[1]) return { name: o.name, symbol: parts[1], module: null };
-  throw new Error(`stage ${o.name}: sampled mode attributes samples to functions; ${o.spec} is not uprobe:BINARY:SYMBOL`);
+  throw new Error(`stage ${o.name}: sampled mode attributes samples to functions; ${o.spec} is not uprobe:BINARY:SYMBOL|0xADDR`);
+}
+
+/**
+ * A stage as sampled mode matches it. An address (`uprobe:BIN:0xADDR`) stands for the function that
+ * holds it: its symbol's range [start, start + size) in the binary, read from the target host, and
+ * its `.cold` part's.
+ */
+export async function sampledStageOf(t: Transport, o: SampledStageOption): Promise<SampledStageSpec> {
+  const parts = o.spec.split(':');
+  if (!(parts[0] === 'uprobe' && parts.length >= 3 && /^0x[0-9a-f]+$/i.test(parts[2]!))) return stageFunctionOf(o);
+  const binary = parts[1]!;
+  const addr = parseInt(parts[2]!, 16);
+  let fns;
+  try {
+    fns = elfFunctions(await t.readFile(binary));
+  } catch (e) {
+    throw new Error(`stage ${o.name}: cannot read the symbols of ${binary}: ${(e as Error).message}`);
+  }
+  const f = containingFunction(fns, addr);
+  if (!f || f.size === 0) {
+    throw new Error(
+      `stage ${o.name}: no function symbol of ${binary} covers 0x${addr.toString(16)} with a size: sampled mode needs the ` +
+        'function\'s range (give the function by name, or its start in a binary with symbols)',
+    );
+  }
+  // the function's split-off cold part is its code too (name matching counts it the same way)
+  const cold = fns.filter((c) => c.name === `${f.name}.cold` && c.size > 0);
+  const ranges = [f, ...cold].map((c) => ({ module: binary, lo: c.start, hi: c.start + c.size }));
+  return { name: o.name, symbol: f.name, module: basename(binary), ranges };
 }
 
 export async function recordSampled(t: Transport, opts: SampledOptions, cb: SampledCallbacks = {}): Promise<Session> {
@@ -72,7 +102,8 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   if (!Number.isInteger(hz) || hz < 1 || hz > 100000) throw new Error(`--sample-hz must be 1..100000, got ${hz}`);
   if (!(opts.durationS > 0)) throw new Error(`--duration must be > 0 s, got ${opts.durationS}`);
   if (opts.stages.length === 0) throw new Error('sampled mode needs at least one stage function (--stage NAME=uprobe:BINARY:SYMBOL)');
-  const specs = opts.stages.map(stageFunctionOf);
+  const specs: SampledStageSpec[] = [];
+  for (const o of opts.stages) specs.push(await sampledStageOf(t, o));
   // Fail before tracing when the counter cannot be read at all.
   await readCounter(t, opts.packets);
 
@@ -272,7 +303,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
       packets_source: describeSource(opts.packets),
       counter_packets: counterPackets,
       counter_window_s: counterWindowS,
-      stages: attributed.stages,
+      stages: attributed.stages.map((s, i) => ({ ...s, spec: opts.stages[i]!.spec })),
       ...clocks,
     },
   };

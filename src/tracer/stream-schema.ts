@@ -117,6 +117,11 @@ function recordSchemas(closed: boolean) {
       untimed_insns: Type.Optional(count()),
       untimed_prefix: Type.Optional(nullable(str())),
       warning: nullable(str(), { default: null }),
+      /** (uprobes) the ELF function the site is in: the copy bound for a name, NAME+0xOFF for an address */
+      function: Type.Optional(str()),
+      /** (uprobes) what the stage's name stands for when more than itself: GCC's copies and same-named locals,
+       * [symbol, "0xADDRESS", size]; a `.cold` part is split-off code, not an entry */
+      copies: Type.Optional(Type.Array(Type.Tuple([str(), str(), count()]))),
     }),
     ready: obj({ type: Type.Literal('ready'), t_ns: count() }),
     hist: obj({
@@ -132,6 +137,11 @@ function recordSchemas(closed: boolean) {
       buckets: Type.Array(Type.Tuple([count(), count()], { description: '[index, count] of non-negative integers' }), {
         description: 'an array of [index, count]',
       }),
+      /** timed calls that handled packets (> 0), and their latencies' sum: a poll function's busy calls */
+      busy_calls: Type.Optional(count()),
+      busy_ns: Type.Optional(count()),
+      /** calls made while another stage was the innermost one running on the thread: [parent id, calls, sum_ns] */
+      inside: Type.Optional(Type.Array(Type.Tuple([count(), count(), count()]))),
     }),
     frame: obj({
       type: Type.Literal('frame'),

@@ -36,6 +36,6 @@ test('sampled mode needs stage functions by name', () => {
   assert.deepEqual(stageFunctionOf({ name: 'rx', spec: 'uprobe:/opt/fwd:eth_rx' }), { name: 'rx', symbol: 'eth_rx', module: 'fwd' });
   assert.deepEqual(stageFunctionOf({ name: 'rt', spec: 'uprobe:/opt/fwd:route:packets=ret' }), { name: 'rt', symbol: 'route', module: 'fwd' });
   assert.deepEqual(stageFunctionOf({ name: 'k', spec: 'kprobe:ip_forward' }), { name: 'k', symbol: 'ip_forward', module: null });
-  assert.throws(() => stageFunctionOf({ name: 'o', spec: 'uprobe:/opt/fwd:0x1234' }), /offset/);
+  assert.throws(() => stageFunctionOf({ name: 'o', spec: 'uprobe:/opt/fwd:0x1234' }), /address/);
   assert.throws(() => stageFunctionOf({ name: 't', spec: 'tracepoint:net:netif_rx' }), /not uprobe/);
 });

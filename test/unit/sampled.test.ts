@@ -202,3 +202,32 @@ test('the sampler\'s own time (timer delivery + program) is removed from ns per 
   assert.equal(samplerShare({ sample_hz: 1000, timer_late_ns: 400000, sample_run_ns: 100000 }), null);
   assert.equal(samplerShare({ sample_hz: 0, timer_late_ns: 1, sample_run_ns: 1 }), null);
 });
+
+test('a stage given by address ranges takes the frames of its module inside [lo, hi) and nothing by name', () => {
+  const at = (id: number, fn: string, module: string, elf: number | null): Frame => ({
+    ...frame(id, fn, module), ...(elf === null ? {} : { elf_addr: `0x${elf.toString(16)}` }),
+  });
+  const fr: Frame[] = [
+    at(1, 'main', '/opt/fwd', 0x1000),
+    at(2, 'librte_node.so.23.0+0x4600', '/usr/lib/librte_node.so.23.0', 0x4674), // inside the node
+    at(3, 'librte_node.so.23.0+0x4600', '/usr/lib/librte_node.so.23.0', 0x4700), // hi is outside
+    at(4, 'node_process', '/usr/lib/librte_node.so.23.0', null), // no elf_addr: never in a range
+    at(5, 'x', '/elsewhere/librte_node.so.23.0', 0x4610), // same basename: in
+    at(6, 'x', '/usr/lib/librte_eal.so.23.0', 0x4610), // other module
+  ];
+  const sp: SampledStageSpec[] = [
+    { name: 'node', symbol: 'node_process', module: 'librte_node.so.23.0', ranges: [{ module: '/usr/lib/librte_node.so.23.0', lo: 0x4600, hi: 0x4700 }] },
+  ];
+  const stacks: StackSample[] = [
+    { frames: [2, 1], count: 5 },
+    { frames: [3, 1], count: 2 },
+    { frames: [4, 1], count: 3 },
+    { frames: [5, 1], count: 1 },
+    { frames: [6, 2, 1], count: 4 }, // called from the node: inclusive only... and self, as nearest
+  ];
+  const r = attributeSamples(fr, stacks, sp);
+  assert.equal(r.stages[0]!.samples, 10);
+  assert.equal(r.stages[0]!.inclusive_samples, 10);
+  assert.equal(r.unattributed, 5);
+  assert.deepEqual(r.stages[0]!.ranges, sp[0]!.ranges);
+});
