@@ -151,11 +151,12 @@ export async function tracerPrivilege(t: Transport, path: string): Promise<Trace
   if (f.uid === 0) return { ok: true, via: 'root', root: true };
   const direct = await t.exec([path, '--check']);
   if (helloAllowsBpf(direct.stdout) === true) return { ok: true, via: 'caps', root: false };
-  if (helloAllowsBpf(direct.stdout) === undefined && direct.code !== 0) {
-    // The tracer did not run at all (a missing file, a foreign binary): sudo would not help.
-    return { ok: false, message: `${t.host}: ${path} --check did not run: ${direct.stderr.trim() || `exit ${direct.code ?? direct.signal}`}`, missing: [] };
-  }
   const viaSudo = await t.exec([path, '--check'], { root: true });
   if (helloAllowsBpf(viaSudo.stdout) !== undefined) return { ok: true, via: 'sudo', root: true };
+  if (helloAllowsBpf(direct.stdout) === undefined) {
+    // It did not run as the user either (a missing file, not executable, a foreign binary).
+    const why = direct.stderr.trim() || `exit ${direct.code ?? direct.signal}`;
+    return { ok: false, message: `${t.host}: ${path} --check did not run as ${f.user}: ${why}; through sudo -n: ${sudoWhy(viaSudo)}`, missing: [] };
+  }
   return { ok: false, ...privilegeMessage(await diagnose(t, path, viaSudo)) };
 }

@@ -194,6 +194,10 @@ test('a changed tracer is a new file without capabilities: the message says so a
       assert.ok(m && m[1] !== deployed, e.message);
       return true;
     });
+    const none = await checkTracer(t, join(dir, 'no-such-tracer'));
+    assert.equal(none.ok, false);
+    assert.equal(none.via, 'none');
+    assert.match(none.error ?? '', new RegExp(`no-such-tracer --check did not run as ${user}: .*not found.*; through sudo -n: sudo: `));
   } finally {
     await t.close();
   }
