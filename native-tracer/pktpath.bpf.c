@@ -210,10 +210,16 @@ static __always_inline void on_entry(__u32 stage, __u64 arg)
 		return;
 	KEEP(d); /* hide the check from the compiler so the mask below survives for the verifier */
 	d &= PKTPATH_MAX_DEPTH - 1;
+	/* written in place: an update of an LRU hash element allocates a new one (~1 us a call more here) */
 	cur = bpf_map_lookup_elem(&thread_stage, &key.tid);
-	st->outer[d] = cur ? (__u8)*cur : 0;
 	inner = stage + 1;
-	bpf_map_update_elem(&thread_stage, &key.tid, &inner, BPF_ANY);
+	if (cur) {
+		st->outer[d] = (__u8)*cur;
+		*cur = inner;
+	} else {
+		st->outer[d] = 0;
+		bpf_map_update_elem(&thread_stage, &key.tid, &inner, BPF_NOEXIST);
+	}
 	st->ts[d] = bpf_ktime_get_ns();
 	st->arg[d] = arg;
 	if (stage_counts(stage))
@@ -228,7 +234,7 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
 	struct pp_entry_stack *st;
 	struct pktpath_nest_totals *nt;
-	__u32 d, outer, idx;
+	__u32 d, outer, idx, *cur;
 	__u64 lat, pkts;
 
 	st = bpf_map_lookup_elem(&entries, &key);
@@ -246,7 +252,9 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	KEEP(d);
 	d &= PKTPATH_MAX_DEPTH - 1;
 	outer = st->outer[d];
-	bpf_map_update_elem(&thread_stage, &key.tid, &outer, BPF_ANY);
+	cur = bpf_map_lookup_elem(&thread_stage, &key.tid);
+	if (cur)
+		*cur = outer;
 	/* a call already in flight when counting began, or one ending after it stopped, is ignored */
 	if (!(st->counted & (1u << d)) || !stage_counts(stage))
 		return;
