@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadSession } from '../core/session-io.ts';
 import { buildReport, formatReportTable } from '../core/report.ts';
 import { formatSampledReport } from '../core/sampled.ts';
+import { jsonForTerminal } from '../core/sanitize.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 
@@ -14,7 +15,7 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
   const s = await symbolizeForCli(await loadSession(positionals[0]!), values, io, { quiet: values.json === true });
   const r = buildReport(s);
   if (values.json) {
-    io.out(JSON.stringify(r, null, 2));
+    io.out(jsonForTerminal(r, 2));
     return EXIT_OK;
   }
   let text = formatReportTable(r);
