@@ -29,7 +29,7 @@ function umount(dir: string): void {
 async function recordTo(out: string): Promise<{ code: number; stderr: string; ms: number }> {
   const t0 = performance.now();
   const r = await runCli('record', '--kernel', '--stage', 'rx=tracepoint:net:netif_receive_skb', '--duration', '1', '--tracer', '/nonexistent/pktpath-tracer', '-o', out);
-  return { code: r.code, stderr: r.stderr, ms: performance.now() - t0 };
+  return { code: r.code ?? -1, stderr: r.stderr, ms: performance.now() - t0 };
 }
 
 test('an unusable -o fails in under a second, before the tracer is looked for', async () => {
