@@ -32,7 +32,7 @@ export async function main(argv: string[], rawIo: Io = stdio): Promise<number> {
     (cmd === undefined ? io.err : io.out)(USAGE);
     return cmd === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const run = COMMANDS[cmd];
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined; // never an Object.prototype member
   if (!run) {
     io.err(`pktpath: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
     return EXIT_USAGE;
