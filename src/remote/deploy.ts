@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { packageRoot, TRACER_BINARY } from '../tracer/locate.ts';
-import { collect, type Transport } from './transport.ts';
+import type { Transport } from './transport.ts';
 
 export const TRACER_NAME = TRACER_BINARY;
 /** Architectures we build a tracer for (`uname -m` names). */
@@ -97,11 +97,14 @@ export async function deployTracer(t: Transport, opts: { localTracer?: string } 
 export async function uploadByExec(t: Transport, localPath: string, remotePath: string, sha256: string, mode = 0o644): Promise<void> {
   const tmp = posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.${process.pid}.${Date.now()}.part`);
   const cat = t.run(['sh', '-c', 'umask 077 && cat > "$1"', 'sh', tmp]);
-  const done = collect(cat);
+  const err: Buffer[] = [];
+  cat.stderr.on('data', (b: Buffer) => err.push(b));
+  cat.stdout.resume();
   const src = createReadStream(localPath);
   src.on('error', (e) => cat.stdin.destroy(e));
-  src.pipe(cat.stdin);
-  const r = await done;
+  src.pipe(cat.stdin); // ends stdin at the file's end: cat then exits
+  const st = await cat.exit;
+  const r = { ...st, stderr: Buffer.concat(err).toString('utf8') };
   const fail = async (why: string): Promise<never> => {
     await t.exec(['rm', '-f', '--', tmp]);
     throw new Error(`${t.host}: upload of ${localPath} to ${remotePath} over the exec channel failed: ${why}`);
