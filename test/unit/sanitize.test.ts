@@ -1,6 +1,6 @@
-// No escape reaches the terminal: a hostile session's names and messages, printed by the real
-// `pktpath` process (report, report --json, diff, export, a load error), carry no ESC, C1 or bidi
-// control, and --json still gives the same strings back.
+// No escape reaches the terminal: a hostile session's names and messages, printed by `pktpath`
+// (report, report --json, diff, export, a load error; in process through main(), and once as the
+// real process) carry no ESC, C1 or bidi control, and --json still gives the same strings back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +53,7 @@ function hostileSampled(): string {
   return JSON.stringify(s);
 }
 
-test('no ESC, C1 or bidi control reaches stdout or stderr of the real process', () => {
+test('no ESC, C1 or bidi control reaches stdout or stderr (every command, and the real process)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pktpath-hostile-'));
   try {
     const bad = join(dir, 'hostile.pktpath.json');
@@ -72,15 +72,17 @@ test('no ESC, C1 or bidi control reaches stdout or stderr of the real process', 
       ['report', broken],
     ];
     for (const args of runs) {
-      const r = runCliProcess(...args);
+      const r = await runCli(...args);
       assert.ok(r.code === 0 || r.code === 1, `${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
       assert.doesNotMatch(r.stdout, FORBIDDEN, `stdout of ${args[0]} ${args.slice(2).join(' ')}`);
       assert.doesNotMatch(r.stderr, FORBIDDEN, `stderr of ${args[0]} ${args.slice(2).join(' ')}`);
       if (args.includes('--json')) assert.ok(JSON.stringify(JSON.parse(r.stdout)).includes('\\u001b'), 'the JSON keeps the names');
     }
+    // the real process: main() over process.stdout/stderr
     const rep = runCliProcess('report', bad);
+    assert.doesNotMatch(rep.stdout + rep.stderr, FORBIDDEN);
     assert.match(rep.stdout, /PARTIAL recording: lost \?\]0;owned\?\?\[2J\?31m\?gnp\.exe/);
-    const json = JSON.parse(runCliProcess('report', bad, '--json').stdout) as { partial_reason: string };
+    const json = JSON.parse((await runCli('report', bad, '--json')).stdout) as { partial_reason: string };
     assert.equal(json.partial_reason, `lost ${EVIL}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
