@@ -83,7 +83,7 @@ function mutateValue(r: () => number, root: unknown): unknown {
   else if (op === 1) next = typeof cur === 'number' ? -cur - 1 : typeof cur === 'string' ? cur + pick(r, EVIL_STRINGS) : pick(r, EVIL_VALUES);
   else if (op === 2) next = deep(r);
   else if (op === 3) next = Array.isArray(cur) ? [...cur, ...cur] : [cur];
-  else if (op === 4) next = typeof cur === 'number' ? cur * 1e6 : String(cur);
+  else if (op === 4) next = typeof cur === 'number' ? cur * 1e6 : cur !== null && typeof cur === 'object' ? pick(r, EVIL_STRINGS) : String(cur);
   else if (op === 5 && parent && !Array.isArray(parent)) {
     delete parent[key as string];
     return root;
