@@ -88,7 +88,8 @@ function mutateValue(r: () => number, root: unknown): unknown {
     delete parent[key as string];
     return root;
   } else if (op === 6 && cur && typeof cur === 'object' && !Array.isArray(cur)) {
-    (cur as Record<string, unknown>)[pick(r, ['x', 'name', 'frames', 'count', 'buckets', 'sampled', '__proto__'])] = pick(r, EVIL_VALUES);
+    // an own member even for __proto__, as JSON.parse makes it
+    Object.defineProperty(cur, pick(r, ['x', 'name', 'frames', 'count', 'buckets', 'sampled', '__proto__']), { value: pick(r, EVIL_VALUES), enumerable: true, writable: true, configurable: true });
     return root;
   } else next = Array.isArray(cur) ? cur.slice(0, Math.floor(r() * cur.length)) : pick(r, EVIL_VALUES);
   if (!parent) return next;
@@ -168,13 +169,13 @@ async function sessionCase(ctx: Ctx, seed: number): Promise<Crash | null> {
   let text: string;
   if (r() < 0.25) text = mutateText(r, ctx.baseText);
   else {
-    let v: unknown = JSON.parse(ctx.baseText);
-    const n = 1 + Math.floor(r() * 3);
-    for (let i = 0; i < n; i++) v = mutateValue(r, v);
     try {
+      let v: unknown = JSON.parse(ctx.baseText);
+      const n = 1 + Math.floor(r() * 3);
+      for (let i = 0; i < n; i++) v = mutateValue(r, v);
       text = JSON.stringify(v);
     } catch {
-      return null; // too deep for JSON.stringify: not a file anyone can write this way
+      return null; // the mutation itself failed (e.g. too deep for JSON.stringify): no file to try
     }
   }
   const file = join(ctx.dir, `case-${seed}.pktpath.json`);
