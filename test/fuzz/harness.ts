@@ -24,6 +24,7 @@ export interface Crash {
 }
 
 export interface FuzzResult {
+  /** cases that ran (a mutation that could not be written is not one) */
   cases: Record<FuzzKind, number>;
   crashes: Crash[];
 }
@@ -164,7 +165,7 @@ const COMMANDS = (file: string, out: string): string[][] => [
   ['diff', file, file],
 ];
 
-async function sessionCase(ctx: Ctx, seed: number): Promise<Crash | null> {
+async function sessionCase(ctx: Ctx, seed: number): Promise<Crash | null | 'skip'> {
   const r = rng(seed);
   let text: string;
   if (r() < 0.25) text = mutateText(r, ctx.baseText);
@@ -175,7 +176,7 @@ async function sessionCase(ctx: Ctx, seed: number): Promise<Crash | null> {
       for (let i = 0; i < n; i++) v = mutateValue(r, v);
       text = JSON.stringify(v);
     } catch {
-      return null; // the mutation itself failed (e.g. too deep for JSON.stringify): no file to try
+      return 'skip'; // the mutation itself failed (e.g. too deep for JSON.stringify): no file to try
     }
   }
   const file = join(ctx.dir, `case-${seed}.pktpath.json`);
@@ -235,7 +236,7 @@ const ARG_TOKENS = [
   '-1', '0', '1e9', 'NaN', '12abc', '', '--', '-', '--bogus', '-xyz', '/proc/x.json', '/dev/null', '/tmp', 'BASE', 'OUT',
 ];
 
-async function argvCase(ctx: Ctx, seed: number): Promise<Crash | null> {
+async function argvCase(ctx: Ctx, seed: number): Promise<Crash | null | 'skip'> {
   const r = rng(seed);
   const n = Math.floor(r() * 9);
   const argv: string[] = [];
@@ -246,9 +247,9 @@ async function argvCase(ctx: Ctx, seed: number): Promise<Crash | null> {
   if (argv[0] === 'record') {
     // never a real recording: no tracer to find, and no remote host
     argv.push('--tracer', '/nonexistent/pktpath-fuzz-tracer', '--duration', '0.01');
-    if (argv.includes('--host')) return null;
+    if (argv.includes('--host')) return 'skip';
   }
-  if (argv[0] === 'ps') return null;
+  if (argv[0] === 'ps') return 'skip';
   if (argv[0] === 'report' || argv[0] === 'export') argv.push('--no-symbolize');
   const res = await run(argv);
   const why = judge(res, null);
@@ -265,6 +266,7 @@ export async function runFuzz(o: { seed: number; cases: number; kinds?: FuzzKind
       const seed = o.seed + i;
       const kind = kinds[i % kinds.length]!;
       const c = kind === 'session' ? await sessionCase(ctx, seed) : kind === 'stream' ? streamCase(ctx, seed) : await argvCase(ctx, seed);
+      if (c === 'skip') continue; // not a case: counted only what ran
       result.cases[kind]++;
       if (c) result.crashes.push(c);
       if (o.onProgress && (i + 1) % 1000 === 0) o.onProgress(i + 1, result.crashes.length);
