@@ -8,6 +8,7 @@
 
 import { PROBE_STAGE, sourceOf, type FlameData, type SourceFrame } from '../src/shared/view-types.ts';
 import { fmtCount, fmtNs, fmtPct } from './format.ts';
+import { clampedText, inertText } from '../src/shared/display-text.ts';
 import { DIFF_LEVELS, SHADE_COUNT, SLOT_DIFF, SLOT_NONE, SLOT_PROBE, type Theme } from './theme.ts';
 import { button, textField, type TextField } from './controls.ts';
 
@@ -375,8 +376,8 @@ export class FlameView {
       }
       const b = document.createElement('button');
       b.type = 'button';
-      b.textContent = this.nameOf(node); // untrusted: text only
-      b.title = this.nameOf(node);
+      b.textContent = clampedText(this.nameOf(node), 80); // untrusted: text only, inert
+      b.title = clampedText(this.nameOf(node));
       if (node === this.zoom) b.setAttribute('aria-current', 'true');
       b.addEventListener('click', () => this.zoomTo(node));
       els.push(b);
@@ -473,7 +474,7 @@ export class FlameView {
       ctx.strokeRect(px + 0.5, y + 0.5, Math.max(0, rw - 1), ROW_H - 2);
     }
     if (w >= LABEL_MIN_PX) {
-      const name = this.data!.frames[f]!.name;
+      const name = inertText(this.data!.frames[f]!.name);
       const max = Math.floor((w - 6) / this.charW);
       if (max >= 2) {
         const text = name.length > max ? `${name.slice(0, max - 1)}…` : name;
@@ -573,14 +574,14 @@ export class FlameView {
     const rootTotal = this.total[0]!;
     const name = document.createElement('div');
     name.className = 'pp-tt-name';
-    name.textContent = fr.name;
+    name.textContent = clampedText(fr.name);
     const lines: string[] = [];
     const module = d.modules[fr.module];
-    if (module) lines.push(module);
+    if (module) lines.push(clampedText(module));
     const st = this.stage[node]!;
     const stName = st >= 0 ? this.opts.stageName(st) : null;
     if (fr.kind === 'probe') lines.push('the probes\' own cost: int3 trap, uprobe dispatch, BPF programs (folded)', 'left out of corrected stage widths');
-    else if (fr.kind === 'fn') lines.push(stName ? `stage: ${stName}` : 'stage: none (outside every stage)');
+    else if (fr.kind === 'fn') lines.push(stName ? `stage: ${clampedText(stName, 80)}` : 'stage: none (outside every stage)');
     if (fr.kind === 'stage' && st >= 0 && this.opts.stageDetail) lines.push(...this.opts.stageDetail(st));
     const pct = (v: number): string => (rootTotal > 0 ? fmtPct(v / rootTotal) : '–');
     if (d.unit === 'ns') {

@@ -10,6 +10,7 @@ import { max } from 'd3-array';
 import type { CompareView, HistogramBin, StageNumbers, StageView, ViewModel } from '../src/shared/view-types.ts';
 import { fmtCount, fmtNs, fmtPct } from './format.ts';
 import { button } from './controls.ts';
+import { clampedText } from '../src/shared/display-text.ts';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -135,8 +136,8 @@ export class StageTable {
       });
       const sw = el('span', 'pp-swatch');
       sw.style.background = this.opts.swatch(s.colour);
-      const label = el('span', 'pp-stage-name', s.name);
-      label.title = `${s.name}\n${s.spec}`;
+      const label = el('span', 'pp-stage-name', clampedText(s.name, 80));
+      label.title = `${clampedText(s.name)}\n${clampedText(s.spec)}`;
       const kind = el('span', 'pp-kind', s.poll ? `${s.kind} · poll` : s.kind);
       if (s.name === weakest) kind.append(el('span', 'pp-weak-tag', 'weakest'));
       name.append(disc, sw, label, kind);

@@ -3,14 +3,14 @@ import { parseArgs } from 'node:util';
 import { loadSession } from '../core/session-io.ts';
 import { diffSessions, slowerThan } from '../core/diff.ts';
 import { formatNs } from '../core/report.ts';
+import { jsonForTerminal, sanitizeTerminal } from '../core/sanitize.ts';
 import { EXIT_OK, numFlag, UsageError, type Io } from './common.ts';
 
 export const DIFF_USAGE = 'pktpath diff A B [--json] [--fail-if-slower PCT]';
 /** A stage got significantly slower by more than --fail-if-slower: a regression, not a failure to run. */
 export const EXIT_SLOWER = 3;
 
-// eslint-disable-next-line no-control-regex
-const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f]/g, '?');
+const printable = (s: string): string => sanitizeTerminal(s).replace(/[\n\t]/g, ' ');
 
 export async function diffCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,7 +23,7 @@ export async function diffCommand(argv: string[], io: Io): Promise<number> {
   const d = diffSessions(a, b);
   const slower = gate !== undefined ? slowerThan(d, gate) : [];
   if (values.json) {
-    io.out(JSON.stringify(gate !== undefined ? { ...d, fail_if_slower_pct: gate, slower: slower.map((s) => s.name) } : d, null, 2));
+    io.out(jsonForTerminal(gate !== undefined ? { ...d, fail_if_slower_pct: gate, slower: slower.map((s) => s.name) } : d, 2));
   } else {
     const rows = [['stage', 'A ns/pkt', 'B ns/pkt', 'change', `beyond noise (p<${d.alpha})`, 'p50 Δ', 'p99 Δ']];
     const sign = (v: number | null) => (v === null ? '-' : `${v >= 0 ? '+' : ''}${formatNs(v)}`);

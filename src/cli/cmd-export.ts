@@ -1,12 +1,18 @@
 // pktpath export FILE --format folded|speedscope|pprof -o OUT [--modules]
+// Streams: the session's stacks are read and the output written one stack at a time
+// (src/core/session-stream.ts, export-stream.ts), so memory does not grow with the stacks. A
+// session whose frames are symbolized here is read whole (symbols may add inlined frames to stacks).
 import { parseArgs } from 'node:util';
-import { writeFile, rename } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { loadSession } from '../core/session-io.ts';
-import { exportFolded } from '../core/export-folded.ts';
-import { exportSpeedscope } from '../core/export-speedscope.ts';
-import { exportPprof } from '../core/export-pprof.ts';
+import { openSessionStreaming, whole, type StreamedSession } from '../core/session-stream.ts';
+import { foldedChunks, pprofChunks, speedscopeChunks } from '../core/export-stream.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
-import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli, wouldSymbolize } from './symbol-options.ts';
 
 export const EXPORT_USAGE = `pktpath export FILE --format folded|speedscope|pprof -o OUT [--modules] ${SYMBOL_USAGE}`;
 
@@ -23,14 +29,31 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   if (fmt !== 'folded' && fmt !== 'speedscope' && fmt !== 'pprof') {
     throw new UsageError(`--format must be folded, speedscope or pprof${fmt ? `, not ${JSON.stringify(fmt)}` : ''}`);
   }
-  const s = await symbolizeForCli(await loadSession(positionals[0]!), values, io);
-  let data: string | Buffer;
-  if (fmt === 'folded') data = exportFolded(s, { modules: values.modules === true });
-  else if (fmt === 'speedscope') data = JSON.stringify(exportSpeedscope(s));
-  else data = exportPprof(s);
+  let src: StreamedSession = await openSessionStreaming(positionals[0]!);
+  if (wouldSymbolize(src.session, values)) {
+    src = whole(await symbolizeForCli(await loadSession(positionals[0]!), values, io));
+  }
+  const s = src.session;
+  let stacks = 0;
+  const counted = function* () {
+    for (const st of src.stacks()) {
+      stacks++;
+      yield st;
+    }
+  };
+  const chunks: Iterable<string | Uint8Array> =
+    fmt === 'folded' ? foldedChunks(s, counted(), { modules: values.modules === true }) : fmt === 'speedscope' ? speedscopeChunks(s, counted()) : pprofChunks(s, counted());
   const tmp = `${values.output}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, values.output);
-  io.err(`wrote ${fmt} (${s.stacks.length} distinct stacks, ${s.samples} samples) to ${values.output}`);
+  try {
+    const stages: Array<Readable | Transform | NodeJS.WritableStream> = [Readable.from(chunks, { objectMode: false })];
+    if (fmt === 'pprof') stages.push(createGzip());
+    stages.push(createWriteStream(tmp));
+    await (pipeline as (...s: Array<Readable | Transform | NodeJS.WritableStream>) => Promise<void>)(...stages);
+    await rename(tmp, values.output);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  io.err(`wrote ${fmt} (${stacks} distinct stacks, ${s.samples} samples) to ${values.output}`);
   return EXIT_OK;
 }

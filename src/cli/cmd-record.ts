@@ -3,17 +3,15 @@
 // Ctrl-C (a second Ctrl-C stops harder), and saves the session whatever happened to the tracer or
 // the connection; the exit status says whether the recording was whole.
 import { parseArgs } from 'node:util';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { openTransport } from '../remote/open.ts';
 import type { Transport } from '../remote/transport.ts';
-import { saveSession } from '../core/session-io.ts';
 import { formatNs } from '../core/report.ts';
 import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SpecError } from '../tracer/spec.ts';
 import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
+import { checkOutputFile, saveOrRescue } from './output-file.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
@@ -83,8 +81,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const out = values.output;
   if (!out) throw new UsageError('-o FILE is required (where to save the session, e.g. run.pktpath.json)');
-  const outDir = dirname(resolve(out));
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new UsageError(`-o ${out}: directory ${outDir} does not exist`);
+  checkOutputFile(out); // before anything attaches: a recording must have somewhere to go
   const mode = values.mode ?? 'exact';
   if (mode !== 'exact' && mode !== 'sampled') throw new UsageError(`--mode must be exact or sampled, not ${JSON.stringify(mode)}`);
   const pidText = values.pid;
@@ -155,7 +152,8 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
       ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
       quiet: values.quiet === true,
     });
-    await saveSession(out, session);
+    const saved = await saveOrRescue(out, session, io);
+    if (saved.fallback) return EXIT_FAIL;
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
     const failed = session.partial || (session.errors?.length ?? 0) > 0;
     return failed ? EXIT_FAIL : EXIT_OK;

@@ -1,8 +1,9 @@
 // pktpath report FILE [--json]
 import { parseArgs } from 'node:util';
-import { loadSession } from '../core/session-io.ts';
+import { openSessionStreaming } from '../core/session-stream.ts';
 import { buildReport, formatReportTable } from '../core/report.ts';
 import { formatSampledReport } from '../core/sampled.ts';
+import { jsonForTerminal } from '../core/sanitize.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 
@@ -11,10 +12,13 @@ export const REPORT_USAGE = `pktpath report FILE [--json] ${SYMBOL_USAGE}`;
 export async function reportCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...SYMBOL_OPTIONS }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError(`expected one session file: ${REPORT_USAGE}`);
-  const s = await symbolizeForCli(await loadSession(positionals[0]!), values, io, { quiet: values.json === true });
+  // the report reads no stacks: they are checked one at a time and never held
+  const src = await openSessionStreaming(positionals[0]!);
+  for (const _ of src.stacks());
+  const s = await symbolizeForCli(src.session, values, io, { quiet: values.json === true });
   const r = buildReport(s);
   if (values.json) {
-    io.out(JSON.stringify(r, null, 2));
+    io.out(jsonForTerminal(r, 2));
     return EXIT_OK;
   }
   let text = formatReportTable(r);

@@ -1,4 +1,6 @@
 // What every command shares: usage errors (exit 2) versus failures (exit 1), and output helpers.
+import { sanitizeTerminal } from '../core/sanitize.ts';
+
 export class UsageError extends Error {}
 
 export const EXIT_OK = 0;
@@ -27,4 +29,14 @@ export function numFlag(flag: string, v: string | undefined): number | undefined
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} expects a number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * Io whose every write goes through the terminal sanitizer: names and messages from targets and
+ * files never reach the terminal as escapes. A write may start with a carriage return (a live
+ * line redrawn in place); any other control is replaced.
+ */
+export function sanitizingIo(io: Io): Io {
+  const clean = (t: string): string => (t.startsWith('\r') ? '\r' + sanitizeTerminal(t.slice(1)) : sanitizeTerminal(t));
+  return { out: (t) => io.out(clean(t)), err: (t) => io.err(clean(t)) };
 }

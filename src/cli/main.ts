@@ -4,7 +4,7 @@ import { reportCommand, REPORT_USAGE } from './cmd-report.ts';
 import { exportCommand, EXPORT_USAGE } from './cmd-export.ts';
 import { diffCommand, DIFF_USAGE } from './cmd-diff.ts';
 import { psCommand, PS_USAGE } from './ps.ts';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, stdio, type Io } from './common.ts';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, sanitizingIo, stdio, type Io } from './common.ts';
 import { SessionFileError } from '../core/session-io.ts';
 
 const USAGE = `pktpath — find the weakest link on a packet path
@@ -25,13 +25,14 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   ps: psCommand,
 };
 
-export async function main(argv: string[], io: Io = stdio): Promise<number> {
+export async function main(argv: string[], rawIo: Io = stdio): Promise<number> {
+  const io = sanitizingIo(rawIo);
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     (cmd === undefined ? io.err : io.out)(USAGE);
     return cmd === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const run = COMMANDS[cmd];
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined; // never an Object.prototype member
   if (!run) {
     io.err(`pktpath: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
     return EXIT_USAGE;

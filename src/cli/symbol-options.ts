@@ -28,8 +28,13 @@ export interface SymbolValues {
  * The session named from the debug files found here (by build-id), or as it was when symbolizing
  * is off or impossible; what was found, refused or missing goes to stderr (`quiet`: only warnings).
  */
+/** Whether symbolizeForCli would look for debug files at all (it may then rewrite frames and stacks). */
+export function wouldSymbolize(s: Pick<Session, 'frames'>, v: SymbolValues): boolean {
+  return !v['no-symbolize'] && s.frames.some((f) => !f.kernel && f.elf_addr);
+}
+
 export async function symbolizeForCli(s: Session, v: SymbolValues, io: Io, o: { tracer?: string; quiet?: boolean } = {}): Promise<Session> {
-  if (v['no-symbolize'] || !s.frames.some((f) => !f.kernel && f.elf_addr)) return s;
+  if (!wouldSymbolize(s, v)) return s;
   let tracer: string;
   try {
     tracer = locateTracer(o.tracer !== undefined ? { explicit: o.tracer } : {});

@@ -7,6 +7,7 @@ import { readFile, rename, unlink, writeFile, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SESSION_FORMAT, SESSION_VERSION, type Session } from './session.ts';
+import { sessionProblem } from './session-schema.ts';
 
 export class SessionFileError extends Error {
   readonly file: string;
@@ -75,103 +76,20 @@ export function parseSession(raw: Buffer, name = 'session'): Session {
   return validateSession(v, name);
 }
 
-// ---- validation -------------------------------------------------------------------------------
-
-class Invalid extends Error {}
-
-type O = Record<string, unknown>;
-
-function isObj(v: unknown): v is O {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function need(cond: boolean, where: string, what: string): void {
-  if (!cond) throw new Invalid(`${where} ${what}`);
-}
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isStrOrNull = (v: unknown) => v === null || typeof v === 'string';
-
 function validateSession(v: unknown, name: string): Session {
-  if (!isObj(v) || v.format !== SESSION_FORMAT) {
+  const o = v as { format?: unknown; version?: unknown } | null;
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || o.format !== SESSION_FORMAT) {
     throw new SessionFileError(name, `not a pktpath session file (no "format": "${SESSION_FORMAT}")`);
   }
-  if (!isNum(v.version) || !Number.isInteger(v.version) || v.version < 1) {
-    throw new SessionFileError(name, 'the session has no valid "version"');
+  if (typeof o.version === 'number' && Number.isInteger(o.version) && o.version > SESSION_VERSION) {
+    throw new SessionFileError(name, `session format version ${o.version} is newer than this pktpath reads (${SESSION_VERSION}): update pktpath`);
   }
-  if (v.version > SESSION_VERSION) {
-    throw new SessionFileError(name, `session format version ${v.version} is newer than this pktpath reads (${SESSION_VERSION}): update pktpath`);
-  }
-  try {
-    checkShape(v);
-  } catch (e) {
-    if (e instanceof Invalid) throw new SessionFileError(name, `damaged session: ${e.message}`);
-    throw e;
-  }
+  const problem = sessionProblem(v);
+  if (problem) throw new SessionFileError(name, problem);
   // Additive members of later writers of version 1 may be absent in older files.
-  const s = v as unknown as Session;
+  const s = v as Session;
   s.errors ??= [];
   s.end_reason ??= null;
+  s.partial_reason ??= null;
   return s;
-}
-
-function checkShape(v: O): void {
-  need(typeof v.created === 'string', '"created"', 'must be a string');
-  need(typeof v.partial === 'boolean', '"partial"', 'must be true or false');
-  need(isStrOrNull(v.partial_reason ?? null), '"partial_reason"', 'must be a string or null');
-  need(isObj(v.target), '"target"', 'must be an object');
-  const t = v.target as O;
-  need(typeof t.host === 'string', '"target.host"', 'must be a string');
-  need(t.pid === null || isNum(t.pid), '"target.pid"', 'must be a number or null');
-  need(isObj(v.tracer), '"tracer"', 'must be an object');
-  for (const k of ['duration_s', 'interval_ms', 'sample_hz', 'samples', 'lost_samples']) need(isNum(v[k]) && (v[k] as number) >= 0, `"${k}"`, 'must be a non-negative number');
-  need(isObj(v.hist) && isNum((v.hist as O).sub_bits) && isNum((v.hist as O).max_pow), '"hist"', 'must give sub_bits and max_pow');
-  const hist = v.hist as O;
-  need((hist.sub_bits as number) >= 1 && (hist.sub_bits as number) <= 8 && (hist.max_pow as number) <= 63, '"hist"', 'has an impossible layout');
-  need(Array.isArray(v.stages), '"stages"', 'must be an array');
-  (v.stages as unknown[]).forEach((st, i) => checkStage(st, `stages[${i}]`));
-  need(Array.isArray(v.frames), '"frames"', 'must be an array');
-  (v.frames as unknown[]).forEach((f, i) => {
-    const w = `frames[${i}]`;
-    need(isObj(f), w, 'must be an object');
-    const o = f as O;
-    need(isNum(o.id) && typeof o.fn === 'string' && typeof o.module === 'string' && typeof o.addr === 'string', w, 'needs id, fn, module and addr');
-  });
-  need(Array.isArray(v.stacks), '"stacks"', 'must be an array');
-  (v.stacks as unknown[]).forEach((s, i) => {
-    const w = `stacks[${i}]`;
-    need(isObj(s) && Array.isArray((s as O).frames) && ((s as O).frames as unknown[]).every(isNum) && isNum((s as O).count), w, 'needs frames (ids) and count');
-  });
-  need(isObj(v.drops) && Object.values(v.drops as O).every(isNum), '"drops"', 'must map names to numbers');
-  need(Array.isArray(v.warnings) && (v.warnings as unknown[]).every((w) => typeof w === 'string'), '"warnings"', 'must be an array of strings');
-  if (v.intervals !== undefined) {
-    need(
-      Array.isArray(v.intervals) && (v.intervals as unknown[]).every((i) => isObj(i) && isNum(i.t_s) && isNum(i.dt_s) && isNum(i.coverage) && (i.overhead_pct === null || isNum(i.overhead_pct))),
-      '"intervals"',
-      'must be points of t_s, dt_s, coverage, overhead_pct',
-    );
-  }
-  if (v.errors !== undefined) need(Array.isArray(v.errors) && (v.errors as unknown[]).every((w) => typeof w === 'string'), '"errors"', 'must be an array of strings');
-}
-
-function checkStage(st: unknown, w: string): void {
-  need(isObj(st), w, 'must be an object');
-  const o = st as O;
-  need(typeof o.name === 'string', `${w}.name`, 'must be a string');
-  need(typeof o.kind === 'string' && typeof o.spec === 'string' && typeof o.packets_from === 'string', w, 'needs kind, spec and packets_from');
-  for (const k of ['id', 'calls', 'packets', 'sum_ns', 'unmatched']) need(isNum(o[k]) && (o[k] as number) >= 0, `${w}.${k}`, 'must be a non-negative number');
-  need(isObj(o.attach) && typeof (o.attach as O).ok === 'boolean', `${w}.attach`, 'must be an object with "ok"');
-  need(
-    Array.isArray(o.buckets) &&
-      (o.buckets as unknown[]).every((p) => Array.isArray(p) && p.length === 2 && isNum(p[0]) && isNum(p[1]) && p[0] >= 0 && p[1] >= 0),
-    `${w}.buckets`,
-    'must be [index, count] pairs',
-  );
-  if (o.calibration !== null) {
-    const c = o.calibration;
-    need(isObj(c) && isNum(c.inner_ns) && isNum(c.inner_spread_ns) && isNum(c.outer_ns), `${w}.calibration`, 'must be null or give inner_ns, inner_spread_ns, outer_ns');
-  }
-  need(
-    Array.isArray(o.timeline) && (o.timeline as unknown[]).every((p) => isObj(p) && isNum(p.t_s) && isNum(p.calls) && isNum(p.packets) && isNum(p.sum_ns)),
-    `${w}.timeline`,
-    'must be points of t_s, calls, packets, sum_ns',
-  );
 }

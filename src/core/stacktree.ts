@@ -85,14 +85,28 @@ export function buildStackTree(frames: readonly Frame[], stacks: readonly StackS
   return { root, functions: table.functions, frameFunction, total };
 }
 
-/** Every root-to-leaf path with its self count (depth first), e.g. for folded output. */
+/** Every root-to-leaf path with its self count (depth first), e.g. for folded output. Iterative:
+ * a stack may be tens of thousands of frames deep, deeper than the JS call stack. */
 export function* walkPaths(tree: StackTree): Generator<{ path: number[]; count: number }> {
   const path: number[] = [];
-  function* visit(n: StackNode): Generator<{ path: number[]; count: number }> {
-    if (n.fn >= 0) path.push(n.fn);
-    if (n.self > 0 && path.length) yield { path: [...path], count: n.self };
-    for (const c of n.children.values()) yield* visit(c);
-    if (n.fn >= 0) path.pop();
+  // one iterator over each open node's children; the path holds the open nodes' functions
+  const open: Array<Iterator<StackNode>> = [];
+  let node: StackNode | undefined = tree.root;
+  for (;;) {
+    if (node) {
+      if (node.fn >= 0) path.push(node.fn);
+      if (node.self > 0 && path.length) yield { path: [...path], count: node.self };
+      open.push(node.children.values());
+    }
+    const top = open[open.length - 1];
+    if (!top) return;
+    const next = top.next();
+    if (next.done) {
+      open.pop();
+      if (open.length) path.pop();
+      node = undefined;
+    } else {
+      node = next.value;
+    }
   }
-  yield* visit(tree.root);
 }

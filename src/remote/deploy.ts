@@ -3,10 +3,11 @@
 // The binary for the host's architecture is copied by SFTP into a per-user cache keyed by its
 // sha256 (~/.cache/pktpath/tracer-<sha256>/pktpath-tracer), verified on the host with sha256sum, and
 // reused when already there and intact — so file capabilities granted to it stay until the tracer
-// changes. Then `pktpath-tracer --check` runs with its privileges (privilege.ts) and its hello line
-// says what the host lacks.
+// changes. A host whose sshd has no SFTP subsystem gets it over the exec channel instead (`cat >` a
+// temporary file, checked by sha256, renamed into place). Then `pktpath-tracer --check` runs with
+// its privileges (privilege.ts) and its hello line says what the host lacks.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { packageRoot, TRACER_BINARY } from '../tracer/locate.ts';
 import { tracerPrivilege, type TracerVia } from './privilege.ts';
@@ -80,10 +81,41 @@ export async function deployTracer(t: Transport, opts: { localTracer?: string } 
   if ((await remoteSha256(t, path)) === sha256) return { path, sha256, uploaded: false };
   const mk = await t.exec(['mkdir', '-p', '-m', '700', '--', posix.dirname(path)]);
   if (mk.code !== 0) throw new Error(`${t.host}: cannot create ${posix.dirname(path)}: ${mk.stderr.trim()}`);
-  await t.upload(local, path, 0o755);
+  try {
+    await t.upload(local, path, 0o755);
+  } catch (e) {
+    if (!/SFTP unavailable/.test((e as Error).message)) throw e;
+    await uploadByExec(t, local, path, sha256, 0o755);
+  }
   const got = await remoteSha256(t, path);
   if (got !== sha256) throw new Error(`${t.host}: the uploaded tracer at ${path} does not verify (sha256 ${got ?? 'unreadable'}, expected ${sha256})`);
   return { path, sha256, uploaded: true };
+}
+
+/**
+ * Copies a file over the exec channel, for hosts without SFTP: `cat >` a temporary file beside the
+ * target, its sha256 checked on the host, then chmod and rename (a reader never sees half a file).
+ */
+export async function uploadByExec(t: Transport, localPath: string, remotePath: string, sha256: string, mode = 0o644): Promise<void> {
+  const tmp = posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.${process.pid}.${Date.now()}.part`);
+  const cat = t.run(['sh', '-c', 'umask 077 && cat > "$1"', 'sh', tmp]);
+  const err: Buffer[] = [];
+  cat.stderr.on('data', (b: Buffer) => err.push(b));
+  cat.stdout.resume();
+  const src = createReadStream(localPath);
+  src.on('error', (e) => cat.stdin.destroy(e));
+  src.pipe(cat.stdin); // ends stdin at the file's end: cat then exits
+  const st = await cat.exit;
+  const r = { ...st, stderr: Buffer.concat(err).toString('utf8') };
+  const fail = async (why: string): Promise<never> => {
+    await t.exec(['rm', '-f', '--', tmp]);
+    throw new Error(`${t.host}: upload of ${localPath} to ${remotePath} over the exec channel failed: ${why}`);
+  };
+  if (r.code !== 0) await fail(r.stderr.trim() || `cat exited with ${r.code ?? r.signal}`);
+  const got = await remoteSha256(t, tmp);
+  if (got !== sha256) await fail(`sha256 ${got ?? 'unreadable'}, expected ${sha256}`);
+  const mv = await t.exec(['sh', '-c', 'chmod "$1" "$2" && mv -f -- "$2" "$3"', 'sh', mode.toString(8), tmp, remotePath]);
+  if (mv.code !== 0) await fail(mv.stderr.trim());
 }
 
 interface HelloLine {

@@ -240,7 +240,10 @@ export class Recorder {
   }
 
   private layout() {
-    return this.hello ? { sub_bits: this.hello.hist.sub_bits, max_pow: this.hello.hist.max_pow } : { sub_bits: HIST_SUB_BITS, max_pow: HIST_MAX_POW };
+    const h = this.hello?.hist;
+    // a layout no tracer writes (a damaged hello) would size the histograms from garbage
+    const sane = h !== undefined && h.sub_bits >= 1 && h.sub_bits <= 8 && h.max_pow >= h.sub_bits && h.max_pow <= 63;
+    return sane ? { sub_bits: h.sub_bits, max_pow: h.max_pow } : { sub_bits: HIST_SUB_BITS, max_pow: HIST_MAX_POW };
   }
 
   private stage(id: number, what: string): LiveStage | undefined {

@@ -195,6 +195,32 @@ test('hostile symbol names render as text, in the canvas, tooltip and breadcrumb
   }
 });
 
+test('bidi controls in a name are inert and a 10,000-character name makes a bounded tooltip', async () => {
+  const s = syntheticSession({ nodes: 2000, seed: 3, hostile: true });
+  const evil = `evil\u202egnp.exe\u2066${'x'.repeat(10_000)}`;
+  for (const f of s.frames) if (f.fn === HOSTILE_NAME) f.fn = evil;
+  const w = await openWebview(browser, buildViewModel(s));
+  try {
+    assert.ok(await clickNode(w, 'cpu', 'fwd_parse'));
+    assert.ok(await clickNode(w, 'cpu', evil, true), 'the frame is drawn');
+    await w.page.waitForSelector('#cpu-flame .pp-tooltip:not([hidden])');
+    const name = (await w.page.textContent('#cpu-flame .pp-tooltip .pp-tt-name')) ?? '';
+    assert.ok(name.startsWith('evil\ufffdgnp.exe\ufffdxxx'), name.slice(0, 40));
+    assert.doesNotMatch(name, /[\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
+    assert.ok(name.length <= 300 && name.endsWith('…'), `${name.length} characters`);
+    const box = await w.page.locator('#cpu-flame .pp-tooltip').boundingBox();
+    const vh = await w.page.evaluate('window.innerHeight') as number;
+    assert.ok(box && box.width <= 700 && box.height <= 0.4 * vh + 2, `tooltip ${box?.width}x${box?.height} px`);
+    await w.page.screenshot({ path: join(ART, 'hostile-bidi-tooltip.png') });
+    assert.ok(await clickNode(w, 'cpu', evil));
+    const last = (await crumbs(w, 'cpu-flame')).at(-1) ?? '';
+    assert.ok(last.startsWith('evil\ufffdgnp.exe') && last.length <= 80, last.slice(0, 40));
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.page.close();
+  }
+});
+
 test('dark and high-contrast themes: canvas follows the VS Code variables', async () => {
   const { session } = demoSession();
   const w = await openWebview(browser, buildViewModel(session));

@@ -86,7 +86,7 @@ function children(pid: number): number[] {
   return out;
 }
 
-async function startSshd(dir: string, name: string, authorizedKeys: string, logLevel: string): Promise<Sshd> {
+async function startSshd(dir: string, name: string, authorizedKeys: string, logLevel: string, sftp = true): Promise<Sshd> {
   const base = join(dir, name);
   mkdirSync(base);
   const hostKey = join(base, 'ssh_host_ed25519_key');
@@ -110,7 +110,7 @@ async function startSshd(dir: string, name: string, authorizedKeys: string, logL
         'UsePAM no',
         'StrictModes no',
         `LogLevel ${logLevel}`,
-        'Subsystem sftp internal-sftp',
+        ...(sftp ? ['Subsystem sftp internal-sftp'] : []),
         'AllowTcpForwarding yes',
         // bash started by sshd sources ~/.bashrc unless SHLVL says it is nested; root's .bashrc on
         // this machine runs `pyenv rehash`, which takes a lock for up to 60 s under concurrent logins.
@@ -164,7 +164,8 @@ function hookExit(): void {
   }
 }
 
-export async function startSshLab(): Promise<SshLab> {
+/** `sftp: false`: the target's sshd has no SFTP subsystem (as some hardened hosts). */
+export async function startSshLab(o: { sftp?: boolean } = {}): Promise<SshLab> {
   const dir = mkdtempSync(join(tmpdir(), `pp-sshlab-${process.pid}-`));
   const procs: ChildProcess[] = [];
   const daemons: Sshd[] = [];
@@ -190,7 +191,7 @@ export async function startSshLab(): Promise<SshLab> {
     const authorizedKeys = join(dir, 'authorized_keys');
     writeFileSync(authorizedKeys, Object.values(keys).map((k) => readFileSync(`${k}.pub`, 'utf8')).join(''));
 
-    const target = await startSshd(dir, 'target', authorizedKeys, 'VERBOSE');
+    const target = await startSshd(dir, 'target', authorizedKeys, 'VERBOSE', o.sftp ?? true);
     daemons.push(target);
     procs.push(target.proc);
     // The hop logs at DEBUG1 so a test can see the forwarded (direct-tcpip) channel in its log.

@@ -43,7 +43,7 @@ test('usage errors exit 2 with a clear message, before anything runs', async () 
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:$(reboot)', '-o', join(dir, 'x.json')], /is not a symbol name/],
     [['record', '--pid', '12', '--stage', 'rx=teleport:x', '-o', join(dir, 'x.json')], /kind must be uprobe/],
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--sample-hz', 'fast', '-o', join(dir, 'x.json')], /--sample-hz expects a whole number/],
-    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '-o', '/nonexistent-dir/x.json'], /directory \/nonexistent-dir does not exist/],
+    [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '-o', '/nonexistent-dir/x.json'], /directory \/nonexistent-dir: no such directory/],
     [['record', '--pid', '12', '--bogus'], /Unknown option '--bogus'/],
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--mode', 'sampled', '-o', join(dir, 'x.json')], /--packets-from/],
     [['record', '--pid', '12', '--stage', 'rx=uprobe:/bin/true:main', '--no-bpf', '-o', join(dir, 'x.json')], /--no-bpf is for --mode sampled/],

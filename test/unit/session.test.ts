@@ -135,8 +135,8 @@ test('loading bad files gives clear SessionFileErrors, never a raw SyntaxError',
       ['garbage.pktpath.json', 'hello world', /not valid JSON/],
       ['other.pktpath.json', JSON.stringify({ some: 'thing' }), /not a pktpath session file/],
       ['newer.pktpath.json', JSON.stringify({ ...session, version: 99 }), /version 99 is newer.*update pktpath/],
-      ['damaged.pktpath.json', JSON.stringify({ ...session, stages: [{ ...session.stages[0], calls: 'many' }] }), /damaged session: stages\[0\]\.calls/],
-      ['badbuckets.pktpath.json', JSON.stringify({ ...session, stages: [{ ...session.stages[0], buckets: [[1]] }] }), /buckets must be \[index, count\]/],
+      ['damaged.pktpath.json', JSON.stringify({ ...session, stages: [{ ...session.stages[0], calls: 'many' }] }), /damaged\.pktpath\.json: stages\[0\]\.calls: expected a non-negative number, got "many"$/],
+      ['badbuckets.pktpath.json', JSON.stringify({ ...session, stages: [{ ...session.stages[0], buckets: [[1]] }] }), /stages\[0\]\.buckets\[0\]: expected \[index, count\] of non-negative numbers, got an array of 1$/],
       ['trunc.pktpath.json.gz', gzipSync(good).subarray(0, 100), /corrupt or truncated gzip/],
     ];
     for (const [name, data, re] of cases) {
