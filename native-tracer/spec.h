@@ -33,6 +33,10 @@ struct options {
 	int check;
 	/* --no-relocate: keep a single-stepped site's entry timestamp at its first byte (reloc.c) */
 	int no_relocate;
+	/* --force-unchecked-offsets: probe a uprobe:BIN:0xADDR that no function symbol covers, or whose
+	 * instruction boundaries cannot be decoded (by default refused: a probe inside an instruction
+	 * breaks the target) */
+	int force_unchecked_offsets;
 	/* --no-bpf: sample without BPF (perf rings read by the tracer; sampler.h), as the tracer does
 	 * by itself where BPF is not permitted. Stage probes need BPF: not with --stage. */
 	int no_bpf;
