@@ -91,6 +91,7 @@ static long long return_addr_offset(const char *path, unsigned long long vaddr)
 int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t len)
 {
 	const char *force = "(--force-unchecked-offsets probes it anyway)";
+	const int unchecked = -2; /* cannot be told */
 	unsigned long long start, file_off, size, walked;
 	unsigned char head[16], *code = NULL;
 	const uint8_t *p;
@@ -106,13 +107,13 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 		return -1;
 	if (rc > 0)
 		return say(msg, len, "no function symbol of %s covers 0x%llx, so it cannot be checked to start an "
-			   "instruction (a probe inside one breaks the target) %s", path, vaddr, force);
+			   "instruction (a probe inside one breaks the target) %s", path, vaddr, force) + unchecked + 1;
 	if (vaddr == f.start)
 		return 0;
 	walked = vaddr - f.start;
 	if (walked > WALK_MAX)
 		return say(msg, len, "0x%llx is 0x%llx bytes into %s, too far to decode from its start %s", vaddr,
-			   walked, f.name, force);
+			   walked, f.name, force) + unchecked + 1;
 	start = f.start;
 	if (elf_locate(path, NULL, &start, &file_off, &size, head, &ncode, msg, len))
 		return -1;
@@ -144,6 +145,7 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 		uint64_t at = a;
 
 		if (!cs_disasm_iter(h, &p, &left, &a, in)) {
+			rc = unchecked;
 			say(msg, len, "the code of %s does not decode at %s+0x%llx (0x%llx), before 0x%llx: its "
 			    "instruction boundaries are unknown %s", f.name, f.name, (unsigned long long)(at - f.start),
 			    (unsigned long long)at, vaddr, force);
@@ -169,13 +171,16 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 	if (ra != 0) {
 		char where[96];
 
+		if (ra < 0)
+			rc = unchecked;
 		if (ra > 0)
 			snprintf(where, sizeof(where), "the return address is %lld bytes above the stack pointer", ra);
 		else
 			snprintf(where, sizeof(where), "no call frame information says where the return address is");
 		say(msg, len, "0x%llx (%s+0x%llx) starts an instruction, but there %s: the stage's return probe "
-		    "would overwrite a word of %s's own frame and break the target. Probe the function's start "
-		    "(0x%llx) or a USDT probe %s", vaddr, f.name, walked, where, f.name, f.start, force);
+		    "%s overwrite a word of %s's own frame and break the target. Probe the function's start "
+		    "(0x%llx) or a USDT probe%s%s", vaddr, f.name, walked, where, ra > 0 ? "would" : "could", f.name,
+		    f.start, ra > 0 ? "" : " ", ra > 0 ? "" : force);
 		goto out;
 	}
 	rc = 0;

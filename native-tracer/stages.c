@@ -113,9 +113,13 @@ static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
 		return;
 	}
 	s->vaddr = s->sp->addr;
-	if (!s->sp->symbol && !t->o->force_unchecked_offsets && offset_check(s->binary, s->vaddr, err, sizeof(err))) {
-		set_err(s, "%s", err);
-		return;
+	if (!s->sp->symbol) {
+		int rc = offset_check(s->binary, s->vaddr, err, sizeof(err));
+
+		if (rc == -1 || (rc == -2 && !t->o->force_unchecked_offsets)) {
+			set_err(s, "%s", err);
+			return;
+		}
 	}
 	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, &s->size, s->code, &s->ncode, err,
 		       sizeof(err))) {

@@ -11,6 +11,7 @@ import type { Transport } from '../remote/transport.ts';
 import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
 import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
+import { SAMPLED_NEEDS_STAGE } from './spec.ts';
 
 export interface SampledStageOption {
   name: string;
@@ -69,7 +70,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   if (!Number.isSafeInteger(opts.pid) || opts.pid <= 0) throw new Error(`sampled mode needs a process id, got ${opts.pid}`);
   if (!Number.isInteger(hz) || hz < 1 || hz > 100000) throw new Error(`--sample-hz must be 1..100000, got ${hz}`);
   if (!(opts.durationS > 0)) throw new Error(`--duration must be > 0 s, got ${opts.durationS}`);
-  if (opts.stages.length === 0) throw new Error('sampled mode needs at least one stage function (--stage NAME=uprobe:BINARY:SYMBOL)');
+  if (opts.stages.length === 0) throw new Error(SAMPLED_NEEDS_STAGE);
   const specs = opts.stages.map(stageFunctionOf);
   // Fail before tracing when the counter cannot be read at all.
   await readCounter(t, opts.packets);
