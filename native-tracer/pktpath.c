@@ -403,9 +403,6 @@ int main(int argc, char **argv)
 	struct win_ctx wc = { .t = t, .L = &L, .mask = &orig };
 	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
-	/* a mode of its own, run where the debug files are: no tracing, no privileges */
-	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
-		return dwarf_mode_main(argv[2], stdin, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);
@@ -429,6 +426,9 @@ int main(int argc, char **argv)
 		pthread_attr_destroy(&wa);
 		pthread_sigmask(SIG_SETMASK, &prev, NULL);
 	}
+	/* a mode of its own, run where the debug files are: no tracing, no privileges */
+	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
+		return dwarf_mode_main(argv[2], stdin, stdout);
 
 	if (parse_options(argc, argv, &opts, err, sizeof(err))) {
 		emit_error(stdout, true, NULL, "%s", err);

@@ -215,7 +215,8 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
   }
   const measured = s.samples > 0 || s.stages.some((st) => st.timeline.length > 0 || st.calls > 0);
   if (s.end_reason === 'target_invalid' || (s.end_reason === 'target_exit' && !measured)) {
-    io.err(`error: ${s.partial_reason ?? 'the target is gone'}; nothing recorded, no session saved`);
+    const why = s.partial_reason ?? 'the target is gone';
+    io.err(s.errors?.includes(why) ? 'nothing recorded, no session saved' : `error: ${why}; nothing recorded, no session saved`);
     return EXIT_ENDED;
   }
   if (!measured) {
