@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "fde_ranges.h"
 #include "insn_walk.h"
 
 /* functions longer than this are not walked (no compiler emits them; the read stays bounded) */
@@ -88,6 +89,35 @@ static long long return_addr_offset(const char *path, unsigned long long vaddr)
 	return off;
 }
 
+/* Without a symbol (a stripped binary), the function is the .eh_frame FDE range that covers vaddr,
+ * named by its start. 0: found. */
+static int fde_function(const char *path, unsigned long long vaddr, struct elf_func *f)
+{
+	char err[256];
+	struct fde_span *r = NULL;
+	const struct fde_span *hit = NULL;
+	size_t n = 0;
+	Elf *elf;
+	int fd = open_regular(path, err, sizeof(err));
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf)
+		n = fde_ranges_read(elf, &r);
+	hit = n ? fde_ranges_find(r, n, vaddr) : NULL;
+	if (hit) {
+		snprintf(f->name, sizeof(f->name), "fn_%llx", hit->start);
+		f->start = hit->start;
+		f->size = hit->size;
+	}
+	free(r);
+	elf_end(elf);
+	close(fd);
+	return hit ? 0 : -1;
+}
+
 int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t len)
 {
 	const char *force = "(--force-unchecked-offsets probes it anyway)";
@@ -105,8 +135,10 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 	rc = elf_containing_function(path, vaddr, &f, msg, len);
 	if (rc < 0)
 		return -1;
+	if (rc > 0 && !fde_function(path, vaddr, &f))
+		rc = 0;
 	if (rc > 0)
-		return say(msg, len, "no function symbol of %s covers 0x%llx, so it cannot be checked to start an "
+		return say(msg, len, "no function symbol or unwind entry (.eh_frame FDE) of %s covers 0x%llx, so it cannot be checked to start an "
 			   "instruction (a probe inside one breaks the target) %s", path, vaddr, force) + unchecked + 1;
 	if (vaddr == f.start)
 		return 0;

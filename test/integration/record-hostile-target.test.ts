@@ -110,7 +110,7 @@ test('an offset inside an instruction is refused, naming the boundaries; the tar
   assert.match(r3.stderr, /is inside the/);
   // an address no function symbol covers: refused unless forced
   const r4 = await runCli('record', '--pid', String(t.pid), '--stage', 'a=uprobe:' + KNOWN_COST + ':0x10', '--duration', '1', '-o', out);
-  assert.match(r4.stderr, /no function symbol of .* covers 0x10.*--force-unchecked-offsets/);
+  assert.match(r4.stderr, /no function symbol or unwind entry \(.eh_frame FDE\) of .* covers 0x10.*--force-unchecked-offsets/);
   assert.ok(!existsSync(out), 'nothing recorded, nothing saved');
 
   // the function's own start is accepted and recorded
@@ -120,6 +120,25 @@ test('an offset inside an instruction is refused, naming the boundaries; the tar
   // the live line of a one-packet-per-call stage is a call rate, named as such
   assert.ok(await waitFor(() => alive(t.pid), 200));
   assert.ok(alive(t.pid), `the target (pid ${t.pid}) survived: state ${procState(t.pid)}`);
+});
+
+test('a stripped binary: the function is the .eh_frame FDE that covers the offset', { timeout: 60_000 }, async () => {
+  const bin = join(dir, 'known_cost-stripped');
+  execFileSync('cp', [KNOWN_COST, bin]);
+  execFileSync('strip', [bin]);
+  const insns = objdumpFunction(KNOWN_COST, FN); // addresses from the unstripped twin, as a user would
+  const ins = insns.find((x, i) => i > 0 && x.len >= 3)!;
+  const p = spawn(bin, ['run', '--seconds', '120', '--duty', '20'], { stdio: 'ignore' });
+  extra.push(p);
+  assert.ok(await waitFor(() => alive(p.pid!), 2000));
+  const out = join(dir, 'stripped.pktpath.json');
+  const mid = await runCli('record', '--pid', String(p.pid), '--stage', `a=uprobe:${bin}:${hex(ins.addr + 1)}`, '--duration', '1', '-o', out);
+  assert.notEqual(mid.code, 0);
+  assert.match(mid.stderr, new RegExp(`\\(fn_${insns[0]!.addr.toString(16)}\\+${hex(ins.addr + 1 - insns[0]!.addr)}\\) is inside the ${ins.len}-byte instruction`), mid.stderr);
+  const ok = await runCli('record', '--pid', String(p.pid), '--stage', `a=uprobe:${bin}:${hex(insns[0]!.addr)}`, '--duration', '1', '--no-calibrate', '-o', out);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(alive(p.pid!), 'the stripped target survived');
+  p.kill('SIGKILL');
 });
 
 test('the live line says calls/s for a stage that counts one packet per call', { timeout: 60_000 }, async () => {
