@@ -91,6 +91,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   let hello: Extract<StreamRecord, { type: 'hello' }> | null = null;
   let fatal: string | null = null;
   let endReason: string | null = null;
+  let endMessage: string | null = null; // the bye's words (target_exit, target_invalid)
   let windowNs = 0;
   let lost = 0;
   // null once a window tick lacks them (an older tracer): then they stay out of the session
@@ -163,6 +164,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
         break;
       case 'bye':
         endReason = r.reason;
+        endMessage = r.message ?? null;
         break;
       default:
         break;
@@ -246,7 +248,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
     version: SESSION_VERSION,
     created: new Date().toISOString(),
     partial,
-    partial_reason: partial ? (fatal ?? `tracer ended: ${endReason}`) : null,
+    partial_reason: partial ? (fatal ?? endMessage ?? `tracer ended: ${endReason}`) : null,
     target: { host: t.host, pid: opts.pid, kernel: false, command: null, binary: null, build_id: null },
     tracer,
     duration_s: windowS,
