@@ -116,17 +116,17 @@ static const char *target_refusal(int pid, char *comm, size_t commlen, char *why
 }
 
 /* The parent's death must end us even while blocked where no signal is taken (an open() of a
- * FIFO, a read of a hung file system, the setup before the main loop unblocks SIGTERM): checked
- * here every 100 ms; the main loop, when it runs, stops first and says bye (within 200 ms). */
+ * FIFO, a write to a pipe nobody reads, the setup before the main loop unblocks SIGTERM): checked
+ * here every 50 ms; the main loop, when it runs, stops first and says bye (within 200 ms). */
 static pid_t watched_ppid;
 
 static void *parent_watchdog(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		usleep(100000);
+		usleep(50000);
 		if (getppid() != watched_ppid) {
-			usleep(250000);
+			usleep(200000);
 			_exit(1); /* links are file descriptors: the kernel removes every probe */
 		}
 	}

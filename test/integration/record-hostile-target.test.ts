@@ -200,6 +200,44 @@ test('the tracer is gone within 0.5 s of the CLI being SIGKILLed', { timeout: 12
   assert.ok(alive(t.pid), 'the target survived');
 });
 
+test('the tracer dies with its parent even while blocked (a write to a full pipe nobody reads)', { timeout: 60_000 }, async () => {
+  const t = await knownCost();
+  // bash is the tracer's parent; `sleep` holds the pipe's read end open and never reads it
+  const sh = spawn('bash', ['-c', `${TRACER} --pid ${t.pid} --stage a=uprobe:${KNOWN_COST}:${FN} --interval-ms 10 --no-calibrate --sample-hz 2000 | sleep 120`], { stdio: 'ignore' });
+  extra.push(sh);
+  const children = (): number[] => {
+    try {
+      return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(sh.pid)], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/)).filter((x) => x[1] === 'pktpath-tracer' || x[1] === 'sleep').map((x) => Number(x[0]));
+    } catch {
+      return [];
+    }
+  };
+  let tracerPid = 0;
+  let sleepPid = 0;
+  const blocked = await waitFor(() => {
+    for (const pid of children()) {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'sleep') sleepPid = pid;
+      else tracerPid = pid;
+    }
+    // syscall 1 is write: blocked on the full pipe
+    return tracerPid > 0 && readFileSync(`/proc/${tracerPid}/syscall`, 'utf8').startsWith('1 ');
+  }, 30_000, 50);
+  try {
+    assert.ok(blocked, `the tracer (${tracerPid}) blocked in write`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(readFileSync(`/proc/${tracerPid}/syscall`, 'utf8').startsWith('1 '), 'still blocked in write');
+    const t0 = Date.now();
+    sh.kill('SIGKILL');
+    const gone = await waitFor(() => !alive(tracerPid), 3000, 10);
+    const ms = Date.now() - t0;
+    console.log(JSON.stringify({ blocked_tracer_gone_ms: ms }));
+    assert.ok(gone && ms <= 500, `blocked tracer ${tracerPid} still there ${ms} ms after its parent's SIGKILL`);
+  } finally {
+    if (sleepPid > 0) process.kill(sleepPid, 'SIGKILL');
+  }
+});
+
 test('--pid of a kernel thread or a zombie exits 3 with the reason, before attaching', { timeout: 60_000 }, async () => {
   const out = join(dir, 'kthread.pktpath.json');
   const k = runCliProcess('record', '--pid', '2', '--stage', `a=uprobe:${KNOWN_COST}:${FN}`, '--duration', '1', '-o', out);
