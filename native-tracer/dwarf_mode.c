@@ -11,12 +11,14 @@
 #define _GNU_SOURCE
 #endif
 #include "dwarf_mode.h"
+#include "elfsym.h"
 #include "dwarf_query.h"
 #include "json.h"
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void write_ranges(FILE *out, const struct dq_ranges *r)
 {
@@ -121,8 +123,11 @@ int dwarf_mode_main(const char *path, FILE *in, FILE *out)
 	char err[512], *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	struct dq *q = dq_open(path, err, sizeof(err));
+	int fd = open_regular(path, err, sizeof(err)); /* a FIFO would block libdwfl's open() */
+	struct dq *q = fd < 0 ? NULL : dq_open(path, err, sizeof(err));
 
+	if (fd >= 0)
+		close(fd);
 	if (!q) {
 		write_error(out, err);
 		return 1;

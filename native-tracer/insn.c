@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "insn.h"
+#include "insn_walk.h"
 
 static const char *reg64[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 				 "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -174,10 +175,18 @@ void insn_decode(const unsigned char *code, size_t n, struct insn_info *o)
 	default:
 		break;
 	}
-	snprintf(o->text, sizeof(o->text), "(opcode %02x, not decoded)", p[0]);
+	/* not one the kernel emulates: named as objdump names it, and single-stepped */
 	o->cls = INSN_UNKNOWN;
+	m = insn_text(code, pre + n, 0, o->text, sizeof(o->text));
+	if (m > 0) {
+		o->cls = INSN_SINGLE_STEP;
+		o->len = m;
+	} else {
+		snprintf(o->text, sizeof(o->text), "(opcode %02x, not decoded)", p[0]);
+	}
 	return;
 single:
 	(void)osz;
 	set(o, INSN_SINGLE_STEP, 0, "%s", name);
+	o->len = insn_text(code, pre + n, 0, (char[48]){ 0 }, 48);
 }

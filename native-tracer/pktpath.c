@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #define SETTLE_US 20000
 
 static volatile sig_atomic_t got_signal;
+static char target_comm[64];
 static char libbpf_last[512];
 
 static void on_signal(int sig)
@@ -66,10 +68,69 @@ static void emit_error(FILE *out, bool fatal, const struct features *f, const ch
 		fprintf(stderr, "pktpath-tracer: %s\n", buf);
 }
 
-static void emit_bye(FILE *out, const char *reason)
+static void emit_bye(FILE *out, const char *reason, const char *message)
 {
-	stream_bye(out, reason, now_ns());
+	stream_bye(out, reason, message, now_ns());
 	fflush(out);
+}
+
+/* Why --pid PID is no process to trace (NULL: a live user process): it does not exist, is a kernel
+ * thread (its probes would never fire; /proc/PID/stat's flags have PF_KTHREAD) or a zombie. Its
+ * name goes to comm. */
+static const char *target_refusal(int pid, char *comm, size_t commlen, char *why, size_t len)
+{
+	char path[64], buf[1024], *open_p, *close_p, state;
+	unsigned long flags = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(comm, commlen, "?");
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(why, len, "process %d does not exist", pid);
+		return why;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	open_p = strchr(buf, '(');
+	close_p = strrchr(buf, ')');
+	if (!open_p || !close_p || close_p < open_p ||
+	    sscanf(close_p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2) {
+		snprintf(why, len, "process %d: cannot read %s", pid, path);
+		return why;
+	}
+	snprintf(comm, commlen, "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+	if (flags & 0x00200000UL /* PF_KTHREAD */) {
+		snprintf(why, len, "process %d (%s) is a kernel thread, not a user process: nothing of it can be "
+			 "probed by uprobes or sampled as a program (kernel functions: --kernel)", pid, comm);
+		return why;
+	}
+	if (state == 'Z' || state == 'X') {
+		snprintf(why, len, "process %d (%s) has exited (%s): there is nothing left to trace", pid, comm,
+			 state == 'Z' ? "a zombie its parent has not reaped" : "dead");
+		return why;
+	}
+	return NULL;
+}
+
+/* The parent's death must end us even while blocked where no signal is taken (an open() of a
+ * FIFO, a write to a pipe nobody reads, the setup before the main loop unblocks SIGTERM): checked
+ * here every 50 ms; the main loop, when it runs, stops first and says bye (within 200 ms). */
+static pid_t watched_ppid;
+
+static void *parent_watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		usleep(50000);
+		if (getppid() != watched_ppid) {
+			usleep(200000);
+			_exit(1); /* links are file descriptors: the kernel removes every probe */
+		}
+	}
+	return NULL;
 }
 
 static void emit_hello(struct tracer *t)
@@ -171,6 +232,7 @@ static bool stdin_watchable(void)
 
 struct loop {
 	int pidfd;
+	int pid; /* the target, watched through /proc where pidfd_open is refused */
 	bool watch_stdin;
 	pid_t ppid;
 	unsigned long long end_ns; /* --duration deadline, 0: none */
@@ -193,6 +255,20 @@ static bool wait_until(struct loop *L, unsigned long long until, const sigset_t 
 		if (getppid() != L->ppid) {
 			L->reason = "parent";
 			return false;
+		}
+		if (L->pidfd < 0 && L->pid) {
+			char path[64], st = 0;
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%d/stat", L->pid);
+			f = fopen(path, "re");
+			if (!f || fscanf(f, "%*d (%*[^)]) %c", &st) != 1 || st == 'Z' || st == 'X') {
+				if (f)
+					fclose(f);
+				L->reason = "target_exit";
+				return false;
+			}
+			fclose(f);
 		}
 		if (L->end_ns && now >= L->end_ns) {
 			L->reason = "duration";
@@ -346,9 +422,6 @@ int main(int argc, char **argv)
 	struct win_ctx wc = { .t = t, .L = &L, .mask = &orig };
 	const struct window_ops wops = { &wc, win_attach, win_detach, win_count, win_wait };
 
-	/* a mode of its own, run where the debug files are: no tracing, no privileges */
-	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
-		return dwarf_mode_main(argv[2], stdin, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);
@@ -356,6 +429,25 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != L.ppid) /* the parent died before prctl took effect */
 		return 1;
+	watched_ppid = L.ppid;
+	{
+		pthread_t wd;
+		pthread_attr_t wa;
+		sigset_t all, prev;
+
+		/* the watchdog takes no signals: they stay the main thread's */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &prev);
+		pthread_attr_init(&wa);
+		pthread_attr_setdetachstate(&wa, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&wa, 64 << 10);
+		pthread_create(&wd, &wa, parent_watchdog, NULL);
+		pthread_attr_destroy(&wa);
+		pthread_sigmask(SIG_SETMASK, &prev, NULL);
+	}
+	/* a mode of its own, run where the debug files are: no tracing, no privileges */
+	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
+		return dwarf_mode_main(argv[2], stdin, stdout);
 
 	if (parse_options(argc, argv, &opts, err, sizeof(err))) {
 		emit_error(stdout, true, NULL, "%s", err);
@@ -380,7 +472,7 @@ int main(int argc, char **argv)
 		emit_error(stdout, true, &t->feat, "cannot trace on this host: %s; stage probes need BPF (stack sampling, "
 			   "--sample-hz without --stage, and pktpath's --mode sampled work without it)",
 			   !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
-		emit_bye(stdout, "error");
+		emit_bye(stdout, "error", NULL);
 		rc = 1;
 		goto out;
 	}
@@ -390,11 +482,22 @@ int main(int argc, char **argv)
 			     "is then not corrected for the sampler's own time)",
 			     opts.no_bpf ? "--no-bpf" : !t->feat.btf ? "no kernel BTF" : "not permitted to load BPF programs");
 	if (opts.pid) {
+		char why[512];
+
+		/* refused before anything attaches: a probe on it would never fire */
+		if (target_refusal(opts.pid, target_comm, sizeof(target_comm), why, sizeof(why))) {
+			emit_error(stdout, true, NULL, "%s", why);
+			emit_bye(stdout, "target_invalid", why);
+			rc = 3;
+			goto out;
+		}
+		L.pid = opts.pid;
 		L.pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
 		if (L.pidfd < 0 && errno == ESRCH) {
-			emit_error(stdout, true, NULL, "process %d does not exist", opts.pid);
-			emit_bye(stdout, "error");
-			rc = 1;
+			snprintf(why, sizeof(why), "process %d (%s) exited before the recording started", opts.pid, target_comm);
+			emit_error(stdout, true, NULL, "%s", why);
+			emit_bye(stdout, "target_invalid", why);
+			rc = 3;
 			goto out;
 		}
 	}
@@ -423,7 +526,7 @@ int main(int argc, char **argv)
 	if (err_load) {
 		emit_error(stdout, true, &t->feat, "loading the BPF programs failed: %s%s%s", strerror(-err_load),
 			   libbpf_last[0] ? ": " : "", libbpf_last);
-		emit_bye(stdout, "error");
+		emit_bye(stdout, "error", NULL);
 		rc = 1;
 		goto out;
 	}
@@ -453,7 +556,7 @@ sample:
 	if (!nok && !smp) {
 		if (t->nst && !opts.sample_hz)
 			emit_error(stdout, true, NULL, "no stage could be attached");
-		emit_bye(stdout, "error");
+		emit_bye(stdout, "error", NULL);
 		rc = 3;
 		goto out;
 	}
@@ -546,7 +649,14 @@ sample:
 	skb_free_detach(t);
 	sampler_close(smp);
 	smp = NULL;
-	emit_bye(stdout, L.reason ? L.reason : "signal");
+	if (L.reason && !strcmp(L.reason, "target_exit")) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "process %d (%s) exited during the recording", opts.pid, target_comm);
+		emit_bye(stdout, L.reason, why);
+	} else {
+		emit_bye(stdout, L.reason ? L.reason : "signal", NULL);
+	}
 out:
 	sampler_close(smp);
 	if (t->skel)

@@ -306,6 +306,8 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			o->calibrate = 0;
 		} else if (!strcmp(a, "--no-relocate")) {
 			o->no_relocate = 1;
+		} else if (!strcmp(a, "--force-unchecked-offsets")) {
+			o->force_unchecked_offsets = 1;
 		} else if (!strcmp(a, "--no-bpf")) {
 			o->no_bpf = 1;
 		} else if (!strcmp(a, "--recalibrate-s")) {

@@ -33,6 +33,10 @@ struct options {
 	int check;
 	/* --no-relocate: keep a single-stepped site's entry timestamp at its first byte (reloc.c) */
 	int no_relocate;
+	/* --force-unchecked-offsets: probe a uprobe:BIN:0xADDR that cannot be checked (no function symbol
+	 * covers it, its code does not decode, no CFI). One known to be inside an instruction, or past the
+	 * function's pushes, is refused even so: the probes there break the target. */
+	int force_unchecked_offsets;
 	/* --no-bpf: sample without BPF (perf rings read by the tracer; sampler.h), as the tracer does
 	 * by itself where BPF is not permitted. Stage probes need BPF: not with --stage. */
 	int no_bpf;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "elfsym.h"
 #include "tracer.h"
+#include "insn_walk.h"
 #include "pktpath.skel.h"
 
 static void set_err(struct stage_rt *s, const char *fmt, ...)
@@ -112,6 +113,14 @@ static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
 		return;
 	}
 	s->vaddr = s->sp->addr;
+	if (!s->sp->symbol) {
+		int rc = offset_check(s->binary, s->vaddr, err, sizeof(err));
+
+		if (rc == -1 || (rc == -2 && !t->o->force_unchecked_offsets)) {
+			set_err(s, "%s", err);
+			return;
+		}
+	}
 	if (elf_locate(s->binary, s->sp->symbol, &s->vaddr, &s->file_off, &s->size, s->code, &s->ncode, &s->copies, err,
 		       sizeof(err))) {
 		set_err(s, "%s", err);
@@ -150,6 +159,20 @@ static void prepare_uprobe(struct tracer *t, struct stage_rt *s)
 		 "-fno-omit-frame-pointer -fno-shrink-wrap so the function starts with push",
 		 where, s->insn.text, s->reloc.why[0] ? "; the entry timestamp could not move past it: " : "",
 		 s->reloc.why);
+}
+
+/* libbpf opens a USDT binary blocking: a FIFO there would hang us, so it is checked first */
+static bool usdt_binary_regular(struct stage_rt *s)
+{
+	char err[512];
+	int fd = open_regular(s->binary, err, sizeof(err));
+
+	if (fd < 0) {
+		set_err(s, "%s", err);
+		return false;
+	}
+	close(fd);
+	return true;
 }
 
 void stages_prepare(struct tracer *t)
@@ -194,6 +217,8 @@ void stages_prepare(struct tracer *t)
 			s->key = "thread";
 			if (!realpath(s->sp->binary, s->binary))
 				set_err(s, "binary %s: %s", s->sp->binary, strerror(errno));
+			else if (!usdt_binary_regular(s))
+				;
 			else if (!t->feat.usdt)
 				set_err(s, "USDT needs uprobes, which this kernel lacks");
 			if (s->ok && first_usdt < 0)

@@ -240,9 +240,11 @@ void stream_error(FILE *out, const char *message, char *const *missing, int nmis
 	fprintf(out, ",\"fatal\":%s}\n", B(fatal));
 }
 
-void stream_bye(FILE *out, const char *reason, unsigned long long t_ns)
+void stream_bye(FILE *out, const char *reason, const char *message, unsigned long long t_ns)
 {
 	fputs("{\"type\":\"bye\",\"reason\":", out);
 	json_write_strz(out, reason);
+	if (message)
+		str_member(out, ",\"message\":", message);
 	fprintf(out, ",\"t_ns\":%llu,\"detached\":true}\n", t_ns);
 }

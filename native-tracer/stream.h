@@ -114,6 +114,6 @@ void stream_warningf(FILE *out, const char *fmt, ...) __attribute__((format(prin
 /* error: missing[0..nmissing) names what the host lacks */
 void stream_error(FILE *out, const char *message, char *const *missing, int nmissing, bool fatal);
 
-/* bye: the last record; reason is one of docs/stream.md's */
-void stream_bye(FILE *out, const char *reason, unsigned long long t_ns);
+/* bye: the last record; reason is one of docs/stream.md's, message (NULL: none) says it in words */
+void stream_bye(FILE *out, const char *reason, const char *message, unsigned long long t_ns);
 #endif

@@ -8,14 +8,15 @@ import type { Transport } from '../remote/transport.ts';
 import { formatNs } from '../core/report.ts';
 import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
-import { SpecError } from '../tracer/spec.ts';
-import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
+import { SAMPLED_NEEDS_STAGE, SpecError } from '../tracer/spec.ts';
+import { EXIT_ENDED, EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
 import { checkOutputFile, saveOrRescue } from './output-file.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
     [--no-relocate]  (time a single-stepped site from its first byte, single-step included)
+    [--force-unchecked-offsets]  (probe a uprobe:BIN:0xADDR that cannot be checked to start an instruction)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
@@ -35,6 +36,7 @@ const OPTIONS = {
   'interval-ms': { type: 'string' },
   'no-calibrate': { type: 'boolean' },
   'no-relocate': { type: 'boolean' },
+  'force-unchecked-offsets': { type: 'boolean' },
   'recalibrate-s': { type: 'string' },
   'max-overhead': { type: 'string' },
   netns: { type: 'string' },
@@ -53,27 +55,36 @@ const OPTIONS = {
 } as const;
 
 /**
- * One progress line per interval: throughput, and the stage with the most ns per packet in that
- * interval (corrected by its calibrated probe cost per call when there is one).
+ * One progress line per interval: the packet rate as the stages count packets, and the stage with
+ * the most ns per packet in that interval (corrected by its calibrated probe cost per call when
+ * there is one). A packets=ret|argN stage counts the packets each call handled; a packets=one
+ * stage counts its calls, which for a poll loop are not packets: then the rate says calls/s.
  */
 export function progressLine(s: Session): string {
-  let pps = 0;
+  let counted: { name: string; rate: number } | null = null;
+  let called: { name: string; rate: number } | null = null;
   let slowest: { name: string; nspp: number; corrected: boolean } | null = null;
   for (const st of s.stages) {
     const p = st.timeline[st.timeline.length - 1];
     const prev = st.timeline[st.timeline.length - 2];
     if (!p) continue;
     const dt = p.t_s - (prev?.t_s ?? 0) || s.interval_ms / 1000;
-    pps = Math.max(pps, p.packets / dt);
+    const rate = p.packets / dt;
+    if (st.packets_from !== 'one') {
+      if (!counted || rate > counted.rate) counted = { name: st.name, rate };
+    } else if (!called || rate > called.rate) {
+      called = { name: st.name, rate };
+    }
     if (p.packets > 0 && p.sum_ns > 0) {
       const inner = st.calibration?.inner_ns ?? 0;
       const nspp = Math.max(0, p.sum_ns - inner * p.calls) / p.packets;
       if (!slowest || nspp > slowest.nspp) slowest = { name: st.name, nspp, corrected: st.calibration !== null };
     }
   }
-  const rate = pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} Mpps` : pps >= 1e3 ? `${(pps / 1e3).toFixed(1)} kpps` : `${Math.round(pps)} pps`;
+  const si = (n: number, unit: string) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M${unit}` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k${unit}` : `${Math.round(n)} ${unit}`);
+  const rate = counted ? `  ${si(counted.rate, 'pps')} (${counted.name})` : called ? `  ${si(called.rate, 'calls/s')} (${called.name}, one packet per call)` : '';
   const slow = slowest ? `slowest ${slowest.name} ${formatNs(slowest.nspp)}/pkt${slowest.corrected ? '' : ' (raw)'}` : 'no packets this interval';
-  return `  ${s.duration_s.toFixed(1)} s  ${rate}  ${slow}${s.samples ? `  ${s.samples} samples` : ''}`;
+  return `  ${s.duration_s.toFixed(1)} s${rate}  ${slow}${s.samples ? `  ${s.samples} samples` : ''}`;
 }
 
 export async function recordCommand(argv: string[], io: Io): Promise<number> {
@@ -99,6 +110,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (iv !== undefined) opts.intervalMs = iv;
   if (values['no-calibrate']) opts.calibrate = false;
   if (values['no-relocate']) opts.relocate = false;
+  if (values['force-unchecked-offsets']) opts.forceUncheckedOffsets = true;
   const rc = numFlag('--recalibrate-s', values['recalibrate-s']);
   if (rc !== undefined) opts.recalibrateS = rc;
   const mo = numFlag('--max-overhead', values['max-overhead']);
@@ -111,6 +123,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   }
   const sb = intFlag('--stack-bytes', values['stack-bytes']);
   if (sb !== undefined) opts.stackBytes = sb;
+  if (mode === 'sampled' && opts.stages.length === 0) throw new UsageError(SAMPLED_NEEDS_STAGE);
   try {
     tracerArgs(opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
@@ -146,7 +159,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGTERM', onSigint);
   try {
     const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
-    if (recorded === null) return EXIT_FAIL;
+    if (typeof recorded === 'number') return recorded;
     // named here, where the debug files are (the tracer on the target names what its files say)
     const session = await symbolizeForCli(recorded, values, io, {
       ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
@@ -155,8 +168,11 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     const saved = await saveOrRescue(out, session, io);
     if (saved.fallback) return EXIT_FAIL;
     io.err(`saved ${out}${session.partial ? ` (PARTIAL: ${session.partial_reason})` : ''}`);
-    const failed = session.partial || (session.errors?.length ?? 0) > 0;
-    return failed ? EXIT_FAIL : EXIT_OK;
+    if (session.partial) {
+      io.err(`recording ended early${session.end_reason ? ` (${session.end_reason})` : ''}: ${session.partial_reason ?? 'no reason given'}`);
+      return EXIT_ENDED;
+    }
+    return (session.errors?.length ?? 0) > 0 ? EXIT_FAIL : EXIT_OK;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -164,7 +180,8 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSignal, io: Io, quiet: boolean): Promise<Session | null> {
+/** The session, or the exit status when there is nothing to save. */
+async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSignal, io: Io, quiet: boolean): Promise<Session | number> {
   let sawHello = false;
   const stageNames = new Map<number, string>();
   const s = await recordSession(t, { ...opts, signal }, {
@@ -192,12 +209,17 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
   });
   if (!sawHello && s.stages.length === 0) {
     io.err(`error: the tracer produced no data${s.errors?.length ? `: ${s.errors.join('; ')}` : ''}; nothing saved`);
-    return null;
+    return EXIT_FAIL;
   }
   const measured = s.samples > 0 || s.stages.some((st) => st.timeline.length > 0 || st.calls > 0);
+  if (s.end_reason === 'target_invalid' || (s.end_reason === 'target_exit' && !measured)) {
+    const why = s.partial_reason ?? 'the target is gone';
+    io.err(s.errors?.includes(why) ? 'nothing recorded, no session saved' : `error: ${why}; nothing recorded, no session saved`);
+    return EXIT_ENDED;
+  }
   if (!measured) {
     io.err('error: nothing was recorded (the tracer stopped before its first interval); no session saved');
-    return null;
+    return EXIT_FAIL;
   }
   return s;
 }

@@ -6,6 +6,8 @@ export class UsageError extends Error {}
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
+/** record: ended early, the target died or was no live user process (a partial session is saved). */
+export const EXIT_ENDED = 3;
 
 export interface Io {
   out(text: string): void;

@@ -109,6 +109,8 @@ export interface Report {
   correction: 'all' | 'some' | 'none';
   partial: boolean;
   partial_reason: string | null;
+  /** Why the tracer stopped (the stream's bye reason: duration, signal, target_exit, ...); null: unknown. */
+  end_reason: string | null;
   /** Share of the recording the probes were attached (time-weighted; < 1 under --max-overhead
    * windows). Counts and rates are NOT scaled up: they cover only that time. null: not reported. */
   coverage: number | null;
@@ -309,6 +311,7 @@ export function buildReport(s: Session): Report {
     correction: nCorr === 0 ? 'none' : nCorr === withCalls.length ? 'all' : 'some',
     partial: s.partial,
     partial_reason: s.partial_reason,
+    end_reason: typeof s.end_reason === 'string' ? s.end_reason : null,
     slowest: slowest?.name ?? null,
     total_ns_per_packet: measured.length ? total : null,
     host: s.target.host,
@@ -367,7 +370,8 @@ function safe(s: string, max = 28): string {
 export function formatReportTable(r: Report): string {
   const out: string[] = [];
   const where = r.kernel ? 'kernel path' : `pid ${r.pid ?? '?'}`;
-  out.push(`pktpath: ${where} on ${safe(r.host, 60)}, ${r.duration_s.toFixed(2)} s recorded (tracer ${r.tracer_version})`);
+  const ended = r.end_reason ? `, ended by ${safe(r.end_reason)}` : '';
+  out.push(`pktpath: ${where} on ${safe(r.host, 60)}, ${r.duration_s.toFixed(2)} s recorded${ended} (tracer ${r.tracer_version})`);
   if (r.partial) out.push(`PARTIAL recording: ${r.partial_reason ?? 'ended early'}; the numbers cover what arrived.`);
   if (r.coverage !== null && r.coverage < 0.999) {
     out.push(`Probes were attached ${(r.coverage * 100).toFixed(1)}% of the time (--max-overhead windows): calls, packets and rates cover only that time, unscaled.`);

@@ -28,6 +28,9 @@ export interface RecordOptions {
   /** false: keep a single-stepped site's entry timestamp at its first byte (tracer --no-relocate). */
   relocate?: boolean;
   maxOverheadPct?: number;
+  /** Probe a uprobe:BIN:0xADDR even where it cannot be checked to start an instruction at which the
+   * return address is at the stack pointer (tracer --force-unchecked-offsets). */
+  forceUncheckedOffsets?: boolean;
   /**
    * Only packets in this network namespace count on skb-keyed tracepoint stages: a name under
    * /run/netns (`ip netns add`), an absolute path (/proc/PID/ns/net) or the namespace's inode.
@@ -89,6 +92,7 @@ export function tracerArgs(o: RecordOptions): string[] {
   if (o.calibrate === false) argv.push('--no-calibrate');
   if (o.recalibrateS !== undefined) argv.push('--recalibrate-s', String(o.recalibrateS));
   if (o.relocate === false) argv.push('--no-relocate');
+  if (o.forceUncheckedOffsets === true) argv.push('--force-unchecked-offsets');
   if (o.maxOverheadPct !== undefined) {
     if (!(o.maxOverheadPct > 0 && o.maxOverheadPct <= 100)) throw new RecordError(`--max-overhead must be a percentage in (0, 100], got ${o.maxOverheadPct}`);
     argv.push('--max-overhead', String(o.maxOverheadPct));

@@ -234,6 +234,9 @@ export class Recorder {
     }
     if (!this.bye) this.partialReason = reason ?? 'the tracer stream ended without bye';
     else if (this.bye.reason === 'error') this.partialReason = reason ?? this.fatalError ?? 'the tracer stopped on an error';
+    else if (this.bye.reason === 'target_exit' || this.bye.reason === 'target_invalid') {
+      this.partialReason = this.bye.message ?? (this.bye.reason === 'target_exit' ? 'the target process exited during the recording' : 'the target is not a live user process');
+    }
     if (this.fatalError && !this.partialReason && this.readyNs === null) this.partialReason = this.fatalError;
     this.finished = this.build(true);
     return this.finished;

@@ -12,6 +12,7 @@ import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuChec
 import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { containingFunction, elfFunctions } from '../core/elf-symbols.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
+import { SAMPLED_NEEDS_STAGE } from './spec.ts';
 
 export interface SampledStageOption {
   name: string;
@@ -101,7 +102,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   if (!Number.isSafeInteger(opts.pid) || opts.pid <= 0) throw new Error(`sampled mode needs a process id, got ${opts.pid}`);
   if (!Number.isInteger(hz) || hz < 1 || hz > 100000) throw new Error(`--sample-hz must be 1..100000, got ${hz}`);
   if (!(opts.durationS > 0)) throw new Error(`--duration must be > 0 s, got ${opts.durationS}`);
-  if (opts.stages.length === 0) throw new Error('sampled mode needs at least one stage function (--stage NAME=uprobe:BINARY:SYMBOL)');
+  if (opts.stages.length === 0) throw new Error(SAMPLED_NEEDS_STAGE);
   const specs: SampledStageSpec[] = [];
   for (const o of opts.stages) specs.push(await sampledStageOf(t, o));
   // Fail before tracing when the counter cannot be read at all.
@@ -123,6 +124,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   let hello: Extract<StreamRecord, { type: 'hello' }> | null = null;
   let fatal: string | null = null;
   let endReason: string | null = null;
+  let endMessage: string | null = null; // the bye's words (target_exit, target_invalid)
   let windowNs = 0;
   let lost = 0;
   // null once a window tick lacks them (an older tracer): then they stay out of the session
@@ -195,6 +197,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
         break;
       case 'bye':
         endReason = r.reason;
+        endMessage = r.message ?? null;
         break;
       default:
         break;
@@ -278,7 +281,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
     version: SESSION_VERSION,
     created: new Date().toISOString(),
     partial,
-    partial_reason: partial ? (fatal ?? `tracer ended: ${endReason}`) : null,
+    partial_reason: partial ? (fatal ?? endMessage ?? `tracer ended: ${endReason}`) : null,
     target: { host: t.host, pid: opts.pid, kernel: false, command: null, binary: null, build_id: null },
     tracer,
     duration_s: windowS,

@@ -98,3 +98,7 @@ export function parseStageArgs(args: readonly string[]): StageArg[] {
   }
   return out;
 }
+
+/** Sampled mode without a stage: one message wherever it is found (the CLI, recordSampled). */
+export const SAMPLED_NEEDS_STAGE =
+  '--mode sampled needs at least one --stage NAME=uprobe:BINARY:SYMBOL (the functions whose share of the samples is measured); --sample-hz only sets the sampling rate';

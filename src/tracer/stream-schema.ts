@@ -36,7 +36,7 @@ export const LATENCY_KEYS = ['call', 'skb', 'cpu', 'thread'] as const;
 export type LatencyKey = (typeof LATENCY_KEYS)[number];
 export const DROP_KINDS = ['stacks', 'entries', 'frames'] as const;
 export type DropKind = (typeof DROP_KINDS)[number];
-export const BYE_REASONS = ['signal', 'stdin', 'parent', 'duration', 'target_exit', 'error'] as const;
+export const BYE_REASONS = ['signal', 'stdin', 'parent', 'duration', 'target_exit', 'target_invalid', 'error'] as const;
 export type ByeReason = (typeof BYE_REASONS)[number];
 export const CALIBRATION_SCHED = ['target-rt', 'normal'] as const;
 export const UNWIND_METHODS = ['dwarf', 'fp'] as const;
@@ -225,6 +225,7 @@ function recordSchemas(closed: boolean) {
     bye: obj({
       type: Type.Literal('bye'),
       reason: oneOf(BYE_REASONS),
+      message: Type.Optional(str()),
       t_ns: count(),
       detached: bool({ default: true }),
     }),

@@ -12,8 +12,9 @@ export interface RecordRun {
   intervalsWithPackets(n: number, timeoutMs?: number): Promise<void>;
 }
 
-// A progress line of `pktpath record` (one per closed interval) whose interval carried packets.
-const PROGRESS_WITH_PACKETS = /^ {2}[\d.]+ s {2}(?!0 pps)[\d.]+ (?:k|M)?pps {2}/gm;
+// A progress line of `pktpath record` (one per closed interval) whose interval carried packets
+// (packets as a stage counted them, or calls of a stage counting one packet per call).
+const PROGRESS_WITH_PACKETS = /^ {2}[\d.]+ s {2}(?!0 (?:pps|calls))[\d.]+ (?:k|M)?(?:pps|calls\/s) \(/gm;
 
 export function startRecord(args: string[], readyTimeoutMs = 60_000): RecordRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -96,7 +96,8 @@ test('no stage attachable: error and non-zero exit', async () => {
 
 test('a missing process is a clear fatal error', async () => {
   const run = runTracer(['--pid', '4194000', '--stage', 'x=tracepoint:net:netif_rx']);
-  assert.equal(await run.exited, 1);
+  assert.equal(await run.exited, 3, 'no live user process: exit 3, as for a target gone');
+  assert.ok(run.records.some((r) => r.type === 'bye' && r.reason === 'target_invalid'));
   assert.ok(run.records.some((r) => r.type === 'error' && /process 4194000 does not exist/.test(r.message)));
 });
 

@@ -119,9 +119,17 @@ test('stage specs: the grammar of the tracer', () => {
 test('progress line: rate and the slowest stage of the last interval, corrected where calibrated', async () => {
   const s = await loadSession(good);
   // Interval 2: rx 3200 pkts in 1 s; rx (1000-400)·100/3200 = 18.75 ns/pkt corrected; route 16 µs raw.
-  assert.equal(progressLine(s), '  2.0 s  3.2 kpps  slowest route 16.0 µs/pkt (raw)  60 samples');
+  assert.equal(progressLine(s), '  2.0 s  3.2 kpps (rx)  slowest route 16.0 µs/pkt (raw)  60 samples');
   const onlyRx = { ...s, stages: [s.stages[0]!] };
-  assert.equal(progressLine(onlyRx), '  2.0 s  3.2 kpps  slowest rx 18.8 ns/pkt  60 samples');
+  assert.equal(progressLine(onlyRx), '  2.0 s  3.2 kpps (rx)  slowest rx 18.8 ns/pkt  60 samples');
+});
+
+test('progress line: a stage counting one packet per call gives a call rate, never a packet rate', async () => {
+  const s = await loadSession(good);
+  // a poll loop probed with packets=one: 12,000 calls in the last second, 3,200 packets counted by rx
+  const poll = { ...s.stages[1]!, name: 'poll', packets_from: 'one' as const, timeline: [{ t_s: 1, calls: 9000, packets: 9000, sum_ns: 9e5 }, { t_s: 2, calls: 12000, packets: 12000, sum_ns: 1.2e6 }] };
+  assert.match(progressLine({ ...s, stages: [s.stages[0]!, poll] }), /^ {2}2\.0 s {2}3\.2 kpps \(rx\) /);
+  assert.match(progressLine({ ...s, stages: [poll] }), /^ {2}2\.0 s {2}12\.0 kcalls\/s \(poll, one packet per call\) /);
 });
 
 test('the real process: exit codes, stdout and stderr as a shell sees them', () => {
