@@ -41,6 +41,8 @@ const Attach = obj({
   entry_insn: stream.stage.properties.entry_insn,
   untimed_insns: stream.stage.properties.untimed_insns,
   untimed_prefix: stream.stage.properties.untimed_prefix,
+  function: Type.Optional(str()),
+  copies: Type.Optional(list(obj({ symbol: str(), address: str(), size: count(), entry: bool() }), 'copies')),
 });
 
 const cal = stream.calibration.properties;
@@ -76,6 +78,9 @@ const Stage = obj({
   timeline: list(obj({ t_s: num(), calls: nonneg(), packets: nonneg(), sum_ns: nonneg(), timed: Type.Optional(nonneg()) }), 'points'),
   timed: Type.Optional(nonneg()),
   latency_key: Type.Optional(oneOf(LATENCY_KEYS)),
+  busy_calls: Type.Optional(nonneg()),
+  busy_ns: Type.Optional(nonneg()),
+  inside: Type.Optional(list(obj({ parent: count(), calls: nonneg(), sum_ns: nonneg() }), 'parents')),
 });
 
 const fr = stream.frame.properties;
@@ -112,7 +117,11 @@ const Sampled = obj({
   packets_source: str(),
   counter_packets: nonneg(),
   counter_window_s: nonneg(),
-  stages: list(obj({ name: str(), symbol: str(), module: nullable(str()), samples: nonneg(), inclusive_samples: nonneg() }), 'sampled stages'),
+  stages: list(obj({
+    name: str(), symbol: str(), module: nullable(str()), samples: nonneg(), inclusive_samples: nonneg(),
+    spec: Type.Optional(str()),
+    ranges: Type.Optional(list(obj({ module: str(), lo: count(), hi: count() }), 'address ranges')),
+  }), 'sampled stages'),
   cpu_s: Type.Optional(nonneg()),
   sched_s: Type.Optional(nonneg()),
   slices: Type.Optional(nonneg()),
