@@ -13,7 +13,9 @@ import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SpecError } from '../tracer/spec.ts';
 import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
-import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli, type SymbolValues } from './symbol-options.ts';
+import { resolveSampledDwarfStages, splitDwarfStages } from './dwarf-stages.ts';
+import type { DwarfStage } from '../symbols/stage-ranges.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
@@ -26,7 +28,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
     ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
-        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
+        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC
+        | inline:BINARY:FUNC | lines:BINARY:FILE:FIRST-LAST  (sampled mode only; from the binary's DWARF or its debug file)`;
 
 const OPTIONS = {
   pid: { type: 'string' },
@@ -89,8 +92,9 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (mode !== 'exact' && mode !== 'sampled') throw new UsageError(`--mode must be exact or sampled, not ${JSON.stringify(mode)}`);
   const pidText = values.pid;
   if (pidText !== undefined && !/^\d+$/.test(pidText)) throw new UsageError(`--pid expects a process id, got ${JSON.stringify(pidText)}`);
+  const split = splitDwarfStages(values.stage ?? [], mode); // inline:/lines: are sampled mode's, resolved below
   const opts: RecordOptions = {
-    stages: values.stage ?? [],
+    stages: split.plain,
     ...(pidText !== undefined ? { pid: Number(pidText) } : {}),
     ...(values.kernel ? { kernel: true } : {}),
   };
@@ -115,7 +119,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   const sb = intFlag('--stack-bytes', values['stack-bytes']);
   if (sb !== undefined) opts.stackBytes = sb;
   try {
-    tracerArgs(opts); // every flag and spec checked before a connection or a process exists
+    tracerArgs(split.dwarf.length && opts.sampleHz === undefined ? { ...opts, sampleHz: 999 } : opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
     if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
     throw e;
@@ -148,7 +152,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values }) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (recorded === null) return EXIT_FAIL;
     // named here, where the debug files are (the tracer on the target names what its files say)
     const session = await symbolizeForCli(recorded, values, io, {
@@ -206,6 +210,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
+  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues },
 ): Promise<Session> {
   // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
@@ -228,13 +233,15 @@ async function recordSampledMode(
     const eq = text.indexOf('=');
     return { name: text.slice(0, eq), spec: text.slice(eq + 1) };
   });
+  const byName = new Map([...stages, ...(await resolveSampledDwarfStages(t, tracer, d.dwarf, d.symbols, io))].map((s) => [s.name, s]));
+  const ordered = d.order.map((text) => byName.get(text.slice(0, text.indexOf('='))) ?? byName.get(text)).filter((s) => s !== undefined);
   io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
   return mod.recordSampled(
     t,
     {
       tracer,
       pid: opts.pid!,
-      stages,
+      stages: ordered,
       packets,
       durationS: opts.durationS!,
       ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),

@@ -23,12 +23,23 @@
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
 
+/** ELF virtual addresses [lo, hi) of one module (compared by basename). */
+export interface AddressRange { module: string; lo: number; hi: number }
+
 /** A stage function to look for on the stacks. */
 export interface SampledStageSpec {
   name: string;
   symbol: string;
   /** Basename of the binary the function lives in; null matches any module. */
   module: string | null;
+  /** When given, the stage is these addresses (inlined code, source lines), not `symbol`. */
+  ranges?: AddressRange[];
+}
+
+function inRanges(f: Frame, rs: readonly AddressRange[]): boolean {
+  if (!f.elf_addr) return false;
+  const a = parseInt(f.elf_addr, 16);
+  return rs.some((r) => r.lo <= a && a < r.hi && basename(f.module) === basename(r.module));
 }
 
 function basename(p: string): string {
@@ -46,7 +57,7 @@ function frameStages(frames: readonly Frame[], specs: readonly SampledStageSpec[
   const out = new Map<number, number>();
   for (const f of frames) {
     const i = specs.findIndex(
-      (s) => sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module),
+      (s) => (s.ranges ? inRanges(f, s.ranges) : sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module)),
     );
     out.set(f.id, i);
   }
