@@ -5,9 +5,11 @@
 // has no frame pointers, its merge sort recurses). Both are named from the same debug files (the
 // -g build itself, libc's from /usr/lib/debug where installed), inlined functions as frames
 // (perf script --inline). For the leaves both saw, the whole chain must agree for ≥ 95% of our
-// samples. The two sample different instants, so a recursion's depth at the sampled moment is a
-// random variable of its own: chains are compared with direct recursion folded into one frame
-// (as flamegraph tools offer), and the depth distributions compared by their means.
+// samples. Also DPDK's l3fwd (-O3 -g, no frame pointers) forwarding from a pcap port to a null
+// port, its libraries as Debian ships them (stripped). The two sample different instants, so a
+// recursion's depth at the sampled moment is a random variable of its own: chains are compared
+// with direct recursion folded into one frame (as flamegraph tools offer), and the depth
+// distributions compared by their means.
 //   node --import tsx --test test/integration/sampler-perf-agree.test.ts   (root)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,18 +20,21 @@ import { join } from 'node:path';
 import { Recorder } from '../../src/tracer/recorder.ts';
 import { symbolizeSession } from '../../src/symbols/symbolize-session.ts';
 import { agreement, largestDifferences, perfChains, perfRecord, sessionChains, type Chain } from '../helpers/perf-compare.ts';
+import { buildL3fwd, startL3fwd, writeUdpPcap, type L3fwd } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer, record, startExecutable, type Target } from './sampler-run.ts';
 
 let dir = '';
 let tracerBuildError: string | null = null;
 const targets: Target[] = [];
+let l3fwd: L3fwd | undefined;
 
 before(() => {
   tracerBuildError = buildTracer();
   dir = mkdtempSync(join(tmpdir(), 'pktpath-perfagree-'));
 });
 
-after(() => {
+after(async () => {
+  await l3fwd?.stop();
   for (const t of targets) t.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -64,13 +69,20 @@ function meanDepth(cs: readonly Chain[], fn: string): number {
   return n ? d / n : 0;
 }
 
-async function compare(name: string, inlined: string, recursive?: string): Promise<void> {
+async function compareTarget(name: string, inlined: string, recursive?: string): Promise<void> {
   const bin = join(dir, name);
   execFileSync('nice', ['cc', '-O2', '-g', '-o', bin, join(ROOT, 'test/targets', `${name}.c`)]);
   assert.doesNotMatch(execFileSync('objdump', ['-d', '--no-show-raw-insn', bin]).toString(), /<main>:\n\s*[0-9a-f]+:\s*push\s+%rbp\n\s*[0-9a-f]+:\s*mov\s+%rsp,%rbp/,
     'built without frame pointers');
   const t = await startExecutable(bin, ['60']);
   targets.push(t);
+  await compare(name, t.pid, bin, inlined, recursive);
+  t.stop();
+}
+
+/** Records `pid` with the tracer and perf over the same seconds and compares their chains. */
+async function compare(name: string, pid: number, bin: string, inlined: string, recursive?: string): Promise<void> {
+  const t = { pid };
   const perfData = join(dir, `${name}.perf.data`);
   let ok = false;
   // the machine is shared: a phase that took too few samples is repeated (bounded), never passed
@@ -99,13 +111,22 @@ async function compare(name: string, inlined: string, recursive?: string): Promi
     }
   }
   assert.ok(ok, `${name}: fewer than 300 samples in 3 attempts (machine too busy)`);
-  t.stop();
 }
 
 test('inlined helpers under static functions: callers agree with perf --call-graph dwarf', { skip: tracerBuildError ?? false }, async () => {
-  await compare('inline_chain', 'mix_round');
+  await compareTarget('inline_chain', 'mix_round');
 });
 
 test('a comparator called from inside libc (no frame pointers, recursion): callers agree with perf --call-graph dwarf', { skip: tracerBuildError ?? false }, async () => {
-  await compare('callback_chain', 'key_of', 'msort_with_tmp');
+  await compareTarget('callback_chain', 'key_of', 'msort_with_tmp');
+});
+
+test('l3fwd (DPDK example, -O3 -g, no frame pointers, forwarding from a pcap port): callers agree with perf --call-graph dwarf, inlined rte_eth_rx_burst included', { skip: tracerBuildError ?? false }, async () => {
+  const exe = buildL3fwd(join(dir, 'dpdk'));
+  const pcap = join(dir, 'udp.pcap');
+  writeUdpPcap(pcap, 1);
+  l3fwd = await startL3fwd(exe, pcap, `pktpath-symbols-${process.pid}`);
+  await compare('l3fwd', l3fwd.pid, exe, 'rte_eth_rx_burst');
+  await l3fwd.stop();
+  l3fwd = undefined;
 });
