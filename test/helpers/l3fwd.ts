@@ -3,7 +3,7 @@
 // port that replays UDP frames forever (net_pcap, infinite_rx) and forwarding to a null port: no
 // NIC, no hugepages.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const EXAMPLES = '/usr/share/dpdk/examples';
@@ -60,6 +60,8 @@ export function writeUdpPcap(path: string, port: number, n = 64): void {
 }
 
 export interface L3fwd {
+  /** DPDK telemetry socket, for --packets-from dpdk:SOCKET:PORT */
+  telemetry: string;
   proc: ChildProcess;
   pid: number;
   output(): string;
@@ -76,12 +78,13 @@ export async function startL3fwd(exe: string, pcap: string, prefix: string, time
   proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-100000)));
   const exited = new Promise<void>((r) => proc.once('close', () => r()));
   const app: L3fwd = {
-    proc, pid: proc.pid!, output: () => out,
+    telemetry: join('/var/run/dpdk', prefix, 'dpdk_telemetry.v2'), proc, pid: proc.pid!, output: () => out,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGINT');
       const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(t);
+      rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
     },
   };
   await new Promise<void>((resolve, reject) => {

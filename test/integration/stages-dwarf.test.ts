@@ -13,10 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../../src/core/session.ts';
 import { runCli } from '../helpers/cli-run.ts';
+import { buildL3fwd, startL3fwd, writeUdpPcap, type L3fwd } from '../helpers/l3fwd.ts';
+import { buildReport } from '../../src/core/report.ts';
 import { ROOT, TRACER, buildTracer, startExecutable, type Target } from './sampler-run.ts';
 
 let dir = '';
 let target: Target | undefined;
+let l3fwd: L3fwd | undefined;
 let tracerBuildError: string | null = null;
 const SRC = join(ROOT, 'test/targets/inline_chain.c');
 const HELPER_LINES = [13, 15]; // mix_step's body in inline_chain.c
@@ -32,7 +35,8 @@ before(async () => {
   execFileSync('objcopy', ['--strip-all', join(dir, 'inline_chain'), join(dir, 'run', 'inline_chain')]);
 });
 
-after(() => {
+after(async () => {
+  await l3fwd?.stop();
   target?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -62,10 +66,10 @@ function addr2line(bin: string, addrs: string[]): Map<string, Where> {
   return m;
 }
 
-async function recordSampled(pid: number, stages: string[], extra: string[] = []): Promise<{ s: Session; stderr: string }> {
+async function recordSampled(pid: number, stages: string[], extra: string[] = [], packetsFrom = 'dev:lo'): Promise<{ s: Session; stderr: string }> {
   const file = join(dir, `s-${Date.now()}.pktpath.json`);
   const r = await runCli('record', '--mode', 'sampled', '--pid', String(pid), ...stages.flatMap((x) => ['--stage', x]),
-    '--packets-from', 'dev:lo', '--duration', '3', '--sample-hz', '499', '--no-symbolize', '--tracer', TRACER, '-o', file, ...extra);
+    '--packets-from', packetsFrom, '--duration', '3', '--sample-hz', '499', '--no-symbolize', '--tracer', TRACER, '-o', file, ...extra);
   assert.equal(r.code, 0, r.stderr);
   return { s: JSON.parse(readFileSync(file, 'utf8')) as Session, stderr: r.stderr };
 }
@@ -74,13 +78,14 @@ async function recordSampled(pid: number, stages: string[], extra: string[] = []
 function predicted(s: Session, bin: string, claims: Array<(w: Where) => boolean>): { counts: number[]; addrs: Map<string, Where> } {
   const byId = new Map(s.frames.map((f) => [f.id, f]));
   const addrs = new Set<string>();
-  for (const f of s.frames) if (!f.kernel && f.elf_addr && f.module.endsWith('/inline_chain')) addrs.add(`0x${BigInt(f.elf_addr).toString(16)}`);
+  const mine = (m: string): boolean => m.slice(m.lastIndexOf('/')) === bin.slice(bin.lastIndexOf('/'));
+  for (const f of s.frames) if (!f.kernel && f.elf_addr && mine(f.module)) addrs.add(`0x${BigInt(f.elf_addr).toString(16)}`);
   const where = addr2line(bin, [...addrs]);
   const counts = claims.map(() => 0);
   for (const st of s.stacks) {
     for (const id of st.frames) {
       const f = byId.get(id)!;
-      if (f.kernel || !f.elf_addr || !f.module.endsWith('/inline_chain')) continue;
+      if (f.kernel || !f.elf_addr || !mine(f.module)) continue;
       const w = where.get(`0x${BigInt(f.elf_addr).toString(16)}`)!;
       const k = claims.findIndex((c) => c(w));
       if (k >= 0) {
@@ -137,4 +142,23 @@ test('exact mode refuses inline: and lines: stages before anything runs', { skip
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /stage x: \S+ is for sampled mode only \(--mode sampled --packets-from \.\.\.\): (inlined code|a run of source lines) has no call and return to probe/);
   }
+});
+
+test('l3fwd (-O3 -g): the LPM lookup and the Rx burst, both inlined, as inline: stages with packets from DPDK telemetry', { skip: tracerBuildError ?? false }, async () => {
+  const exe = buildL3fwd(join(dir, 'dpdk'));
+  const pcap = join(dir, 'udp.pcap');
+  writeUdpPcap(pcap, 1);
+  l3fwd = await startL3fwd(exe, pcap, `pktpath-symbols-st-${process.pid}`);
+  const { s, stderr } = await recordSampled(l3fwd.pid, [`lookup=inline:${exe}:rte_lpm_lookupx4`, `rx=inline:${exe}:rte_eth_rx_burst`], [],
+    `dpdk:${l3fwd.telemetry}:0:rx`);
+  assert.match(stderr, /stage lookup: rte_lpm_lookupx4: 1 inlined instances/);
+  const st = new Map(s.sampled!.stages.map((x) => [x.name, x]));
+  const p = predicted(s, exe, [(w) => w.fns.includes('rte_lpm_lookupx4'), (w) => w.fns.includes('rte_eth_rx_burst')]);
+  assert.deepEqual([st.get('lookup')!.samples, st.get('rx')!.samples], p.counts, 'counts as addr2line predicts');
+  assert.ok(p.counts[0]! > 0 && p.counts[1]! > 0, `both stages sampled: ${p.counts} of ${s.sampled!.samples}`);
+  assert.ok(s.sampled!.packets > 0, 'telemetry counted packets');
+  const rep = buildReport(s);
+  console.log(JSON.stringify({ pps: rep.sampled?.packets_per_second, stages: rep.sampled?.stages.map((x) => ({ name: x.name, samples: x.samples, ns_per_packet: x.ns_per_packet })) }));
+  await l3fwd.stop();
+  l3fwd = undefined;
 });
