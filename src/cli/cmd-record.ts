@@ -10,8 +10,10 @@ import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SAMPLED_NEEDS_STAGE, SpecError } from '../tracer/spec.ts';
 import { EXIT_ENDED, EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
-import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli, type SymbolValues } from './symbol-options.ts';
 import { checkOutputFile, saveOrRescue } from './output-file.ts';
+import { resolveSampledDwarfStages, splitDwarfStages } from './dwarf-stages.ts';
+import type { DwarfStage } from '../symbols/stage-ranges.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
@@ -25,7 +27,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
     ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
-        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
+        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC
+        | inline:BINARY:FUNC | lines:BINARY:FILE:FIRST-LAST  (sampled mode only; from the binary's DWARF or its debug file)`;
 
 const OPTIONS = {
   pid: { type: 'string' },
@@ -97,8 +100,9 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (mode !== 'exact' && mode !== 'sampled') throw new UsageError(`--mode must be exact or sampled, not ${JSON.stringify(mode)}`);
   const pidText = values.pid;
   if (pidText !== undefined && !/^\d+$/.test(pidText)) throw new UsageError(`--pid expects a process id, got ${JSON.stringify(pidText)}`);
+  const split = splitDwarfStages(values.stage ?? [], mode); // inline:/lines: are sampled mode's, resolved below
   const opts: RecordOptions = {
-    stages: values.stage ?? [],
+    stages: split.plain,
     ...(pidText !== undefined ? { pid: Number(pidText) } : {}),
     ...(values.kernel ? { kernel: true } : {}),
   };
@@ -123,9 +127,9 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   }
   const sb = intFlag('--stack-bytes', values['stack-bytes']);
   if (sb !== undefined) opts.stackBytes = sb;
-  if (mode === 'sampled' && opts.stages.length === 0) throw new UsageError(SAMPLED_NEEDS_STAGE);
+  if (mode === 'sampled' && opts.stages.length === 0 && split.dwarf.length === 0) throw new UsageError(SAMPLED_NEEDS_STAGE);
   try {
-    tracerArgs(opts); // every flag and spec checked before a connection or a process exists
+    tracerArgs(split.dwarf.length && opts.sampleHz === undefined ? { ...opts, sampleHz: 999 } : opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
     if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
     throw e;
@@ -158,7 +162,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values }) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (typeof recorded === 'number') return recorded;
     // named here, where the debug files are (the tracer on the target names what its files say)
     const session = await symbolizeForCli(recorded, values, io, {
@@ -226,6 +230,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
+  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues },
 ): Promise<Session> {
   // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
@@ -248,6 +253,8 @@ async function recordSampledMode(
     const eq = text.indexOf('=');
     return { name: text.slice(0, eq), spec: text.slice(eq + 1) };
   });
+  const byName = new Map([...stages, ...(await resolveSampledDwarfStages(t, tracer.path, d.dwarf, d.symbols, io))].map((s) => [s.name, s]));
+  const ordered = d.order.map((text) => byName.get(text.slice(0, text.indexOf('='))) ?? byName.get(text)).filter((s) => s !== undefined);
   io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
   return mod.recordSampled(
     t,
@@ -255,7 +262,7 @@ async function recordSampledMode(
       tracer: tracer.path,
       root: tracer.root,
       pid: opts.pid!,
-      stages,
+      stages: ordered,
       packets,
       durationS: opts.durationS!,
       ...(opts.sampleHz !== undefined ? { sampleHz: opts.sampleHz } : {}),

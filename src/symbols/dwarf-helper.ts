@@ -3,6 +3,7 @@
 // are batched and answers come back in order, one JSON line each.
 import { spawn } from 'node:child_process';
 import type { AddrAnswer, InlineLevel } from '../core/symbolic-frames.ts';
+import type { Transport } from '../remote/transport.ts';
 
 export interface FileInfo {
   build_id: string | null;
@@ -106,6 +107,17 @@ export function parseAnswer(line: string): Answer {
   return { kind: 'error', message: `unexpected answer: ${line.slice(0, 200)}` };
 }
 
+/** The helper's exit and output turned into answers, one per request, or the reason there are none. */
+function answersOf(code: number | null, stdout: string, stderr: string, n: number, what: string): Answer[] {
+  const got = stdout.split('\n').filter((l) => l !== '');
+  if (code !== 0) {
+    const why = got.length ? parseAnswer(got[0]!) : null;
+    throw new DwarfHelperError(why?.kind === 'error' ? why.message : `${what}: exit ${code} ${stderr.trim()}`);
+  }
+  if (got.length !== n) throw new DwarfHelperError(`${what}: ${got.length} answers to ${n} requests`);
+  return got.map(parseAnswer);
+}
+
 /** Asks `tracer --dwarf file` every request; answers in the same order. */
 export function askDwarf(tracer: string, file: string, requests: readonly Request[]): Promise<Answer[]> {
   const lines = requests.map(requestLine);
@@ -122,20 +134,32 @@ export function askDwarf(tracer: string, file: string, requests: readonly Reques
       /* the helper exited early (it could not open the file): its answer says why */
     });
     child.on('close', (code) => {
-      const got = Buffer.concat(out).toString('utf8').split('\n').filter((l) => l !== '');
-      if (code !== 0) {
-        const why = got.length ? parseAnswer(got[0]!) : null;
-        reject(new DwarfHelperError(why?.kind === 'error' ? why.message : `${tracer} --dwarf ${file}: exit ${code} ${err.trim()}`));
-        return;
+      try {
+        resolve(answersOf(code, Buffer.concat(out).toString('utf8'), err, requests.length, `${tracer} --dwarf ${file}`));
+      } catch (e) {
+        reject(e as Error);
       }
-      if (got.length !== requests.length) {
-        reject(new DwarfHelperError(`${tracer} --dwarf ${file}: ${got.length} answers to ${requests.length} requests`));
-        return;
-      }
-      resolve(got.map(parseAnswer));
     });
     child.stdin.end(lines.length ? lines.join('\n') + '\n' : '');
   });
+}
+
+/** askDwarf on the host a transport reaches (where the binary that runs is), through the tracer there. */
+export async function askDwarfOn(t: Transport, tracer: string, file: string, requests: readonly Request[]): Promise<Answer[]> {
+  const lines = requests.map(requestLine);
+  const cmd = t.run([tracer, '--dwarf', file], { root: true });
+  const out: Buffer[] = [];
+  let err = '';
+  cmd.stdout.on('data', (b: Buffer) => out.push(b));
+  cmd.stderr.on('data', (b: Buffer) => {
+    if (err.length < 4096) err += b.toString();
+  });
+  cmd.stdin.on('error', () => {
+    /* exited early: its answer says why */
+  });
+  cmd.stdin.end(lines.length ? lines.join('\n') + '\n' : '');
+  const st = await cmd.exit;
+  return answersOf(st.code, Buffer.concat(out).toString('utf8'), err, requests.length, `${t.host}: ${tracer} --dwarf ${file}`);
 }
 
 export async function fileInfo(tracer: string, file: string): Promise<FileInfo> {

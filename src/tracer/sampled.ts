@@ -8,7 +8,7 @@
 import { StreamDecoder } from './decoder.ts';
 import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
-import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
+import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type AddressRange, type SampledStageSpec } from '../core/sampled.ts';
 import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { containingFunction, elfFunctions } from '../core/elf-symbols.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
@@ -18,6 +18,8 @@ export interface SampledStageOption {
   name: string;
   /** The stage's spec as for exact mode: uprobe:BINARY:SYMBOL, or uprobe:BINARY:0xADDR (the function holding it). */
   spec: string;
+  /** inline: and lines: stages, resolved from DWARF before recording (src/symbols/stage-ranges.ts). */
+  ranges?: AddressRange[];
 }
 
 export interface SampledOptions {
@@ -53,6 +55,7 @@ function basename(p: string): string {
 
 /** The function a stage names, for matching on stacks; null for an offset (resolved by sampledStageOf). */
 export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
+  if (o.ranges) return { name: o.name, symbol: o.spec, module: basename(o.ranges[0]?.module ?? ''), ranges: o.ranges };
   const parts = o.spec.split(':');
   if (parts[0] === 'uprobe' && parts.length >= 3) {
     const binary = parts[1]!;

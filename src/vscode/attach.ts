@@ -52,7 +52,7 @@ export const KERNEL_TRACEPOINTS: Array<{ tp: string; picked: boolean }> = [
 ];
 export const DEFAULT_KERNEL_STAGES = KERNEL_TRACEPOINTS.filter((k) => k.picked).map((k) => k.tp);
 
-async function pickHost(context: vscode.ExtensionContext): Promise<string | undefined> {
+export async function pickHost(context: vscode.ExtensionContext): Promise<string | undefined> {
   const recent = context.globalState.get<string[]>(RECENT_HOSTS, []);
   const cfg = settings();
   const fromConfig = sshConfigHosts(cfg.sshConfig || undefined);
@@ -75,12 +75,12 @@ async function pickHost(context: vscode.ExtensionContext): Promise<string | unde
   });
 }
 
-async function rememberHost(context: vscode.ExtensionContext, host: string): Promise<void> {
+export async function rememberHost(context: vscode.ExtensionContext, host: string): Promise<void> {
   const recent = context.globalState.get<string[]>(RECENT_HOSTS, []).filter((h) => h !== host);
   await context.globalState.update(RECENT_HOSTS, [host, ...recent].slice(0, 10));
 }
 
-async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | undefined> {
+export async function pickProcess(t: Transport): Promise<Candidate | { pid: number } | undefined> {
   const cands = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: looking for packet processes on {0}…', t.host) },
     () => discover(t),

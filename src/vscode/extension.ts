@@ -11,6 +11,7 @@ import { SessionEditorProvider, ViewsPanel } from './views.ts';
 import { registerExportSession } from './export-session.ts';
 import { Recording } from './recording.ts';
 import { registerAttach } from './attach.ts';
+import { registerProfileSelection } from './profile-selection.ts';
 import { LineHeat, registerLineHeat } from './line-heat.ts';
 import { createLog } from './log.ts';
 import { checkBuildId } from './local-binary.ts';
@@ -69,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): PktpathApi {
   registerCodeLens(context, annotations);
   registerLineHeat(context, lineHeat);
   registerAttach(context, recording, log);
+  registerProfileSelection(context, recording, log);
   const buildIdWarning = async (): Promise<string | null> => {
     const cur = await store.ensureCurrent();
     return cur ? checkBuildId(cur.session, log) : null;

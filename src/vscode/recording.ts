@@ -16,6 +16,7 @@ import type { SessionStore } from './session-store.ts';
 import { settings, sessionsFolder } from './settings.ts';
 import { passphraseAsker } from './secrets.ts';
 import { hint, sessionFileName, statusText } from './recording-text.ts';
+import { recordSampledFromEditor } from './sampled-recording.ts';
 
 export interface RecordingRequest {
   host: string;
@@ -27,6 +28,8 @@ export interface RecordingRequest {
   command?: string | null;
   /** For a transport the caller already opened (Attach discovers processes over it). */
   transport?: Transport;
+  /** Sampled mode (no stage probes; inline: and lines: stages): where packets are counted. */
+  sampled?: { packetsFrom: string };
 }
 
 export interface RecordingResult {
@@ -140,6 +143,17 @@ export class Recording implements vscode.Disposable {
           this.store.setCurrent({ uri: null, session: pendingSession(req), live: true });
           void vscode.commands.executeCommand('pktpath.showViews');
           this.onStatus(true, null);
+          if (req.sampled) {
+            // sampled mode has no calibration to wait for: it records from the start
+            recP = recordSampledFromEditor(transport, {
+              pid: req.pid!, stages: req.stages, packetsFrom: req.sampled.packetsFrom,
+              durationS: req.durationSeconds > 0 ? req.durationSeconds : 10, sampleHz: req.sampleHz > 0 ? Math.round(req.sampleHz) : 999,
+            }, abort.signal, this.log);
+            ready = true;
+            resolveReady();
+            this.status.text = '$(record) Packet Path: sampling…';
+            return;
+          }
           recP = recordSession(transport, opts, {
             onHello: (h) => this.log.appendLine(`tracer ${h.tracer} on ${req.host}: kernel ${h.kernel}, missing: ${h.missing.join('; ') || 'nothing'}`),
             onReady: () => {

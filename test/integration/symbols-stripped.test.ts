@@ -1,7 +1,7 @@
 // Stripped code named where the debug files are: a -g target is split (objcopy --only-keep-debug,
 // strip --add-gnu-debuglink), the stripped build runs and is sampled by the real tracer, and the
 // session is symbolized by build-id through the user's own -g build, a .build-id directory (a
-// temporary root, not /usr/lib/debug), the .gnu_debuglink beside it, and a real elfutils debuginfod
+// temporary root, and /usr/lib/debug itself: the file is installed there and removed), the .gnu_debuglink beside it, and a real elfutils debuginfod
 // server; a build with another build-id is refused with a warning. Without any, frames are named
 // lib+0xSTART after their function's range, grouped per function.
 //   node --import tsx --test test/integration/symbols-stripped.test.ts   (root)
@@ -145,6 +145,23 @@ test('a .build-id directory (DIR/.build-id/xx/rest.debug) names it', { skip: tra
   copyFileSync(join(dir, 'debug', 'inline_chain.debug'), p);
   const s = await symbolizeSession(session, opts({ debugDirs: [root] }));
   assertNamed(s.session, 'build-id-dir');
+});
+
+test('/usr/lib/debug/.build-id/xx/rest.debug (the default debug directory, as a debug package installs it) names it', { skip: tracerBuildError ?? false }, async () => {
+  const p = buildIdPath('/usr/lib/debug', buildId);
+  const sub = join(p, '..');
+  const made = existsSync(sub) ? null : mkdirSync(sub, { recursive: true });
+  assert.ok(!existsSync(p), `${p} is not there before the test`);
+  copyFileSync(join(dir, 'debug', 'inline_chain.debug'), p);
+  try {
+    const { debugDirs: _none, ...o } = opts({});
+    const s = await symbolizeSession(session, o);
+    assertNamed(s.session, 'build-id-dir');
+    assert.equal(s.session.symbols?.modules.find((m) => m.module.endsWith('/run/inline_chain'))?.debug_file, p);
+  } finally {
+    rmSync(p, { force: true });
+    if (made) rmSync(made, { recursive: true, force: true });
+  }
 });
 
 test('the .gnu_debuglink file beside the stripped binary names it', { skip: tracerBuildError ?? false }, async () => {

@@ -1,0 +1,106 @@
+// DPDK's l3fwd as a user builds it from Debian's dpdk-doc examples, with -g added and without frame
+// pointers (its Makefile's -O3), Rx checksum offload off (virtual ports lack it), fed by a pcap
+// port that replays UDP frames forever (net_pcap, infinite_rx) and forwarding to a null port: no
+// NIC, no hugepages.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const EXAMPLES = '/usr/share/dpdk/examples';
+
+/** Builds examples/l3fwd under `dir` (with examples/common beside it, as its Makefile expects). */
+export function buildL3fwd(dir: string): string {
+  if (!existsSync(join(EXAMPLES, 'l3fwd'))) throw new Error(`${EXAMPLES}/l3fwd missing: apt-get install -y dpdk-doc libdpdk-dev`);
+  mkdirSync(dir, { recursive: true });
+  for (const d of ['l3fwd', 'common']) cpSync(join(EXAMPLES, d), join(dir, d), { recursive: true });
+  const main = join(dir, 'l3fwd', 'main.c');
+  const src = readFileSync(main, 'utf8');
+  const edited = src.replace('.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,', '.offloads = 0,');
+  if (edited === src) throw new Error('l3fwd main.c: the Rx checksum offload line was not found');
+  writeFileSync(main, edited);
+  // CFLAGS from the environment: the Makefile appends its -O3 and pkg-config flags to it
+  execFileSync('nice', ['make', '-C', join(dir, 'l3fwd')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CFLAGS: '-g' } });
+  return join(dir, 'l3fwd', 'build', 'l3fwd-shared');
+}
+
+function csum16(b: Buffer): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i += 2) s += b.readUInt16BE(i);
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return ~s & 0xffff;
+}
+
+/** A pcap of `n` IPv4/UDP frames to 198.18.P.x (l3fwd's LPM route to port P). */
+export function writeUdpPcap(path: string, port: number, n = 64): void {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(1, 20);
+  parts.push(head);
+  for (let i = 0; i < n; i++) {
+    const payload = Buffer.alloc(18);
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(1024 + i, 0);
+    udp.writeUInt16BE(5000, 2);
+    udp.writeUInt16BE(8 + payload.length, 4);
+    const ip = Buffer.from([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 198, 18, port, 1 + (i % 200)]);
+    ip.writeUInt16BE(20 + 8 + payload.length, 2);
+    ip.writeUInt16BE(i, 4);
+    ip.writeUInt16BE(csum16(ip), 10);
+    const frame = Buffer.concat([Buffer.from('020000000001020000000002' + '0800', 'hex'), ip, udp, payload]);
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    parts.push(rec, frame);
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+export interface L3fwd {
+  /** DPDK telemetry socket, for --packets-from dpdk:SOCKET:PORT */
+  telemetry: string;
+  proc: ChildProcess;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts l3fwd (LPM, one lcore) on a pcap port and a null port; resolves when it forwards. */
+export async function startL3fwd(exe: string, pcap: string, prefix: string, timeoutMs = 60_000): Promise<L3fwd> {
+  const proc = spawn(exe, ['-l', '1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+    '--vdev', `net_pcap0,rx_pcap=${pcap},tx_pcap=/dev/null,infinite_rx=1`, '--vdev', 'net_null1',
+    '--', '-p', '0x3', '-P', '--parse-ptype', '--config=(0,0,1),(1,0,1)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-100000)));
+  proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-100000)));
+  const exited = new Promise<void>((r) => proc.once('close', () => r()));
+  const app: L3fwd = {
+    telemetry: join('/var/run/dpdk', prefix, 'dpdk_telemetry.v2'), proc, pid: proc.pid!, output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+      rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`l3fwd not forwarding within ${timeoutMs} ms\n${out.slice(-3000)}`)), timeoutMs);
+    const check = (): void => {
+      if (/entering main loop on lcore 1/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.stderr!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`l3fwd exited (${proc.exitCode ?? proc.signalCode})\n${out.slice(-3000)}`));
+    });
+  });
+  return app;
+}
