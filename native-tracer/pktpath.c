@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "dpdk_query.h"
 #include "dwarf_mode.h"
 #include "sampler.h"
 #include "stream.h"
@@ -330,6 +331,9 @@ int main(int argc, char **argv)
 	/* a mode of its own, run where the debug files are: no tracing, no privileges */
 	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
 		return dwarf_mode_main(argv[2], stdin, stdout);
+	/* reads a DPDK process's memory: needs root (or ptrace rights), no BPF */
+	if (argc == 4 && !strcmp(argv[1], "--dpdk-query") && !strcmp(argv[2], "--pid"))
+		return dpdk_query_main(atoi(argv[3]), stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);

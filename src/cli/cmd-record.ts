@@ -12,21 +12,25 @@ import { formatNs } from '../core/report.ts';
 import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SpecError } from '../tracer/spec.ts';
+import type { SampledStageOption } from '../tracer/sampled.ts';
 import { EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
+import { resolveDpdk, restoreSpecs, splitStages, type ResolvedDpdk } from './auto-stages.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
     [--no-relocate]  (time a single-stepped site from its first byte, single-step included)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
-    [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
+    [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]|graph:NODE]
+    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port)
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
         (default dwarf, 8192), or frame pointers and a stack scan)
     [--host H] [--ssh-config FILE] [--accept-new-host-key] [--tracer PATH]
     ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
-        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC`;
+        | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC
+        | graph:NODE | ethdev:rx:PORT | ethdev:tx:PORT  (DPDK, read from the live process)`;
 
 const OPTIONS = {
   pid: { type: 'string' },
@@ -45,6 +49,7 @@ const OPTIONS = {
   unwind: { type: 'string' },
   'stack-bytes': { type: 'string' },
   'packets-from': { type: 'string' },
+  'auto-stages': { type: 'boolean' },
   host: { type: 'string' },
   'ssh-config': { type: 'string' },
   'accept-new-host-key': { type: 'boolean' },
@@ -114,12 +119,18 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   }
   const sb = intFlag('--stack-bytes', values['stack-bytes']);
   if (sb !== undefined) opts.stackBytes = sb;
+  const auto = values['auto-stages'] === true;
+  let split;
   try {
-    tracerArgs(opts); // every flag and spec checked before a connection or a process exists
+    split = splitStages(values.stage ?? []);
+    // DPDK stages become uprobes once the target is queried; until then only the rest is checked
+    const dpdkOnly = split.plain.length === 0 && (split.dpdk.length > 0 || auto);
+    tracerArgs({ ...opts, stages: split.plain, ...(dpdkOnly && !opts.sampleHz ? { sampleHz: 1 } : {}) }); // every flag and spec checked before a connection or a process exists
   } catch (e) {
     if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
     throw e;
   }
+  if ((split.dpdk.length > 0 || auto) && opts.pid === undefined) throw new UsageError('graph:, ethdev: stages and --auto-stages need --pid PID (the DPDK process)');
   if (values['no-bpf'] && mode !== 'sampled') throw new UsageError('--no-bpf is for --mode sampled: stage probes need BPF');
   if (mode === 'sampled') {
     if (!values['packets-from']) throw new UsageError('--mode sampled needs --packets-from (the packet counter to divide by)');
@@ -148,8 +159,21 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    let dpdk: ResolvedDpdk | null = null;
+    if (split.dpdk.length > 0 || auto) {
+      try {
+        const tracer = await tracerOnHost(t, opts.tracer);
+        const taken = new Set(split.plain.map((a) => a.slice(0, a.indexOf('='))));
+        dpdk = await resolveDpdk(t, tracer, opts.pid!, split.dpdk, auto, mode, taken, io);
+      } catch (e) {
+        if (e instanceof SpecError) throw new UsageError(e.message);
+        throw e;
+      }
+      opts.stages = [...split.plain, ...dpdk.exact];
+    }
+    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, dpdk?.sampled ?? []) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (recorded === null) return EXIT_FAIL;
+    if (dpdk) restoreSpecs(recorded, dpdk.original);
     // named here, where the debug files are (the tracer on the target names what its files say)
     const session = await symbolizeForCli(recorded, values, io, {
       ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
@@ -206,6 +230,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
+  byRange: SampledStageOption[],
 ): Promise<Session> {
   // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
@@ -223,11 +248,13 @@ async function recordSampledMode(
     throw new UsageError((e as Error).message);
   }
   const tracer = await tracerOnHost(t, opts.tracer);
-  const stages = opts.stages.map((s) => {
+  if (packets.kind === 'graph') packets = { ...packets, pid: opts.pid!, tracer };
+  const stages: SampledStageOption[] = opts.stages.map((s) => {
     const text = typeof s === 'string' ? s : `${s.name}=${s.spec}`;
     const eq = text.indexOf('=');
     return { name: text.slice(0, eq), spec: text.slice(eq + 1) };
   });
+  stages.push(...byRange);
   io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
   return mod.recordSampled(
     t,

@@ -23,12 +23,24 @@
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
 
+/** Code of a stage by address: ELF vaddr [lo, hi) of a module, compared by basename. */
+export interface AddressRange { module: string; lo: number; hi: number }
+
 /** A stage function to look for on the stacks. */
 export interface SampledStageSpec {
   name: string;
   symbol: string;
   /** Basename of the binary the function lives in; null matches any module. */
   module: string | null;
+  /** When given, the stage matches frames by these ranges only (not by `symbol`). */
+  ranges?: AddressRange[];
+}
+
+function inRanges(f: Frame, ranges: readonly AddressRange[]): boolean {
+  if (f.elf_addr === undefined || f.elf_addr === null) return false;
+  const a = parseInt(f.elf_addr, 16);
+  const m = basename(f.module);
+  return ranges.some((r) => basename(r.module) === m && r.lo <= a && a < r.hi);
 }
 
 function basename(p: string): string {
@@ -45,8 +57,8 @@ function sameFunction(fn: string, symbol: string): boolean {
 function frameStages(frames: readonly Frame[], specs: readonly SampledStageSpec[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const f of frames) {
-    const i = specs.findIndex(
-      (s) => sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module),
+    const i = specs.findIndex((s) =>
+      s.ranges ? inRanges(f, s.ranges) : sameFunction(f.fn, s.symbol) && (s.module === null || basename(f.module) === s.module),
     );
     out.set(f.id, i);
   }

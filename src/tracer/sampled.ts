@@ -8,7 +8,7 @@
 import { StreamDecoder } from './decoder.ts';
 import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
-import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type SampledStageSpec } from '../core/sampled.ts';
+import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type AddressRange, type SampledStageSpec } from '../core/sampled.ts';
 import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
 
@@ -16,6 +16,8 @@ export interface SampledStageOption {
   name: string;
   /** The stage's spec as for exact mode; sampled mode needs a function: uprobe:BINARY:SYMBOL. */
   spec: string;
+  /** The stage's code by address (resolved before recording, e.g. a DPDK graph node): matched instead of a name. */
+  ranges?: AddressRange[];
 }
 
 export interface SampledOptions {
@@ -49,6 +51,7 @@ function basename(p: string): string {
 
 /** The function a stage names, for matching on stacks. */
 export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
+  if (o.ranges && o.ranges.length > 0) return { name: o.name, symbol: o.spec, module: basename(o.ranges[0]!.module), ranges: o.ranges };
   const parts = o.spec.split(':');
   if (parts[0] === 'uprobe' && parts.length >= 3) {
     const binary = parts[1]!;
