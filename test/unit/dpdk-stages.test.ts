@@ -12,7 +12,7 @@ import { attributeSamples } from '../../src/core/sampled.ts';
 import { stageFunctionOf } from '../../src/tracer/sampled.ts';
 import { SpecError } from '../../src/tracer/spec.ts';
 
-const text = readFileSync(resolve(import.meta.dirname, '../fixtures/dpdk-query-l3fwd-graph.jsonl'), 'utf8');
+const text = readFileSync(resolve(__dirname, '../fixtures/dpdk-query-l3fwd-graph.jsonl'), 'utf8');
 const q = parseDpdkQuery(text);
 const NODE_LIB = '/usr/lib/x86_64-linux-gnu/librte_node.so.23.0';
 
