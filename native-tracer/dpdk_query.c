@@ -8,6 +8,8 @@
  *   {"type":"port","port":0,"dir":"rx"|"tx","burst":"0x..","module":..,"elf_addr":..,"fn":..,"lo":..,"hi":..}
  *   {"type":"warning","message":"..."}
  *   {"type":"error","message":"..."}   (then exit 1)
+ * With `--nodes 0xADDR,...` (node addresses, "addr" of an earlier answer) only those nodes are read
+ * (no scan, no ports): how counters are read during a recording.
  * `tsc`/`mono_ns` are read together, so two queries give the TSC rate rte_graph's cycles count in.
  * Layout: dpdk_layout.h. */
 #include "dpdk_query.h"
@@ -161,13 +163,52 @@ static bool printable_name(const char *n, size_t cap)
 	return i > 0 && i < cap;
 }
 
-static int scan_nodes(int pid, int memfd, const struct maps *mp, struct symbolizer *s, struct dq_cache *c,
-		      FILE *out)
+/* The node at `node` (DPDK_NODE_READ bytes of it in n), written as a "node" line when it is one. */
+static bool emit_node(int memfd, unsigned long long node, const unsigned char *n, struct symbolizer *s,
+		      struct dq_cache *c, FILE *out)
+{
+	uint64_t fence, cycles, calls, objs, process, gfence = 0;
+	uint32_t id, off;
+	char name[DPDK_NAMESIZE], gname[DPDK_NAMESIZE];
+
+	memcpy(&fence, n + DPDK_NODE_FENCE, 8);
+	if (fence != DPDK_GRAPH_FENCE)
+		return false;
+	memcpy(name, n + DPDK_NODE_NAME, sizeof(name));
+	memcpy(&process, n + DPDK_NODE_PROCESS, 8);
+	if (!printable_name(name, sizeof(name)) || !process)
+		return false;
+	memcpy(&id, n + DPDK_NODE_ID, 4);
+	memcpy(&off, n + DPDK_NODE_OFF, 4);
+	memcpy(&cycles, n + DPDK_NODE_TOTAL_CYCLES, 8);
+	memcpy(&calls, n + DPDK_NODE_TOTAL_CALLS, 8);
+	memcpy(&objs, n + DPDK_NODE_TOTAL_OBJS, 8);
+	/* the graph this node belongs to: its header is `off` bytes before it, with a fence of its own;
+	 * a fence word elsewhere is not a node */
+	unsigned long long graph = node - off;
+	if (!off || pread(memfd, &gfence, 8, (off_t)(graph + DPDK_GRAPH_FENCE_OFF)) != 8 || gfence != DPDK_GRAPH_FENCE ||
+	    pread(memfd, gname, sizeof(gname), (off_t)(graph + DPDK_GRAPH_NAME)) != sizeof(gname))
+		return false;
+	if (!printable_name(gname, sizeof(gname)))
+		gname[0] = 0;
+	fputs("{\"type\":\"node\",\"graph\":", out);
+	json_write_strz(out, gname);
+	fputs(",\"name\":", out);
+	json_write_strz(out, name);
+	fprintf(out, ",\"id\":%u,\"addr\":\"0x%llx\"", id, node);
+	write_function(out, s, c, "process", process);
+	fprintf(out, ",\"calls\":%llu,\"objs\":%llu,\"cycles\":%llu}\n", (unsigned long long)calls,
+		(unsigned long long)objs, (unsigned long long)cycles);
+	return true;
+}
+
+/* Every node in the process's writable memory: rte_node is cache aligned, so only 64-byte
+ * boundaries are looked at. */
+static int scan_nodes(int memfd, const struct maps *mp, struct symbolizer *s, struct dq_cache *c, FILE *out)
 {
 	const size_t chunk = 1 << 20;
 	unsigned char *buf = malloc(chunk + DPDK_NODE_READ);
 	int found = 0;
-	(void)pid;
 	if (!buf)
 		return -1;
 	for (size_t i = 0; i < mp->n; i++) {
@@ -182,46 +223,32 @@ static int scan_nodes(int pid, int memfd, const struct maps *mp, struct symboliz
 			if (got < DPDK_NODE_READ)
 				continue;
 			for (size_t o = 0; o + DPDK_NODE_READ <= (size_t)got && o < chunk; o += 64) {
-				const unsigned char *n = buf + o;
-				uint64_t fence, cycles, calls, objs, process;
-				uint32_t id, off;
-				memcpy(&fence, n + DPDK_NODE_FENCE, 8);
-				if (fence != DPDK_GRAPH_FENCE)
-					continue;
-				char name[DPDK_NAMESIZE];
-				memcpy(name, n + DPDK_NODE_NAME, sizeof(name));
-				memcpy(&process, n + DPDK_NODE_PROCESS, 8);
-				if (!printable_name(name, sizeof(name)) || !process)
-					continue;
-				memcpy(&id, n + DPDK_NODE_ID, 4);
-				memcpy(&off, n + DPDK_NODE_OFF, 4);
-				memcpy(&cycles, n + DPDK_NODE_TOTAL_CYCLES, 8);
-				memcpy(&calls, n + DPDK_NODE_TOTAL_CALLS, 8);
-				memcpy(&objs, n + DPDK_NODE_TOTAL_OBJS, 8);
-				/* the graph this node belongs to: its header is `off` bytes before it */
-				char gname[DPDK_NAMESIZE] = "";
-				uint64_t gfence = 0;
-				unsigned long long node = a + o, graph = node - off;
-				if (off && pread(memfd, &gfence, 8, (off_t)(graph + DPDK_GRAPH_FENCE_OFF)) == 8 &&
-				    gfence == DPDK_GRAPH_FENCE &&
-				    pread(memfd, gname, sizeof(gname), (off_t)(graph + DPDK_GRAPH_NAME)) == sizeof(gname) &&
-				    !printable_name(gname, sizeof(gname)))
-					gname[0] = 0;
-				if (gfence != DPDK_GRAPH_FENCE)
-					continue; /* a fence word that is not a graph's node */
-				fputs("{\"type\":\"node\",\"graph\":", out);
-				json_write_strz(out, gname);
-				fputs(",\"name\":", out);
-				json_write_strz(out, name);
-				fprintf(out, ",\"id\":%u,\"addr\":\"0x%llx\"", id, node);
-				write_function(out, s, c, "process", process);
-				fprintf(out, ",\"calls\":%llu,\"objs\":%llu,\"cycles\":%llu}\n", (unsigned long long)calls,
-					(unsigned long long)objs, (unsigned long long)cycles);
-				found++;
+				uint64_t fence;
+				memcpy(&fence, buf + o, 8);
+				if (fence == DPDK_GRAPH_FENCE && emit_node(memfd, a + o, buf + o, s, c, out))
+					found++;
 			}
 		}
 	}
 	free(buf);
+	return found;
+}
+
+/* Only the nodes at the given addresses (from an earlier answer): a counter read costs microseconds
+ * instead of a scan of the process's memory. */
+static int read_nodes(int memfd, const char *list, struct symbolizer *s, struct dq_cache *c, FILE *out)
+{
+	unsigned char n[DPDK_NODE_READ];
+	int found = 0;
+	for (const char *p = list; *p;) {
+		char *end;
+		unsigned long long a = strtoull(p, &end, 16);
+		if (end == p)
+			break;
+		if (pread(memfd, n, sizeof(n), (off_t)a) == (ssize_t)sizeof(n) && emit_node(memfd, a, n, s, c, out))
+			found++;
+		p = *end == ',' ? end + 1 : end;
+	}
 	return found;
 }
 
@@ -320,7 +347,7 @@ static int scan_ports(int memfd, const struct maps *mp, const struct mapping *et
 	return found;
 }
 
-int dpdk_query_main(int pid, FILE *out)
+int dpdk_query_main(int pid, const char *nodes, FILE *out)
 {
 	struct maps mp;
 	char path[64], msg[768];
@@ -367,10 +394,15 @@ int dpdk_query_main(int pid, FILE *out)
 		goto done;
 	}
 	struct symbolizer *s = symbolizer_new(pid);
-	if (graph && scan_nodes(pid, memfd, &mp, s, &cache, out) == 0)
-		emit_msg(out, "warning", "librte_graph is loaded but no rte_graph node was found in the process's memory "
-					 "(no graph created yet?)");
-	scan_ports(memfd, &mp, ethdev, s, &cache, out);
+	if (nodes) {
+		if (read_nodes(memfd, nodes, s, &cache, out) == 0)
+			emit_msg(out, "warning", "no rte_graph node at the addresses given (the graph was destroyed?)");
+	} else {
+		if (graph && scan_nodes(memfd, &mp, s, &cache, out) == 0)
+			emit_msg(out, "warning", "librte_graph is loaded but no rte_graph node was found in the process's "
+						 "memory (no graph created yet?)");
+		scan_ports(memfd, &mp, ethdev, s, &cache, out);
+	}
 	symbolizer_free(s);
 	close(memfd);
 	for (int i = 0; i < cache.n; i++)

@@ -3,5 +3,6 @@
 #ifndef PKTPATH_DPDK_QUERY_H
 #define PKTPATH_DPDK_QUERY_H
 #include <stdio.h>
-int dpdk_query_main(int pid, FILE *out);
+/* nodes: NULL to scan the process's memory for every node, or "0xA,0xB": read only those. */
+int dpdk_query_main(int pid, const char *nodes, FILE *out);
 #endif

@@ -332,8 +332,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
 		return dwarf_mode_main(argv[2], stdin, stdout);
 	/* reads a DPDK process's memory: needs root (or ptrace rights), no BPF */
-	if (argc == 4 && !strcmp(argv[1], "--dpdk-query") && !strcmp(argv[2], "--pid"))
-		return dpdk_query_main(atoi(argv[3]), stdout);
+	if ((argc == 4 || (argc == 6 && !strcmp(argv[4], "--nodes"))) && !strcmp(argv[1], "--dpdk-query") &&
+	    !strcmp(argv[2], "--pid"))
+		return dpdk_query_main(atoi(argv[3]), argc == 6 ? argv[5] : NULL, stdout);
 	t->out = stdout;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	signal(SIGPIPE, SIG_IGN);

@@ -72,9 +72,7 @@ export async function resolveDpdk(
 }
 
 /** The session shows the specs the user gave (graph:NODE), not the uprobes they became. */
-export function restoreSpecs(s: Session, original: ReadonlyMap<string, string>): void {
-  for (const st of s.stages) {
-    const o = original.get(st.name);
-    if (o !== undefined) st.spec = o;
-  }
+export function restoreSpecs(s: Session, original: ReadonlyMap<string, string>): Session {
+  if (!s.stages.some((st) => original.has(st.name))) return s;
+  return { ...s, stages: s.stages.map((st) => ({ ...st, spec: original.get(st.name) ?? st.spec })) };
 }

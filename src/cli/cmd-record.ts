@@ -173,9 +173,9 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     }
     const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, dpdk?.sampled ?? []) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (recorded === null) return EXIT_FAIL;
-    if (dpdk) restoreSpecs(recorded, dpdk.original);
+    const shown = dpdk ? restoreSpecs(recorded, dpdk.original) : recorded;
     // named here, where the debug files are (the tracer on the target names what its files say)
-    const session = await symbolizeForCli(recorded, values, io, {
+    const session = await symbolizeForCli(shown, values, io, {
       ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
       quiet: values.quiet === true,
     });

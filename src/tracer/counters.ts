@@ -156,9 +156,15 @@ async function readDpdk(t: Transport, src: Extract<CounterSource, { kind: 'dpdk'
   return replies.reduce<number>((sum, r, i) => sum + ethdevField(r, src.field, ports[i]!), 0);
 }
 
+// Where each graph counter's nodes are, once found (pid:node -> addresses): later reads skip the scan.
+const nodeAddrs = new Map<string, string[]>();
+
 async function readGraph(t: Transport, src: Extract<CounterSource, { kind: 'graph' }>): Promise<number> {
   if (src.pid <= 0 || src.tracer === '') throw new Error(`${describeSource(src)}: needs the target's process id`);
-  const q = await queryDpdk(t, src.tracer, src.pid);
+  const key = `${src.pid}:${src.node}`;
+  const known = nodeAddrs.get(key);
+  const q = await queryDpdk(t, src.tracer, src.pid, known);
+  if (!known) nodeAddrs.set(key, q.nodes.filter((n) => n.name === src.node).map((n) => n.addr));
   const tot = nodeTotals(q, src.node);
   if (!tot) throw new Error(`${describeSource(src)}: process ${src.pid} has no rte_graph node ${src.node}${q.nodes.length ? ` (its nodes: ${[...new Set(q.nodes.map((n) => n.name))].join(', ')})` : ''}`);
   return tot.objs;
