@@ -9,7 +9,8 @@
  *   {"type":"warning","message":"..."}
  *   {"type":"error","message":"..."}   (then exit 1)
  * With `--nodes 0xADDR,...` (node addresses, "addr" of an earlier answer) only those nodes are read
- * (no scan, no ports): how counters are read during a recording.
+ * (no scan, no ports, and the process function's address only: no module is opened): how counters are read
+ * during a recording.
  * `tsc`/`mono_ns` are read together, so two queries give the TSC rate rte_graph's cycles count in.
  * Layout: dpdk_layout.h. */
 #include "dpdk_query.h"
@@ -127,12 +128,14 @@ static bool write_function(FILE *out, struct symbolizer *s, struct dq_cache *c, 
 {
 	struct sym_frame f;
 	fprintf(out, ",\"%s\":\"0x%llx\"", key, addr);
-	if (symbolize_user(s, addr, &f) || !f.has_elf_addr || !f.module || f.module[0] != '/')
+	if (!s || symbolize_user(s, addr, &f) || !f.has_elf_addr || !f.module || f.module[0] != '/') {
+		fputs(",\"module\":null,\"elf_addr\":null,\"fn\":null,\"lo\":null,\"hi\":null", out);
 		return false;
+	}
 	fputs(",\"module\":", out);
 	json_write_strz(out, f.module);
 	fprintf(out, ",\"elf_addr\":\"0x%llx\"", f.elf_addr);
-	struct dq *q = dq_for(c, f.module);
+	struct dq *q = c ? dq_for(c, f.module) : NULL; /* no cache: counters only, ranges not wanted */
 	struct dq_addr a;
 	unsigned long long lo = 0, hi = 0;
 	const char *name = NULL;
@@ -236,7 +239,7 @@ static int scan_nodes(int memfd, const struct maps *mp, struct symbolizer *s, st
 
 /* Only the nodes at the given addresses (from an earlier answer): a counter read costs microseconds
  * instead of a scan of the process's memory. */
-static int read_nodes(int memfd, const char *list, struct symbolizer *s, struct dq_cache *c, FILE *out)
+static int read_nodes(int memfd, const char *list, FILE *out)
 {
 	unsigned char n[DPDK_NODE_READ];
 	int found = 0;
@@ -245,7 +248,7 @@ static int read_nodes(int memfd, const char *list, struct symbolizer *s, struct 
 		unsigned long long a = strtoull(p, &end, 16);
 		if (end == p)
 			break;
-		if (pread(memfd, n, sizeof(n), (off_t)a) == (ssize_t)sizeof(n) && emit_node(memfd, a, n, s, c, out))
+		if (pread(memfd, n, sizeof(n), (off_t)a) == (ssize_t)sizeof(n) && emit_node(memfd, a, n, NULL, NULL, out))
 			found++;
 		p = *end == ',' ? end + 1 : end;
 	}
@@ -393,9 +396,9 @@ int dpdk_query_main(int pid, const char *nodes, FILE *out)
 		rc = 1;
 		goto done;
 	}
-	struct symbolizer *s = symbolizer_new(pid);
+	struct symbolizer *s = nodes ? NULL : symbolizer_new(pid);
 	if (nodes) {
-		if (read_nodes(memfd, nodes, s, &cache, out) == 0)
+		if (read_nodes(memfd, nodes, out) == 0)
 			emit_msg(out, "warning", "no rte_graph node at the addresses given (the graph was destroyed?)");
 	} else {
 		if (graph && scan_nodes(memfd, &mp, s, &cache, out) == 0)
@@ -403,7 +406,8 @@ int dpdk_query_main(int pid, const char *nodes, FILE *out)
 						 "memory (no graph created yet?)");
 		scan_ports(memfd, &mp, ethdev, s, &cache, out);
 	}
-	symbolizer_free(s);
+	if (s)
+		symbolizer_free(s);
 	close(memfd);
 	for (int i = 0; i < cache.n; i++)
 		if (cache.q[i])
