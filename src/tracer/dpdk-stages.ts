@@ -93,7 +93,10 @@ export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): Dpdk
     throw new SpecError(`stage ${name}: port ${d.port} has no ${d.dir} burst function in process ${q.pid}` +
       (known.length ? ` (started: ${known.join(', ')})` : ' (no started port)'));
   }
-  return stageOf(name, spec, p.burst, `ethdev port ${d.port} ${d.dir}_pkt_burst`, []);
+  // one PMD serves all its ports with one function: a probe there counts every port's bursts
+  const sharing = q.ports.filter((x) => x.dir === d.dir && x.port !== d.port && sameFn(x.burst, p.burst)).map((x) => x.port);
+  const warnings = sharing.length ? [`port ${d.port}'s ${d.dir} burst function also serves port(s) ${sharing.join(', ')}: a probe or a sample there counts for all of them`] : [];
+  return stageOf(name, spec, p.burst, `ethdev port ${d.port} ${d.dir}_pkt_burst`, warnings);
 }
 
 /** A stage name from a node or port (stage names allow letters, digits, _ . -). */

@@ -15,6 +15,8 @@ export function buildExample(name: string, edit?: (src: string) => string): stri
   if (!existsSync(join(EXAMPLES, name))) throw new Error(`${EXAMPLES}/${name} missing: apt-get install -y dpdk-doc dpdk-dev libdpdk-dev (scripts/setup.sh)`);
   const dir = join(mkdtempSync(join(tmpdir(), 'pktpath-dpdk-')), name);
   cpSync(join(EXAMPLES, name), dir, { recursive: true });
+  // examples include ../common (l3fwd: pkt_group.h): keep the layout
+  if (existsSync(join(EXAMPLES, 'common'))) cpSync(join(EXAMPLES, 'common'), join(dir, '..', 'common'), { recursive: true });
   if (edit) {
     const main = join(dir, 'main.c');
     const before = readFileSync(main, 'utf8');
@@ -97,10 +99,12 @@ export async function startApp(exe: string, args: string[], readyRe: RegExp, tim
       if (readyRe.test(out)) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
         resolve();
       }
     };
     child.stdout!.on('data', check);
+    child.stderr!.on('data', check); // DPDK's log goes to stderr
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`${exe} exited (${child.exitCode ?? child.signalCode})\n${out.slice(-3000)}`));
