@@ -302,11 +302,20 @@ static unsigned long long dynsym_object(const struct maps *mp, const char *lib, 
 	return 0;
 }
 
-static int scan_ports(int memfd, const struct maps *mp, const struct mapping *ethdev, struct symbolizer *s,
-		      struct dq_cache *c, FILE *out)
+static int scan_ports(int memfd, const char *exe_link, const struct maps *mp, const struct mapping *ethdev,
+		      struct symbolizer *s, struct dq_cache *c, FILE *out)
 {
-	unsigned long long size = 0;
-	unsigned long long at = dynsym_object(mp, ethdev->path, "rte_eth_fp_ops", &size);
+	unsigned long long size = 0, at = 0;
+	char exe[512];
+	/* An executable that reads rte_eth_fp_ops itself (rte_eth_rx_burst inlined, as in l3fwd) has a
+	 * copy relocation: the array lives in its .bss and librte_ethdev uses that copy. */
+	ssize_t n = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		at = dynsym_object(mp, exe, "rte_eth_fp_ops", &size);
+	}
+	if (!at)
+		at = dynsym_object(mp, ethdev->path, "rte_eth_fp_ops", &size);
 	unsigned char ops[DPDK_MAX_ETHPORTS * DPDK_FP_OPS_SIZE];
 	char msg[768];
 	int found = 0;
@@ -404,7 +413,8 @@ int dpdk_query_main(int pid, const char *nodes, FILE *out)
 		if (graph && scan_nodes(memfd, &mp, s, &cache, out) == 0)
 			emit_msg(out, "warning", "librte_graph is loaded but no rte_graph node was found in the process's "
 						 "memory (no graph created yet?)");
-		scan_ports(memfd, &mp, ethdev, s, &cache, out);
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		scan_ports(memfd, path, &mp, ethdev, s, &cache, out);
 	}
 	if (s)
 		symbolizer_free(s);
