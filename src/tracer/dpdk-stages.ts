@@ -140,9 +140,15 @@ export function autoStages(q: DpdkQuery): AutoStages {
     return { stages, notes };
   }
   notes.push(`no rte_graph: ethdev burst functions of ${new Set(q.ports.map((p) => p.port)).size} started port(s), from rte_eth_fp_ops`);
-  for (const p of [...q.ports].sort((a, b) => a.port - b.port || a.dir.localeCompare(b.dir))) {
+  // one PMD function serving several ports is one stage (two probes on one address would count twice)
+  const seen: DpdkFunction[] = [];
+  const sorted = [...q.ports].sort((a, b) => a.dir.localeCompare(b.dir) || a.port - b.port);
+  for (const p of sorted) {
+    if (seen.some((f) => sameFn(f, p.burst))) continue;
+    seen.push(p.burst);
+    const also = sorted.filter((x) => x !== p && sameFn(x.burst, p.burst)).map((x) => x.port);
     stages.push({ name: `${p.dir}${p.port}`, spec: `ethdev:${p.dir}:${p.port}` });
-    notes.push(`  ethdev:${p.dir}:${p.port}: ${describeFn(p.burst)}`);
+    notes.push(`  ethdev:${p.dir}:${p.port}: ${describeFn(p.burst)}${also.length ? ` (also port(s) ${also.join(', ')}: counted together)` : ''}`);
   }
   return { stages, notes };
 }

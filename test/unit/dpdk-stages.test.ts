@@ -46,6 +46,13 @@ test('ethdev:rx|tx:PORT are the burst functions from rte_eth_fp_ops', () => {
 test('without a graph, auto-stages is the ports', () => {
   const a = autoStages({ ...q, nodes: [] });
   assert.deepEqual(a.stages.map((s) => `${s.name}=${s.spec}`), ['rx0=ethdev:rx:0', 'tx0=ethdev:tx:0', 'tx1=ethdev:tx:1']);
+  // one PMD serving two ports: one stage, said so
+  const tx0 = q.ports.find((p) => p.dir === 'tx' && p.port === 0)!;
+  const shared = { ...q, nodes: [], ports: q.ports.map((p) => (p.dir === 'tx' && p.port === 1 ? { ...p, burst: tx0.burst } : p)) };
+  const b = autoStages(shared);
+  assert.deepEqual(b.stages.map((s) => s.spec), ['ethdev:rx:0', 'ethdev:tx:0']);
+  assert.match(b.notes.join('\n'), /ethdev:tx:0: .*also port\(s\) 1: counted together/);
+  assert.match(resolveDpdkStage('t', 'ethdev:tx:1', shared).warnings.join(), /also serves port\(s\) 0/);
 });
 
 test('specs and counters are checked', () => {
