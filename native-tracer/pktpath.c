@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "dpdk_query.h"
 #include "dwarf_mode.h"
 #include "sampler.h"
 #include "stream.h"
@@ -448,6 +449,10 @@ int main(int argc, char **argv)
 	/* a mode of its own, run where the debug files are: no tracing, no privileges */
 	if (argc == 3 && !strcmp(argv[1], "--dwarf"))
 		return dwarf_mode_main(argv[2], stdin, stdout);
+	/* reads a DPDK process's memory: needs root (or ptrace rights), no BPF */
+	if ((argc == 4 || (argc == 6 && !strcmp(argv[4], "--nodes"))) && !strcmp(argv[1], "--dpdk-query") &&
+	    !strcmp(argv[2], "--pid"))
+		return dpdk_query_main(atoi(argv[3]), argc == 6 ? argv[5] : NULL, stdout);
 
 	if (parse_options(argc, argv, &opts, err, sizeof(err))) {
 		emit_error(stdout, true, NULL, "%s", err);

@@ -9,18 +9,21 @@ import { formatNs } from '../core/report.ts';
 import type { Session } from '../core/session.ts';
 import { recordSession, tracerArgs, RecordError, tracerOnHost, type RecordOptions } from '../tracer/record-session.ts';
 import { SAMPLED_NEEDS_STAGE, SpecError } from '../tracer/spec.ts';
+import type { SampledStageOption } from '../tracer/sampled.ts';
 import { EXIT_ENDED, EXIT_FAIL, EXIT_OK, UsageError, intFlag, numFlag, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli, type SymbolValues } from './symbol-options.ts';
 import { checkOutputFile, saveOrRescue } from './output-file.ts';
 import { resolveSampledDwarfStages, splitDwarfStages } from './dwarf-stages.ts';
 import type { DwarfStage } from '../symbols/stage-ranges.ts';
+import { resolveDpdk, restoreSpecs, splitStages, type ResolvedDpdk } from './auto-stages.ts';
 
 export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=SPEC ... -o FILE
     [--sample-hz N] [--duration SEC] [--interval-ms N] [--no-calibrate] [--recalibrate-s SEC] [--max-overhead PCT]
     [--no-relocate]  (time a single-stepped site from its first byte, single-step included)
     [--force-unchecked-offsets]  (probe a uprobe:BIN:0xADDR that cannot be checked to start an instruction)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
-    [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]]
+    [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]|graph:NODE]
+    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port)
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
         (default dwarf, 8192), or frame pointers and a stack scan)
@@ -28,7 +31,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     ${SYMBOL_USAGE}
   SPEC: uprobe:BINARY:SYMBOL[:packets=ret|argN] | uprobe:BINARY:0xOFFSET[:packets=...]
         | usdt:BINARY:PROVIDER:NAME[:packets=argN] | tracepoint:CATEGORY:NAME | kprobe:FUNC | fentry:FUNC
-        | inline:BINARY:FUNC | lines:BINARY:FILE:FIRST-LAST  (sampled mode only; from the binary's DWARF or its debug file)`;
+        | inline:BINARY:FUNC | lines:BINARY:FILE:FIRST-LAST  (sampled mode only; from the binary's DWARF or its debug file)
+        | graph:NODE | ethdev:rx:PORT | ethdev:tx:PORT  (DPDK, read from the live process)`;
 
 const OPTIONS = {
   pid: { type: 'string' },
@@ -48,6 +52,7 @@ const OPTIONS = {
   unwind: { type: 'string' },
   'stack-bytes': { type: 'string' },
   'packets-from': { type: 'string' },
+  'auto-stages': { type: 'boolean' },
   host: { type: 'string' },
   'ssh-config': { type: 'string' },
   'accept-new-host-key': { type: 'boolean' },
@@ -127,13 +132,20 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   }
   const sb = intFlag('--stack-bytes', values['stack-bytes']);
   if (sb !== undefined) opts.stackBytes = sb;
-  if (mode === 'sampled' && opts.stages.length === 0 && split.dwarf.length === 0) throw new UsageError(SAMPLED_NEEDS_STAGE);
+  const auto = values['auto-stages'] === true;
+  let ds;
   try {
-    tracerArgs(split.dwarf.length && opts.sampleHz === undefined ? { ...opts, sampleHz: 999 } : opts); // every flag and spec checked before a connection or a process exists
+    ds = splitStages(split.plain);
+    opts.stages = ds.plain;
+    // inline:/lines: and DPDK stages are resolved once the target is reached; until then only the rest is checked
+    const later = split.dwarf.length > 0 || ds.dpdk.length > 0 || auto;
+    if (mode === 'sampled' && ds.plain.length === 0 && !later) throw new UsageError(SAMPLED_NEEDS_STAGE);
+    tracerArgs(later && opts.sampleHz === undefined ? { ...opts, sampleHz: 999 } : opts); // every flag and spec checked before a connection or a process exists
   } catch (e) {
     if (e instanceof SpecError || e instanceof RecordError) throw new UsageError(e.message);
     throw e;
   }
+  if ((ds.dpdk.length > 0 || auto) && opts.pid === undefined) throw new UsageError('graph:, ethdev: stages and --auto-stages need --pid PID (the DPDK process)');
   if (values['no-bpf'] && mode !== 'sampled') throw new UsageError('--no-bpf is for --mode sampled: stage probes need BPF');
   if (mode === 'sampled') {
     if (!values['packets-from']) throw new UsageError('--mode sampled needs --packets-from (the packet counter to divide by)');
@@ -162,10 +174,25 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const recorded = mode === 'sampled' ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values }) : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
+    let dpdk: ResolvedDpdk | null = null;
+    if (ds.dpdk.length > 0 || auto) {
+      try {
+        const tracer = await tracerOnHost(t, opts.tracer);
+        const taken = new Set(ds.plain.map((a) => a.slice(0, a.indexOf('='))));
+        dpdk = await resolveDpdk(t, tracer.path, opts.pid!, ds.dpdk, auto, mode, taken, io);
+      } catch (e) {
+        if (e instanceof SpecError) throw new UsageError(e.message);
+        throw e;
+      }
+      opts.stages = [...ds.plain, ...dpdk.exact];
+    }
+    const recorded = mode === 'sampled'
+      ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values, byRange: dpdk?.sampled ?? [] })
+      : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (typeof recorded === 'number') return recorded;
+    const shown = dpdk ? restoreSpecs(recorded, dpdk.original) : recorded;
     // named here, where the debug files are (the tracer on the target names what its files say)
-    const session = await symbolizeForCli(recorded, values, io, {
+    const session = await symbolizeForCli(shown, values, io, {
       ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}),
       quiet: values.quiet === true,
     });
@@ -230,7 +257,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
-  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues },
+  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues; byRange: SampledStageOption[] },
 ): Promise<Session> {
   // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
@@ -248,13 +275,15 @@ async function recordSampledMode(
     throw new UsageError((e as Error).message);
   }
   const tracer = await tracerOnHost(t, opts.tracer);
-  const stages = opts.stages.map((s) => {
+  if (packets.kind === 'graph') packets = { ...packets, pid: opts.pid!, tracer: tracer.path };
+  const stages: SampledStageOption[] = opts.stages.map((s) => {
     const text = typeof s === 'string' ? s : `${s.name}=${s.spec}`;
     const eq = text.indexOf('=');
     return { name: text.slice(0, eq), spec: text.slice(eq + 1) };
   });
-  const byName = new Map([...stages, ...(await resolveSampledDwarfStages(t, tracer.path, d.dwarf, d.symbols, io))].map((s) => [s.name, s]));
+  const byName = new Map([...stages, ...(await resolveSampledDwarfStages(t, tracer.path, d.dwarf, d.symbols, io)), ...d.byRange].map((s) => [s.name, s]));
   const ordered = d.order.map((text) => byName.get(text.slice(0, text.indexOf('='))) ?? byName.get(text)).filter((s) => s !== undefined);
+  for (const s of d.byRange) if (!ordered.includes(s)) ordered.push(s); // --auto-stages: in the order found
   io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
   return mod.recordSampled(
     t,

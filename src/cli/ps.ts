@@ -47,14 +47,15 @@ export function formatCandidates(cands: readonly Candidate[], host: string): str
     const pad = ' '.repeat(W.pid + 2);
     out.push(`${pad}binary ${c.exe !== null ? printable(c.exe) : '(unreadable)'}  build-id ${c.buildId ?? '(none)'}`);
     if (c.dpdk && c.dpdk.lcoreThreads.length > 0) {
-      out.push(`${pad}lcores ${c.dpdk.lcoreThreads.map((t) => `${printable(t.comm)} (tid ${t.tid}, ${t.cpu.toFixed(2)})`).join(', ')}`);
+      out.push(`${pad}lcores ${c.dpdk.lcoreThreads.map((t) => `${printable(t.comm)} (${t.tid === c.pid ? 'main lcore, ' : ''}tid ${t.tid}, ${t.cpu.toFixed(2)})`).join(', ')}`);
     }
     const busy = c.busyThreads.filter((t) => !c.dpdk?.lcoreThreads.some((l) => l.tid === t.tid));
     if (busy.length > 0) out.push(`${pad}busy ${busy.map((t) => `${printable(t.comm)} (tid ${t.tid}, ${t.cpu.toFixed(2)})`).join(', ')}`);
     const socks = [c.packetSockets ? `${c.packetSockets} AF_PACKET` : '', c.xdpSockets ? `${c.xdpSockets} AF_XDP` : ''].filter(Boolean);
     if (socks.length > 0) out.push(`${pad}sockets ${socks.join(', ')}`);
   });
-  out.push('', `CPU is in cores over 0.5 s. Next: pktpath record${host === 'localhost' ? '' : ` --host ${host}`} --pid PID --stage NAME=uprobe:BINARY:SYMBOL ...`);
+  const next = cands.some((c) => c.dpdk) ? '--auto-stages (DPDK: rte_graph nodes or ethdev ports) | --stage NAME=uprobe:BINARY:SYMBOL ...' : '--stage NAME=uprobe:BINARY:SYMBOL ...';
+  out.push('', `CPU is in cores over 0.5 s. Next: pktpath record${host === 'localhost' ? '' : ` --host ${host}`} --pid PID ${next}`);
   return out.join('\n');
 }
 

@@ -292,8 +292,10 @@ export function findCandidates(raw: RawSnapshot, busy = BUSY_CPU): Candidate[] {
     const xdpSockets = socks.filter((i) => raw.xdpInodes.has(i)).length;
     const maps = raw.dpdkMaps.get(pid) ?? [];
     const files = raw.files.get(pid) ?? [];
-    const lcoreThreads = threads.filter((t) => LCORE_RE.test(t.comm));
     const isDpdk = maps.length > 0 || files.some((f) => RUNTIME_DIR_RE.test(f)) || hasEalArgs(argv);
+    // DPDK's main lcore is the process's main thread, named after the program: it is a polling
+    // lcore when it is busy (l3fwd with one core, testpmd's forwarding on the main lcore)
+    const lcoreThreads = threads.filter((t) => LCORE_RE.test(t.comm) || (isDpdk && t.tid === pid && t.cpu >= busy));
     const busyThreads = threads.filter((t) => t.cpu >= busy);
     const reasons: Reason[] = [];
     if (isDpdk) reasons.push('dpdk');

@@ -3,13 +3,17 @@
 // Sampled mode divides CPU samples by these counts, so reading them must cost the forwarder nothing
 // but the counter read itself.
 import type { Transport } from '../remote/transport.ts';
+import { nodeTotals, queryDpdk } from './dpdk-query.ts';
 
 export type NetdevField = 'rx_packets' | 'tx_packets';
 export type DpdkField = 'ipackets' | 'opackets';
 
 export type CounterSource =
   | { kind: 'netdev'; iface: string; field: NetdevField; netns?: string }
-  | { kind: 'dpdk'; socket: string; port: number | 'all'; field: DpdkField };
+  | { kind: 'dpdk'; socket: string; port: number | 'all'; field: DpdkField }
+  /** rte_graph's own objects count of a node (summed over graphs), read from the process's memory by
+   * the tracer (`--dpdk-query`); pid and tracer are filled in once the target is known. */
+  | { kind: 'graph'; node: string; pid: number; tracer: string };
 
 export interface CounterReading {
   packets: number;
@@ -28,6 +32,7 @@ function checkName(what: string, v: string, re: RegExp): void {
 
 export function describeSource(src: CounterSource): string {
   if (src.kind === 'netdev') return `netdev ${src.iface} ${src.field}${src.netns ? ` (netns ${src.netns})` : ''}`;
+  if (src.kind === 'graph') return `rte_graph node ${src.node} objects`;
   return `dpdk ${src.socket} ethdev ${src.port} ${src.field}`;
 }
 
@@ -42,6 +47,8 @@ export function parseCounterSource(text: string): CounterSource {
     if (m[3] !== undefined) src.netns = m[3];
     return src;
   }
+  const g = /^graph:([A-Za-z0-9_.+-]{1,63})$/.exec(text);
+  if (g) return { kind: 'graph', node: g[1]!, pid: 0, tracer: '' };
   const d = /^dpdk:(\/[^:]+)(?::(\d+|all))?(?::(rx|tx))?$/.exec(text);
   if (d) {
     const port = d[2] === undefined || d[2] === 'all' ? 'all' : Number(d[2]);
@@ -49,7 +56,7 @@ export function parseCounterSource(text: string): CounterSource {
     return { kind: 'dpdk', socket: d[1]!, port, field: d[3] === 'tx' ? 'opackets' : 'ipackets' };
   }
   throw new Error(
-    `packet counter ${JSON.stringify(text)}: expected dev:IFACE[:rx|tx][@NETNS] or dpdk:/var/run/dpdk/PREFIX/dpdk_telemetry.v2[:PORT|all][:rx|tx]`,
+    `packet counter ${JSON.stringify(text)}: expected dev:IFACE[:rx|tx][@NETNS], dpdk:/var/run/dpdk/PREFIX/dpdk_telemetry.v2[:PORT|all][:rx|tx] or graph:NODE`,
   );
 }
 
@@ -149,7 +156,21 @@ async function readDpdk(t: Transport, src: Extract<CounterSource, { kind: 'dpdk'
   return replies.reduce<number>((sum, r, i) => sum + ethdevField(r, src.field, ports[i]!), 0);
 }
 
+// Where each graph counter's nodes are, once found (pid:node -> addresses): later reads skip the scan.
+const nodeAddrs = new Map<string, string[]>();
+
+async function readGraph(t: Transport, src: Extract<CounterSource, { kind: 'graph' }>): Promise<number> {
+  if (src.pid <= 0 || src.tracer === '') throw new Error(`${describeSource(src)}: needs the target's process id`);
+  const key = `${src.pid}:${src.node}`;
+  const known = nodeAddrs.get(key);
+  const q = await queryDpdk(t, src.tracer, src.pid, known);
+  if (!known) nodeAddrs.set(key, q.nodes.filter((n) => n.name === src.node).map((n) => n.addr));
+  const tot = nodeTotals(q, src.node);
+  if (!tot) throw new Error(`${describeSource(src)}: process ${src.pid} has no rte_graph node ${src.node}${q.nodes.length ? ` (its nodes: ${[...new Set(q.nodes.map((n) => n.name))].join(', ')})` : ''}`);
+  return tot.objs;
+}
+
 export async function readCounter(t: Transport, src: CounterSource): Promise<CounterReading> {
-  const packets = src.kind === 'netdev' ? await readNetdev(t, src) : await readDpdk(t, src);
+  const packets = src.kind === 'netdev' ? await readNetdev(t, src) : src.kind === 'graph' ? await readGraph(t, src) : await readDpdk(t, src);
   return { packets, at_ms: performance.now() };
 }

@@ -18,7 +18,8 @@ export interface SampledStageOption {
   name: string;
   /** The stage's spec as for exact mode: uprobe:BINARY:SYMBOL, or uprobe:BINARY:0xADDR (the function holding it). */
   spec: string;
-  /** inline: and lines: stages, resolved from DWARF before recording (src/symbols/stage-ranges.ts). */
+  /** The stage's code by address, resolved before recording: inline:/lines: stages from DWARF
+   * (src/symbols/stage-ranges.ts), DPDK graph nodes and ethdev functions (dpdk-stages.ts). */
   ranges?: AddressRange[];
 }
 
@@ -55,7 +56,7 @@ function basename(p: string): string {
 
 /** The function a stage names, for matching on stacks; null for an offset (resolved by sampledStageOf). */
 export function stageFunctionOf(o: SampledStageOption): SampledStageSpec {
-  if (o.ranges) return { name: o.name, symbol: o.spec, module: basename(o.ranges[0]?.module ?? ''), ranges: o.ranges };
+  if (o.ranges && o.ranges.length > 0) return { name: o.name, symbol: o.spec, module: basename(o.ranges[0]!.module), ranges: o.ranges };
   const parts = o.spec.split(':');
   if (parts[0] === 'uprobe' && parts.length >= 3) {
     const binary = parts[1]!;

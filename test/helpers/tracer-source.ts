@@ -118,7 +118,7 @@ export function streamWriterMembers(path = join(NATIVE, 'stream.c')): Map<string
 export function otherJsonWriters(dir = NATIVE): string[] {
   return readdirSync(dir)
     // dwarf_mode.c answers the --dwarf mode's questions (debug files on the editor's machine): its own
-    // protocol, not the stream
-    .filter((f) => /\.c$/.test(f) && f !== 'stream.c' && f !== 'dwarf_mode.c')
+    // protocol, not the stream; so does dpdk_query.c (--dpdk-query: a DPDK process's structure)
+    .filter((f) => /\.c$/.test(f) && f !== 'stream.c' && f !== 'dwarf_mode.c' && f !== 'dpdk_query.c')
     .filter((f) => cStringLiterals(readFileSync(join(dir, f), 'utf8')).some((s) => /"\w+":/.test(s)));
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import {
   filePrefix, findCandidates, hasEalArgs, parseCmdlines, parseFdListing, parseInodeTable, parseSnapshot, parseTaskStats,
 } from '../../src/remote/discovery.ts';
+import { formatCandidates } from '../../src/cli/ps.ts';
 
 const M = '@@n@@@@n@@';
 const sec = (name: string, body: string): string => `\n${M}${name}${M}\n${body}\n`;
@@ -78,6 +79,16 @@ test('below the busy threshold a plain process is not a candidate', () => {
   const c = findCandidates(parseSnapshot(snapshot(20), M));
   assert.equal(c.find((x) => x.pid === 100)?.reasons.includes('busy_poll'), false);
   assert.equal(c.find((x) => x.pid === 100)?.dpdk?.lcoreThreads[0]?.cpu, 0.4);
+});
+
+test('a DPDK process polling on its main lcore (its main thread, named after the program) shows it as an lcore', () => {
+  const text = snapshot(49)
+    .replace(stat(100, 100, 'fwd', 11, 2), stat(100, 100, 'fwd', 59, 2)) // 49 ticks in 0.5 s
+    .replace(stat(100, 101, 'rte-worker-1', 1049, 2), stat(100, 101, 'rte-worker-1', 1000, 2));
+  const fwd = findCandidates(parseSnapshot(text, M)).find((x) => x.pid === 100)!;
+  assert.deepEqual(fwd.dpdk?.lcoreThreads.map((t) => [t.tid, t.comm, t.cpu]), [[100, 'fwd', 0.98], [101, 'rte-worker-1', 0]]);
+  assert.match(formatCandidates([fwd], 'localhost'), /lcores fwd \(main lcore, tid 100, 0\.98\)/);
+  assert.match(formatCandidates([fwd], 'localhost'), /--auto-stages/);
 });
 
 test('a truncated report is an error, not an empty list', () => {
