@@ -45,7 +45,9 @@ test('stage tree: idle polls apart, the child inside its parent, the busy child 
   // Idle: 9 × 5 us per 4 packets; process: 20 us per 4 packets.
   const idlePerPacket = rx.idle_ns! / rx.packets;
   assert.ok(idlePerPacket > 1.3 * proc.ns_per_packet!, `idle polling ${idlePerPacket} ns per packet, process ${proc.ns_per_packet}`);
-  assert.ok(rx.ns_per_packet! > idlePerPacket + proc.ns_per_packet!, 'rx in all holds its idle polls and process');
+  // (within 3%: rx is corrected by process's calibrated probe cost, which a loaded machine moves by ~±100 ns a call)
+  assert.ok(rx.ns_per_packet! > 0.97 * (idlePerPacket + proc.ns_per_packet!),
+    `rx in all holds its idle polls and process: ${rx.ns_per_packet} vs ${idlePerPacket} + ${proc.ns_per_packet}`);
   // rx's own time is its time less process's corrected time (same packets)
   assert.ok(Math.abs(rx.ns_per_packet! - rx.self_ns_per_packet! - proc.ns_per_packet!) < 0.01 * rx.ns_per_packet!,
     `rx ${rx.ns_per_packet} = self ${rx.self_ns_per_packet} + process ${proc.ns_per_packet}`);
