@@ -136,7 +136,14 @@ export class StreamDecoder {
       out.push({ kind: 'warning', error: new DecodeError(this.lineNo, why, text) });
       return;
     }
-    const res = checkRecord(value);
+    let res: ReturnType<typeof checkRecord>;
+    try {
+      res = checkRecord(value);
+    } catch (e) {
+      // the schema library recurses into a member nested beyond the JS stack: a malformed line
+      if (!(e instanceof RangeError)) throw e;
+      res = `nested too deeply to check (${e.message})`;
+    }
     if (typeof res === 'string') {
       out.push({ kind: 'warning', error: new DecodeError(this.lineNo, res, text) });
       return;

@@ -369,7 +369,8 @@ export class Recorder {
         version: h?.tracer ?? 'unknown',
         kernel: h?.kernel ?? 'unknown',
         arch: h?.arch ?? 'unknown',
-        features: { ...(h?.features ?? {}) },
+        // own boolean members only: a damaged hello's others (even one named __proto__) are not features
+        features: Object.fromEntries(Object.entries(h?.features ?? {}).filter(([, v]) => typeof v === 'boolean')),
         missing: [...(h?.missing ?? [])],
       },
       duration_s: this.readyNs !== null && end !== null ? Math.max(0, (end - this.readyNs) / 1e9) : 0,
