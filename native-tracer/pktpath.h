@@ -67,6 +67,20 @@ struct pktpath_sample_key {
 	unsigned long long scan[PKTPATH_SCAN_MAX];
 };
 
+/* The return addresses a thread's pending uretprobes replaced with the uprobe trampoline (the
+ * kernel's utask->return_instances, newest first): stack[i] is where the hijacked slot is,
+ * orig[i] what it held. sample.bpf.c puts them back into the stack scan; with stack copies it
+ * sends one per sample to user space, paired with the perf sample by thread and time. */
+#define PKTPATH_URET_MAX 8
+struct pktpath_uret_chain {
+	unsigned int tid;
+	unsigned int n;
+	unsigned long long time;  /* the perf sample's PERF_SAMPLE_TIME */
+	unsigned long long tramp; /* the trampoline's address (the [uprobes] mapping's) */
+	unsigned long long stack[PKTPATH_URET_MAX];
+	unsigned long long orig[PKTPATH_URET_MAX];
+};
+
 /* Per-CPU running totals (never reset; the drain takes differences). */
 struct pktpath_sample_stats {
 	unsigned long long samples;      /* samples of the sampled task(s) */

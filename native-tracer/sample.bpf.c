@@ -36,6 +36,45 @@ struct {
 	__uint(max_entries, 1);
 } scanbuf SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pktpath_uret_chain);
+	__uint(max_entries, 1);
+} chainbuf SEC(".maps");
+
+/* with stack copies: the uretprobe chain of each sample taken while one is pending */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} uret_chains SEC(".maps");
+
+/* The current thread's pending uretprobes (see pktpath.h): how many were read into c. A pending
+ * one has put the trampoline's address where its function's return address was, so neither the
+ * scan nor an unwinder finds that caller unless it is put back (as the kernel does for its own
+ * frame-pointer chains since 6.11, kernel/events/callchain.c). */
+static __always_inline __u32 read_uret_chain(struct pktpath_uret_chain *c)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+	__u32 n = 0;
+
+	c->n = 0;
+	if (!ri)
+		return 0;
+	c->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	for (int i = 0; i < PKTPATH_URET_MAX; i++) { /* a bounded loop */
+		if (!ri)
+			break;
+		c->stack[i] = BPF_CORE_READ(ri, stack);
+		c->orig[i] = BPF_CORE_READ(ri, orig_ret_vaddr);
+		n = i + 1;
+		ri = BPF_CORE_READ(ri, next);
+	}
+	c->n = n;
+	return n;
+}
+
 /* Two sets of maps: user space flips `active` and drains the set the program stopped writing, so
  * draining never races with new samples (sampler.c). */
 unsigned int active = 0;
@@ -124,6 +163,19 @@ static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
 		words = SCAN_WORDS / 8;
 		if (bpf_probe_read_user(c.buf->w, words * 8, (void *)sp))
 			return;
+	}
+	/* slots a pending uretprobe hijacked: the real return address, not the trampoline's */
+	struct pktpath_uret_chain *ch = bpf_map_lookup_elem(&chainbuf, &zero);
+	if (ch && read_uret_chain(ch)) {
+#pragma unroll
+		for (int i = 0; i < PKTPATH_URET_MAX; i++) {
+			__u64 off = ch->stack[i] - sp;
+			if (i >= ch->n || off >= words * 8ull || (off & 7))
+				continue;
+			__u32 w = (off / 8) & (SCAN_WORDS - 1);
+			if (c.buf->w[w] == ch->tramp)
+				c.buf->w[w] = ch->orig[i];
+		}
 	}
 	c.key = key;
 	bpf_loop(words / SCAN_CHUNK, scan_chunk, &c, 0);
@@ -216,6 +268,29 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 	return r;
 }
 
+/* The sample's uretprobe chain, if any, with the time the kernel gave the sample (it prepares the
+ * sample before running this program): the tracer pairs the two by thread and time. Needs the
+ * kernel context (bpf_cast_to_kern_ctx), as timer_late does. */
+static __always_inline void send_uret_chain(struct bpf_perf_event_data *ctx, __u32 tid)
+{
+	struct bpf_perf_event_data_kern *k = bpf_cast_to_kern_ctx(ctx);
+	struct pktpath_uret_chain *c, *out;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&chainbuf, &zero);
+	if (!c || !read_uret_chain(c))
+		return;
+	c->tid = tid;
+	c->time = BPF_CORE_READ(k, data, time);
+	if (!c->time)
+		return;
+	out = bpf_ringbuf_reserve(&uret_chains, sizeof(*out), 0);
+	if (!out)
+		return; /* the tracer then leaves that sample's trampoline frames as they are */
+	__builtin_memcpy(out, c, sizeof(*out));
+	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
+}
+
 /* With stack copies (--unwind dwarf) the kernel writes each sample, user registers and stack
  * included, to the event's ring when the program returns non-zero; the tracer unwinds it there.
  * The program only keeps the sampler's own time, as above. */
@@ -233,8 +308,10 @@ static __always_inline int pass(struct bpf_perf_event_data *ctx, bool late)
 	if (!st)
 		return 1;
 	st->samples++;
-	if (late)
+	if (late) {
 		timer_late(ctx, st);
+		send_uret_chain(ctx, (__u32)id);
+	}
 	st->run_ns += bpf_ktime_get_ns() - t0;
 	st->run_n++;
 	return 1;

@@ -116,7 +116,8 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, unsigned copy_bytes,
 	} else if (sample_events_open_cpus(&s->ev, err, errlen) < 0) {
 		goto fail;
 	}
-	if (s->ev.rings && !(s->ring = ring_samples_start(&s->ev, &s->text, s->cfi, err, errlen)))
+	if (s->ev.rings && !(s->ring = ring_samples_start(&s->ev, &s->text, s->cfi,
+							    bpf_samples_chains_fd(s->bpf), err, errlen)))
 		goto fail;
 	return s;
 fail:
