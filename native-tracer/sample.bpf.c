@@ -144,7 +144,7 @@ static long scan_chunk(__u64 chunk, void *arg)
 /* Copies the words of a window of the user stack above its pointer that lie in the executable's
  * text into key->scan, innermost first. The frame-pointer walk cannot see the callers of code built
  * without frame pointers; their return addresses are still on the stack. */
-static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
+static __always_inline void scan_user_stack(struct pktpath_sample_key *key, struct pktpath_uret_chain *ch)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -165,8 +165,7 @@ static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
 			return;
 	}
 	/* slots a pending uretprobe hijacked: the real return address, not the trampoline's */
-	struct pktpath_uret_chain *ch = bpf_map_lookup_elem(&chainbuf, &zero);
-	if (ch && read_uret_chain(ch)) {
+	if (ch && ch->n) {
 #pragma unroll
 		for (int i = 0; i < PKTPATH_URET_MAX; i++) {
 			__u64 off = ch->stack[i] - sp;
@@ -179,6 +178,56 @@ static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
 	}
 	c.key = key;
 	bpf_loop(words / SCAN_CHUNK, scan_chunk, &c, 0);
+}
+
+#define FP_FRAMES 48 /* frames of the walk checked for hijacked slots */
+
+/* Replays the kernel's frame-pointer walk of the user stack (x86 perf_callchain_user: the pc,
+ * then the return address above each saved %rbp) and notes, per entry whose slot a pending
+ * uretprobe hijacked, that entry's real return address in key->uret_fix. */
+struct walk_ctx {
+	struct pktpath_sample_key *key;
+	struct pktpath_uret_chain *ch;
+	__u64 fp, sp;
+	__u32 nfix;
+};
+
+static long walk_frame(__u64 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct pktpath_uret_chain *ch = w->ch;
+	__u64 frame[2];
+
+	if (w->nfix >= PKTPATH_URET_MAX || w->fp < w->sp || (w->fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
+		return 1;
+	for (int j = 0; j < PKTPATH_URET_MAX; j++) {
+		if (j >= ch->n)
+			break;
+		if (ch->stack[j] == w->fp + 8 && frame[1] == ch->tramp) {
+			w->key->uret_fix[w->nfix & (PKTPATH_URET_MAX - 1)] = ((i + 1) << 56) | ch->orig[j];
+			w->nfix++;
+			break;
+		}
+	}
+	w->fp = frame[0];
+	return 0;
+}
+
+/* Replays the kernel's frame-pointer walk of the user stack (x86 perf_callchain_user: the pc,
+ * then the return address above each saved %rbp) and notes, per entry whose slot a pending
+ * uretprobe hijacked, that entry's real return address in key->uret_fix. */
+static __always_inline void fix_walk(struct pktpath_sample_key *key, struct pktpath_uret_chain *ch)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct walk_ctx w = { .key = key, .ch = ch };
+
+	if (!regs)
+		return;
+	w.fp = regs->bp;
+	w.sp = regs->sp;
+	bpf_loop(FP_FRAMES, walk_frame, &w, 0);
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks, void *counts,
@@ -206,8 +255,16 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks,
 	key.tid = (__u32)id;
 	key.user_stack = uid < 0 ? -1 : (int)uid;
 	key.kernel_stack = kid < 0 ? -1 : (int)kid;
-	if (target_tgid > 0 && uid >= 0)
-		scan_user_stack(&key);
+	if (target_tgid > 0 && uid >= 0) {
+		__u32 zero = 0;
+		struct pktpath_uret_chain *ch = bpf_map_lookup_elem(&chainbuf, &zero);
+
+		if (ch && !read_uret_chain(ch))
+			ch = NULL;
+		if (ch)
+			fix_walk(&key, ch);
+		scan_user_stack(&key, ch);
+	}
 
 	cnt = bpf_map_lookup_elem(counts, &key);
 	if (cnt) {
