@@ -120,6 +120,13 @@ void bpf_samples_close(struct bpf_samples *b)
 	free(b);
 }
 
+int bpf_samples_chains_fd(struct bpf_samples *b)
+{
+	if (!b || b->prog != b->skel->progs.pktpath_sample_pass_late)
+		return -1;
+	return bpf_map__fd(b->skel->maps.uret_chains);
+}
+
 struct bpf_program *bpf_samples_program(struct bpf_samples *b)
 {
 	return b->prog;

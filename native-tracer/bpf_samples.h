@@ -21,6 +21,10 @@ void bpf_samples_close(struct bpf_samples *b);
 /* the loaded program, for the perf events to attach */
 struct bpf_program *bpf_samples_program(struct bpf_samples *b);
 
+/* The ring buffer of uretprobe chains (struct pktpath_uret_chain) the pass program sends with
+ * samples; -1 when this program sends none (it counts, or lacks the kernel context). */
+int bpf_samples_chains_fd(struct bpf_samples *b);
+
 /* Flips the program to the other set of maps (samples taken meanwhile go there instead of racing
  * with the reads) and sums the running totals over CPUs into *stats. */
 void bpf_samples_flip(struct bpf_samples *b, struct pktpath_sample_stats *stats);

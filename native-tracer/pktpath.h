@@ -56,6 +56,20 @@ struct pktpath_nest_totals {
 	unsigned long long sum_ns;
 };
 
+/* The return addresses a thread's pending uretprobes replaced with the uprobe trampoline (the
+ * kernel's utask->return_instances, newest first): stack[i] is where the hijacked slot is,
+ * orig[i] what it held. sample.bpf.c puts them back into the stack scan; with stack copies it
+ * sends one per sample to user space, paired with the perf sample by thread and time. */
+#define PKTPATH_URET_MAX 8
+struct pktpath_uret_chain {
+	unsigned int tid;
+	unsigned int n;
+	unsigned long long time;  /* the perf sample's PERF_SAMPLE_TIME */
+	unsigned long long tramp; /* the trampoline's address (the [uprobes] mapping's) */
+	unsigned long long stack[PKTPATH_URET_MAX];
+	unsigned long long orig[PKTPATH_URET_MAX];
+};
+
 /* ---- CPU stack sampling (sample.bpf.c <-> bpf_samples.c): one count per distinct sample key,
  * kept in a BPF hash and drained (read and deleted) every interval ---- */
 struct pktpath_sample_key {
@@ -65,6 +79,11 @@ struct pktpath_sample_key {
 	int kernel_stack; /* id in the stack-trace map; -1: none (the sample caught user mode) */
 	/* words above %rsp inside the executable's text, innermost first, 0-filled (unwind_scan.c) */
 	unsigned long long scan[PKTPATH_SCAN_MAX];
+	/* entries of the user stack's frame-pointer walk whose slot a pending uretprobe hijacked:
+	 * (index << 56) | real return address, 0-filled. The kernel (6.11+) puts the trampoline's
+	 * i-th occurrence back as the i-th pending uretprobe's, wrong when a hijacked slot is not on
+	 * the walk (a function without a frame pointer) */
+	unsigned long long uret_fix[PKTPATH_URET_MAX];
 };
 
 /* Per-CPU running totals (never reset; the drain takes differences). */

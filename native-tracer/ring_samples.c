@@ -3,6 +3,7 @@
 #include "sample_events.h"
 #include "unwind.h"
 #include "unwind_cfi.h"
+#include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,11 +18,17 @@
 #define SCAN_MARK (~0ull)
 /* ... or the letters saying how each user frame was found, 8 to a word */
 #define FOUND_MARK (~0ull - 1)
+/* uretprobe chains received and not yet paired with their sample: more than the samples one
+ * read of the rings can hold back */
+#define CHAINS 256
 
 struct ring_samples {
 	struct sample_events *ev;
 	const struct text_ranges *tr; /* the stack scan's: words copied with each sample are kept when inside */
 	struct cfi_unwinder *cfi;     /* stack copies: the reader unwinds them */
+	struct ring_buffer *chains;   /* the BPF program's uretprobe chains, or NULL */
+	struct pktpath_uret_chain pending[CHAINS]; /* tid 0: free */
+	unsigned next_pending;
 	pthread_t reader;
 	volatile int stop;
 	pthread_mutex_t mu; /* guards ev against the reader, the tables, cur and the counts */
@@ -40,11 +47,42 @@ void ring_samples_configure(struct sample_events *ev, const struct text_ranges *
 	ev->regs_user = copy_bytes ? UNWIND_REGS_MASK : 0;
 }
 
+static int on_chain(void *ctx, void *data, size_t size)
+{
+	struct ring_samples *r = ctx;
+
+	if (size < sizeof(struct pktpath_uret_chain))
+		return 0;
+	/* the oldest goes: its sample was lost, or it is that far behind */
+	memcpy(&r->pending[r->next_pending], data, sizeof(r->pending[0]));
+	r->next_pending = (r->next_pending + 1) % CHAINS;
+	return 0;
+}
+
+/* The uretprobe chain the BPF program sent with the sample of thread tid at time t, or NULL. A
+ * chain is paired only with the sample whose thread and kernel time it carries: a lost sample's
+ * chain pairs with nothing, and a sample without its chain keeps its trampoline frames. The chain
+ * was written before the sample, so it is in the ring buffer by the time the sample is read. */
+static const struct pktpath_uret_chain *take_chain(struct ring_samples *r, unsigned tid, unsigned long long t)
+{
+	if (!r->chains)
+		return NULL;
+	ring_buffer__consume(r->chains);
+	for (unsigned i = 0; i < CHAINS; i++) {
+		struct pktpath_uret_chain *c = &r->pending[i];
+		if (c->tid == tid && c->time == t) {
+			c->tid = 0;
+			return c;
+		}
+	}
+	return NULL;
+}
+
 /* The PERF_SAMPLE_REGS_USER and _STACK_USER parts of a sample at q (u64 abi; regs; u64 size; size
- * bytes; u64 dyn_size), unwound: appends PERF_CONTEXT_USER, the user frames and FOUND_MARK with
+ * bytes; u64 dyn_size), unwound (with uret's return addresses, when not NULL): appends PERF_CONTEXT_USER, the user frames and FOUND_MARK with
  * their letters to out. Returns how many values it wrote (0 when the sample has no user regs). */
 static unsigned unwind_copy(struct ring_samples *r, const struct perf_event_header *h, unsigned tid,
-			    const unsigned char *q, unsigned long long *out)
+			    const struct pktpath_uret_chain *uret, const unsigned char *q, unsigned long long *out)
 {
 	const unsigned char *end = (const unsigned char *)h + h->size;
 	unsigned long long abi, regs[UNWIND_NREGS], size = 0, dyn = 0, pcs[PKTPATH_MAX_STACK];
@@ -68,6 +106,7 @@ static unsigned unwind_copy(struct ring_samples *r, const struct perf_event_head
 		if (dyn > size)
 			dyn = size;
 	}
+	cfi_unwinder_set_uret(r->cfi, uret);
 	n = (unsigned)cfi_unwind(r->cfi, (int)tid, regs, stack, dyn, pcs, how, PKTPATH_MAX_STACK, &why);
 	r->cut += why == CFI_END_COPY;
 	r->no_info += why == CFI_END_NO_INFO;
@@ -115,17 +154,21 @@ static void on_record(void *ctx, const struct perf_event_header *h)
 	struct ring_samples *r = ctx;
 
 	if (h->type == PERF_RECORD_SAMPLE) {
-		/* sample_type TID | CALLCHAIN: u32 pid, tid; u64 nr; u64 ips[nr] */
+		/* sample_type TID | CALLCHAIN: u32 pid, tid; u64 nr; u64 ips[nr]; with stack copies
+		 * TID | TIME | CALLCHAIN: u32 pid, tid; u64 time; u64 nr; ... */
 		const unsigned char *p = (const unsigned char *)(h + 1);
+		const unsigned hd = r->cfi ? 16 : 8; /* pid, tid and time before nr */
 		unsigned pid, tid;
-		unsigned long long nr;
+		unsigned long long nr, t = 0;
 
-		if (h->size < sizeof(*h) + 16)
+		if (h->size < sizeof(*h) + hd + 8)
 			return;
 		memcpy(&pid, p, 4);
 		memcpy(&tid, p + 4, 4);
-		memcpy(&nr, p + 8, 8);
-		if (nr > (h->size - sizeof(*h) - 16) / 8)
+		if (r->cfi)
+			memcpy(&t, p + 8, 8);
+		memcpy(&nr, p + hd, 8);
+		if (nr > (h->size - sizeof(*h) - hd - 8) / 8)
 			return; /* malformed: a chain longer than its record */
 		if (r->ev->pid > 0 && (int)pid != r->ev->pid)
 			return;
@@ -135,11 +178,11 @@ static void on_record(void *ctx, const struct perf_event_header *h)
 		unsigned long long ips[RING_MAX_CHAIN + 8 + 2 + PKTPATH_MAX_STACK + PKTPATH_MAX_STACK / 8];
 		const unsigned cap = RING_MAX_CHAIN + 8;
 		unsigned n = nr < cap ? (unsigned)nr : cap;
-		memcpy(ips, p + 16, n * 8ull);
+		memcpy(ips, p + hd + 8, n * 8ull);
 		if (r->cfi)
-			n += unwind_copy(r, h, tid, p + 16 + nr * 8, ips + n);
+			n += unwind_copy(r, h, tid, take_chain(r, tid, t), p + hd + 8 + nr * 8, ips + n);
 		else
-			n += scan_words(r, h, p + 16 + nr * 8, ips + n);
+			n += scan_words(r, h, p + hd + 8 + nr * 8, ips + n);
 		if (!stack_table_add(r->tabs[r->cur], tid, ips, n))
 			r->full++;
 	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
@@ -171,6 +214,7 @@ static void *reader_main(void *arg)
 
 static void free_samples(struct ring_samples *r)
 {
+	ring_buffer__free(r->chains);
 	stack_table_free(r->tabs[0]);
 	stack_table_free(r->tabs[1]);
 	pthread_mutex_destroy(&r->mu);
@@ -178,7 +222,7 @@ static void free_samples(struct ring_samples *r)
 }
 
 struct ring_samples *ring_samples_start(struct sample_events *ev, const struct text_ranges *tr,
-					struct cfi_unwinder *cfi, char *err, size_t errlen)
+					struct cfi_unwinder *cfi, int chains_fd, char *err, size_t errlen)
 {
 	struct ring_samples *r = calloc(1, sizeof(*r));
 
@@ -197,6 +241,9 @@ struct ring_samples *ring_samples_start(struct sample_events *ev, const struct t
 		free_samples(r);
 		return NULL;
 	}
+	/* without it, samples inside a function with a pending uretprobe keep the trampoline frame */
+	if (cfi && chains_fd >= 0)
+		r->chains = ring_buffer__new(chains_fd, on_chain, r, NULL);
 	if (pthread_create(&r->reader, NULL, reader_main, r)) {
 		snprintf(err, errlen, "cannot start the ring reader thread");
 		free_samples(r);

@@ -26,9 +26,11 @@ void ring_samples_configure(struct sample_events *ev, const struct text_ranges *
 
 /* Starts the reader over ev (which must then change only inside ring_samples_swap's `locked`);
  * cfi (with copy_bytes given above) unwinds each sample's user stack on the reader's thread, and
- * is the reader's alone. NULL with err set on failure. */
+ * is the reader's alone; chains_fd (or -1): the BPF ring buffer of the samples' uretprobe chains
+ * (bpf_samples_chains_fd), which the unwinding puts the real return addresses back from. NULL
+ * with err set on failure. */
 struct ring_samples *ring_samples_start(struct sample_events *ev, const struct text_ranges *tr,
-					struct cfi_unwinder *cfi, char *err, size_t errlen);
+					struct cfi_unwinder *cfi, int chains_fd, char *err, size_t errlen);
 
 /* what the rings delivered since the last swap */
 struct ring_interval {

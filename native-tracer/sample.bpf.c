@@ -36,6 +36,45 @@ struct {
 	__uint(max_entries, 1);
 } scanbuf SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pktpath_uret_chain);
+	__uint(max_entries, 1);
+} chainbuf SEC(".maps");
+
+/* with stack copies: the uretprobe chain of each sample taken while one is pending */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} uret_chains SEC(".maps");
+
+/* The current thread's pending uretprobes (see pktpath.h): how many were read into c. A pending
+ * one has put the trampoline's address where its function's return address was, so neither the
+ * scan nor an unwinder finds that caller unless it is put back (as the kernel does for its own
+ * frame-pointer chains since 6.11, kernel/events/callchain.c). */
+static __always_inline __u32 read_uret_chain(struct pktpath_uret_chain *c)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+	__u32 n = 0;
+
+	c->n = 0;
+	if (!ri)
+		return 0;
+	c->tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	for (int i = 0; i < PKTPATH_URET_MAX; i++) { /* a bounded loop */
+		if (!ri)
+			break;
+		c->stack[i] = BPF_CORE_READ(ri, stack);
+		c->orig[i] = BPF_CORE_READ(ri, orig_ret_vaddr);
+		n = i + 1;
+		ri = BPF_CORE_READ(ri, next);
+	}
+	c->n = n;
+	return n;
+}
+
 /* Two sets of maps: user space flips `active` and drains the set the program stopped writing, so
  * draining never races with new samples (sampler.c). */
 unsigned int active = 0;
@@ -105,7 +144,7 @@ static long scan_chunk(__u64 chunk, void *arg)
 /* Copies the words of a window of the user stack above its pointer that lie in the executable's
  * text into key->scan, innermost first. The frame-pointer walk cannot see the callers of code built
  * without frame pointers; their return addresses are still on the stack. */
-static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
+static __always_inline void scan_user_stack(struct pktpath_sample_key *key, struct pktpath_uret_chain *ch)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -125,8 +164,70 @@ static __always_inline void scan_user_stack(struct pktpath_sample_key *key)
 		if (bpf_probe_read_user(c.buf->w, words * 8, (void *)sp))
 			return;
 	}
+	/* slots a pending uretprobe hijacked: the real return address, not the trampoline's */
+	if (ch && ch->n) {
+#pragma unroll
+		for (int i = 0; i < PKTPATH_URET_MAX; i++) {
+			__u64 off = ch->stack[i] - sp;
+			if (i >= ch->n || off >= words * 8ull || (off & 7))
+				continue;
+			__u32 w = (off / 8) & (SCAN_WORDS - 1);
+			if (c.buf->w[w] == ch->tramp)
+				c.buf->w[w] = ch->orig[i];
+		}
+	}
 	c.key = key;
 	bpf_loop(words / SCAN_CHUNK, scan_chunk, &c, 0);
+}
+
+#define FP_FRAMES 48 /* frames of the walk checked for hijacked slots */
+
+/* Replays the kernel's frame-pointer walk of the user stack (x86 perf_callchain_user: the pc,
+ * then the return address above each saved %rbp) and notes, per entry whose slot a pending
+ * uretprobe hijacked, that entry's real return address in key->uret_fix. */
+struct walk_ctx {
+	struct pktpath_sample_key *key;
+	struct pktpath_uret_chain *ch;
+	__u64 fp, sp;
+	__u32 nfix;
+};
+
+static long walk_frame(__u64 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct pktpath_uret_chain *ch = w->ch;
+	__u64 frame[2];
+
+	if (w->nfix >= PKTPATH_URET_MAX || w->fp < w->sp || (w->fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
+		return 1;
+	for (int j = 0; j < PKTPATH_URET_MAX; j++) {
+		if (j >= ch->n)
+			break;
+		if (ch->stack[j] == w->fp + 8 && frame[1] == ch->tramp) {
+			w->key->uret_fix[w->nfix & (PKTPATH_URET_MAX - 1)] = ((i + 1) << 56) | ch->orig[j];
+			w->nfix++;
+			break;
+		}
+	}
+	w->fp = frame[0];
+	return 0;
+}
+
+/* Replays the kernel's frame-pointer walk of the user stack (x86 perf_callchain_user: the pc,
+ * then the return address above each saved %rbp) and notes, per entry whose slot a pending
+ * uretprobe hijacked, that entry's real return address in key->uret_fix. */
+static __always_inline void fix_walk(struct pktpath_sample_key *key, struct pktpath_uret_chain *ch)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct walk_ctx w = { .key = key, .ch = ch };
+
+	if (!regs)
+		return;
+	w.fp = regs->bp;
+	w.sp = regs->sp;
+	bpf_loop(FP_FRAMES, walk_frame, &w, 0);
 }
 
 static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks, void *counts,
@@ -154,8 +255,16 @@ static __always_inline int record(struct bpf_perf_event_data *ctx, void *stacks,
 	key.tid = (__u32)id;
 	key.user_stack = uid < 0 ? -1 : (int)uid;
 	key.kernel_stack = kid < 0 ? -1 : (int)kid;
-	if (target_tgid > 0 && uid >= 0)
-		scan_user_stack(&key);
+	if (target_tgid > 0 && uid >= 0) {
+		__u32 zero = 0;
+		struct pktpath_uret_chain *ch = bpf_map_lookup_elem(&chainbuf, &zero);
+
+		if (ch && !read_uret_chain(ch))
+			ch = NULL;
+		if (ch)
+			fix_walk(&key, ch);
+		scan_user_stack(&key, ch);
+	}
 
 	cnt = bpf_map_lookup_elem(counts, &key);
 	if (cnt) {
@@ -216,6 +325,29 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
 	return r;
 }
 
+/* The sample's uretprobe chain, if any, with the time the kernel gave the sample (it prepares the
+ * sample before running this program): the tracer pairs the two by thread and time. Needs the
+ * kernel context (bpf_cast_to_kern_ctx), as timer_late does. */
+static __always_inline void send_uret_chain(struct bpf_perf_event_data *ctx, __u32 tid)
+{
+	struct bpf_perf_event_data_kern *k = bpf_cast_to_kern_ctx(ctx);
+	struct pktpath_uret_chain *c, *out;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&chainbuf, &zero);
+	if (!c || !read_uret_chain(c))
+		return;
+	c->tid = tid;
+	c->time = BPF_CORE_READ(k, data, time);
+	if (!c->time)
+		return;
+	out = bpf_ringbuf_reserve(&uret_chains, sizeof(*out), 0);
+	if (!out)
+		return; /* the tracer then leaves that sample's trampoline frames as they are */
+	__builtin_memcpy(out, c, sizeof(*out));
+	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
+}
+
 /* With stack copies (--unwind dwarf) the kernel writes each sample, user registers and stack
  * included, to the event's ring when the program returns non-zero; the tracer unwinds it there.
  * The program only keeps the sampler's own time, as above. */
@@ -233,8 +365,10 @@ static __always_inline int pass(struct bpf_perf_event_data *ctx, bool late)
 	if (!st)
 		return 1;
 	st->samples++;
-	if (late)
+	if (late) {
 		timer_late(ctx, st);
+		send_uret_chain(ctx, (__u32)id);
+	}
 	st->run_ns += bpf_ktime_get_ns() - t0;
 	st->run_n++;
 	return 1;

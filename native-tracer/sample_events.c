@@ -133,7 +133,8 @@ static int add_event(struct sample_events *se, int tid, int cpu, char *err, size
 			attr.sample_stack_user = se->stack_bytes;
 		}
 		if (tid > 0 && se->regs_user) {
-			attr.sample_type |= PERF_SAMPLE_REGS_USER;
+			/* the time pairs a sample with its uretprobe chain (ring_samples.c) */
+			attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_TIME;
 			attr.sample_regs_user = se->regs_user;
 		}
 		/* the reader polls on a timer: no wake-ups wanted */

@@ -116,7 +116,8 @@ struct sampler *sampler_open(int pid, int hz, bool use_bpf, unsigned copy_bytes,
 	} else if (sample_events_open_cpus(&s->ev, err, errlen) < 0) {
 		goto fail;
 	}
-	if (s->ev.rings && !(s->ring = ring_samples_start(&s->ev, &s->text, s->cfi, err, errlen)))
+	if (s->ev.rings && !(s->ring = ring_samples_start(&s->ev, &s->text, s->cfi,
+							    bpf_samples_chains_fd(s->bpf), err, errlen)))
 		goto fail;
 	return s;
 fail:
@@ -389,7 +390,17 @@ int sampler_drain(struct sampler *s, FILE *out, unsigned seq, unsigned long long
 			lost_missing += vals[i];
 			continue;
 		}
-		us = (struct user_sample){ .walk = uips, .nwalk = nu, .scan = s->pid > 0 ? k->scan : NULL };
+		/* the walk's entries a pending uretprobe hijacked: their real return addresses */
+		unsigned long long walk[PKTPATH_MAX_STACK];
+		if (nu > PKTPATH_MAX_STACK)
+			nu = PKTPATH_MAX_STACK;
+		memcpy(walk, uips, nu * sizeof(walk[0]));
+		for (int f = 0; f < PKTPATH_URET_MAX && k->uret_fix[f]; f++) {
+			int at = (int)(k->uret_fix[f] >> 56);
+			if (at < nu)
+				walk[at] = k->uret_fix[f] & ((1ull << 56) - 1);
+		}
+		us = (struct user_sample){ .walk = walk, .nwalk = nu, .scan = s->pid > 0 ? k->scan : NULL };
 		if (!sample_frames(s, out, kips, nk, &us, ids, &nids, &scanned, found)) {
 			lost_frames += vals[i];
 			continue;

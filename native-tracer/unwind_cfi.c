@@ -29,6 +29,7 @@ struct cfi_unwinder {
 	char *how;
 	int n, max;
 	unsigned long long last_sp; /* SP of the outermost frame unwound so far */
+	const struct pktpath_uret_chain *uret; /* the sample's pending uretprobes, or NULL */
 	bool beyond_copy;           /* a read past the copy stopped the unwind */
 };
 
@@ -65,12 +66,25 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
+/* The word of the copy at addr (inside it), with a return address a pending uretprobe replaced
+ * by its trampoline's put back: unwinding then goes on through the real caller's CFI. */
+static unsigned long long copy_word(const struct cfi_unwinder *u, unsigned long long addr)
+{
+	unsigned long long w;
+
+	memcpy(&w, u->stack + (addr - u->sp0), sizeof(w));
+	for (unsigned i = 0; u->uret && i < u->uret->n && i < PKTPATH_URET_MAX; i++)
+		if (addr == u->uret->stack[i] && w == u->uret->tramp)
+			return u->uret->orig[i];
+	return w;
+}
+
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct cfi_unwinder *u = arg;
 	(void)dwfl;
 	if (addr >= u->sp0 && addr + sizeof(*result) <= u->sp0 + u->len && addr + sizeof(*result) > addr) {
-		memcpy(result, u->stack + (addr - u->sp0), sizeof(*result));
+		*result = copy_word(u, addr);
 		return true;
 	}
 	/* above the copy: the stack goes on, the copy does not */
@@ -208,8 +222,7 @@ static void scan_rest(struct cfi_unwinder *u)
 {
 	unsigned long long from = u->last_sp > u->sp0 ? u->last_sp : u->sp0;
 	for (unsigned long long a = (from + 7) & ~7ull; a + 8 <= u->sp0 + u->len && u->n < u->max; a += 8) {
-		unsigned long long w;
-		memcpy(&w, u->stack + (a - u->sp0), 8);
+		unsigned long long w = copy_word(u, a);
 		if (w < 4096 || !code_is_return_address(u->code, w))
 			continue;
 		if (u->n && w == u->pcs[u->n - 1])
@@ -256,5 +269,11 @@ int cfi_unwind(struct cfi_unwinder *u, int tid, const unsigned long long *regs, 
 		*end = CFI_END_NO_INFO;
 		scan_rest(u);
 	}
+	u->uret = NULL; /* one sample's */
 	return u->n;
+}
+
+void cfi_unwinder_set_uret(struct cfi_unwinder *u, const struct pktpath_uret_chain *c)
+{
+	u->uret = c && c->n ? c : NULL;
 }

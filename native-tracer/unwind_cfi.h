@@ -6,6 +6,7 @@
  * stack is scanned for return addresses, and every frame says how it was found. */
 #ifndef PKTPATH_UNWIND_CFI_H
 #define PKTPATH_UNWIND_CFI_H
+#include "pktpath.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,5 +46,9 @@ enum cfi_end {
  * addresses), and one FOUND_* letter per frame to how. Returns the number of frames. */
 int cfi_unwind(struct cfi_unwinder *u, int tid, const unsigned long long *regs, const unsigned char *stack,
 		size_t len, unsigned long long *pcs, char *how, int max, enum cfi_end *end);
+
+/* The next cfi_unwind's sample has these pending uretprobes (c stays valid until it returns):
+ * where the copy holds the trampoline at a hijacked slot, the unwind reads the real return address. */
+void cfi_unwinder_set_uret(struct cfi_unwinder *u, const struct pktpath_uret_chain *c);
 
 #endif

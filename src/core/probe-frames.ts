@@ -8,8 +8,9 @@
 //     uprobe_dispatcher > __uprobe_perf_func > bpf_prog_…_stage_uentry > ktime_get_mono_fast_ns
 //   main > [uprobes] 0x7fffffffe00d > entry_SYSCALL_64_after_hwframe > do_syscall_64 >
 //     __x64_sys_uretprobe > uprobe_handle_trampoline > uretprobe_dispatcher > …_stage_ureturn
-// A DWARF unwind of a stage with a pending uretprobe also meets [uprobes] as the stage's return
-// address (`[uprobes] > fwd_tx > sendto > …`): that one is not probe time.
+// Recordings made before the sampler put hijacked return addresses back also show [uprobes] as
+// the return address of a stage with a pending uretprobe (`[uprobes] > fwd_tx > sendto > …`): that
+// one is not probe time.
 // plus the names older kernels use for the same steps (handle_swbp, do_int3, exc_int3) and the
 // BPF run paths of tracepoint stages (bpf_trace_run*, trace_call_bpf).
 
