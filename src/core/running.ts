@@ -2,7 +2,8 @@
 // functions of the program's own binary on the sampled stacks. Attach pre-selects these as stages,
 // so startup-only functions (option parsing, route table setup) never are. The loop that everything
 // runs inside (main, a worker's poll loop) is on nearly every stack and is not a stage: it is left
-// out when it holds at least LOOP_SHARE of the samples that reached the program's own code, and
+// out when it holds at least LOOP_SHARE of the samples that reached the program's own code, mostly
+// as the caller of other functions of the program, and
 // so is main (the entry point: a loop written inside it is the whole program, not a stage; the
 // uretprobe trampoline of a probed stage hides main from the stacks under it, so the share alone
 // would not always tell).
@@ -52,6 +53,8 @@ export function runningFunctions(s: Session, exe: string): RunningFunction[] {
       if (fn === innermost) r.own += st.count;
     }
   }
-  for (const r of by.values()) r.loop = r.fn === 'main' || (reached > 0 && r.samples >= LOOP_SHARE * reached);
+  // A loop holds the other functions: on nearly every stack, and mostly as their caller. A stage that
+  // takes nearly all the time (a slow tx under load) is on as many stacks, but as the innermost.
+  for (const r of by.values()) r.loop = r.fn === 'main' || (reached > 0 && r.samples >= LOOP_SHARE * reached && r.own < 0.5 * r.samples);
   return [...by.values()].sort((a, b) => b.samples - a.samples || a.fn.localeCompare(b.fn));
 }

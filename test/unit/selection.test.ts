@@ -75,3 +75,20 @@ test('[uprobes] as a stage\'s return address (DWARF unwind under a pending uretp
   // a sample inside the uretprobe syscall: the trampoline page and the entry glue are probe
   assert.equal(probeStart([k('uprobe_handle_trampoline'), k('__x64_sys_uretprobe'), k('do_syscall_64'), k('entry_SYSCALL_64_after_hwframe'), tramp, k('main', 'fwd')]), 4);
 });
+
+test('running functions: a stage on nearly every stack as the innermost (a slow tx) is a stage, not the loop', async () => {
+  const { runningFunctions } = await import('../../src/core/running.ts');
+  const exe = '/opt/fwd';
+  const fr = (id: number, fn: string, module = exe) => ({ id, fn, off: 0, module, build_id: null, addr: '0x0', kernel: module === '[kernel]' });
+  const frames = [fr(1, 'main'), fr(2, 'fwd_tx'), fr(3, 'fwd_rx'), fr(4, '__sendto', 'libc.so.6'), fr(5, 'loop_body')];
+  // leaf first
+  const stacks = [
+    { frames: [4, 2, 5], count: 95 }, // sendto under fwd_tx under the poll loop
+    { frames: [3, 5], count: 5 },
+  ];
+  const r = runningFunctions({ ...s, frames, stacks }, exe);
+  const tx = r.find((x) => x.fn === 'fwd_tx');
+  const body = r.find((x) => x.fn === 'loop_body');
+  assert.ok(tx && !tx.loop, 'fwd_tx is a stage');
+  assert.ok(body?.loop, 'the poll loop around both is the loop');
+});
