@@ -152,6 +152,7 @@ async function pickStages(
   // A DPDK process says what its stages are: its rte_graph nodes, else its ports' burst functions.
   const d = await dpdk();
   for (const p of d?.picks.picks ?? []) {
+    seen.add(p.name); // a workspace function of a node's name would be a second stage of that name
     items.push({ label: p.name, description: p.spec, detail: [p.found, ...p.warnings].join(' · '), picked: p.picked, name: p.stage });
   }
   // Else pre-selected: what ran in a short sample of the target, never a name pattern (a
