@@ -2,77 +2,15 @@
 // resolved against the live target (tracer --dpdk-query) once the transport is open, into uprobes
 // at ELF addresses (exact mode) or address ranges (sampled mode). The user never types an offset.
 import type { Transport } from '../remote/transport.ts';
-import type { Session } from '../core/session.ts';
-import type { SampledStageOption } from '../tracer/sampled.ts';
-import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
-import { autoStages, isDpdkSpec, parseDpdkSpec, resolveDpdkStage } from '../tracer/dpdk-stages.ts';
-import { SpecError } from '../tracer/spec.ts';
+import { queryDpdk } from '../tracer/dpdk-query.ts';
+import { resolveDpdkStages, type ResolvedDpdk, type SplitStages } from '../tracer/dpdk-resolve.ts';
 import type { Io } from './common.ts';
 
-export interface SplitStages {
-  /** Stages the tracer takes as they are. */
-  plain: string[];
-  /** DPDK stages, syntax-checked, to resolve against the target. */
-  dpdk: Array<{ name: string; spec: string }>;
-}
-
-/** Splits `NAME=SPEC` arguments into DPDK stages and the rest (checked by the tracer's grammar). */
-export function splitStages(args: readonly string[]): SplitStages {
-  const out: SplitStages = { plain: [], dpdk: [] };
-  for (const a of args) {
-    const eq = a.indexOf('=');
-    const spec = eq > 0 ? a.slice(eq + 1) : '';
-    if (eq > 0 && isDpdkSpec(spec)) {
-      const name = a.slice(0, eq);
-      parseDpdkSpec(name, spec);
-      out.dpdk.push({ name, spec });
-    } else out.plain.push(a);
-  }
-  return out;
-}
-
-export interface ResolvedDpdk {
-  /** Exact mode: `NAME=uprobe:MODULE:0xVADDR:packets=ret`. */
-  exact: string[];
-  /** Sampled mode: stages by address range. */
-  sampled: SampledStageOption[];
-  /** Stage name -> the spec the user gave (or auto-stages chose), for the session. */
-  original: Map<string, string>;
-  query: DpdkQuery;
-}
+export { restoreSpecs, splitStages, type ResolvedDpdk, type SplitStages } from '../tracer/dpdk-resolve.ts';
 
 export async function resolveDpdk(
   t: Transport, tracer: string, pid: number, dpdk: SplitStages['dpdk'], auto: boolean, mode: 'exact' | 'sampled', taken: ReadonlySet<string>, io: Io,
 ): Promise<ResolvedDpdk> {
   const q = await queryDpdk(t, tracer, pid);
-  for (const w of q.warnings) io.err(`dpdk: ${w}`);
-  const wanted = [...dpdk];
-  if (auto) {
-    const a = autoStages(q);
-    for (const n of a.notes) io.err(`auto-stages: ${n}`);
-    for (const s of a.stages) {
-      if (taken.has(s.name) || wanted.some((w) => w.name === s.name || w.spec === s.spec)) continue;
-      wanted.push(s);
-    }
-    if (a.stages.length === 0) throw new SpecError(`--auto-stages: nothing found in process ${pid}`);
-  }
-  const out: ResolvedDpdk = { exact: [], sampled: [], original: new Map(), query: q };
-  for (const w of wanted) {
-    const r = resolveDpdkStage(w.name, w.spec, q);
-    io.err(`stage ${w.name}: ${w.spec} is ${r.found}`);
-    for (const m of r.warnings) io.err(`stage ${w.name}: warning: ${m}`);
-    out.original.set(w.name, w.spec);
-    if (mode === 'exact') out.exact.push(`${w.name}=${r.uprobe}`);
-    else {
-      if (!r.range) throw new SpecError(`stage ${w.name}: ${w.spec}: the function's range is unknown (no symbol and no .eh_frame entry covers it): sampled mode cannot attribute samples to it`);
-      out.sampled.push({ name: w.name, spec: w.spec, ranges: [r.range] });
-    }
-  }
-  return out;
-}
-
-/** The session shows the specs the user gave (graph:NODE), not the uprobes they became. */
-export function restoreSpecs(s: Session, original: ReadonlyMap<string, string>): Session {
-  if (!s.stages.some((st) => original.has(st.name))) return s;
-  return { ...s, stages: s.stages.map((st) => ({ ...st, spec: original.get(st.name) ?? st.spec })) };
+  return resolveDpdkStages(q, dpdk, auto, mode, taken, (l) => io.err(l));
 }

@@ -16,7 +16,10 @@ import { settings } from './settings.ts';
 import { sshConfigHosts } from './ssh-hosts.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { checkBuildId } from './local-binary.ts';
-import { recordSession } from '../tracer/record-session.ts';
+import { recordSession, tracerOnHost } from '../tracer/record-session.ts';
+import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
+import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
+import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
 
 /** How long and how fast Attach samples the target to see which functions run. */
@@ -38,6 +41,28 @@ async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): 
   } catch (e) {
     log.appendLine(`pre-sample of ${pid} failed: ${(e as Error).message}`);
     return { fns: null, error: (e as Error).message };
+  }
+}
+
+/** A DPDK process's own stages (rte_graph nodes, else ethdev ports), read by the tracer from its
+ * memory; null (and the log says why) when the query fails or finds nothing to pre-select. */
+async function queryStages(t: Transport, pid: number, log: Log): Promise<{ q: DpdkQuery; picks: DpdkPicks } | null> {
+  try {
+    const cfg = settings();
+    const q = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: reading the DPDK stages of process {0}…', pid) },
+      async () => queryDpdk(t, (await tracerOnHost(t, cfg.tracerPath || undefined)).path, pid),
+    );
+    const picks = dpdkPicks(q);
+    for (const n of picks.notes) log.appendLine(`auto-stages: ${n}`);
+    if (picks.none) {
+      log.appendLine(`dpdk query of ${pid}: ${picks.none}; sampling what runs instead`);
+      return null;
+    }
+    return { q, picks };
+  } catch (e) {
+    log.appendLine(`dpdk query of ${pid} failed: ${(e as Error).message}; sampling what runs instead`);
+    return null;
   }
 }
 
@@ -104,7 +129,9 @@ export async function pickProcess(t: Transport): Promise<Candidate | { pid: numb
   return pid ? { pid: Number(pid) } : undefined;
 }
 
-async function pickStages(context: vscode.ExtensionContext, exe: string, sample: () => Promise<{ fns: RunningFunction[] | null; error: string | null }>): Promise<string[] | undefined> {
+async function pickStages(
+  context: vscode.ExtensionContext, exe: string, sample: () => Promise<{ fns: RunningFunction[] | null; error: string | null }>, dpdk: () => Promise<{ picks: DpdkPicks } | null>,
+): Promise<string[] | undefined> {
   const fns = await workspaceCFunctions();
   const sig = new Map(fns.map((f) => [f.name, guessPackets(f)] as const));
   const sets: Array<[string, string[]]> = Object.entries(settings().stageSets);
@@ -122,9 +149,15 @@ async function pickStages(context: vscode.ExtensionContext, exe: string, sample:
   type FnItem = vscode.QuickPickItem & { name: string };
   const seen = new Set<string>();
   const items: FnItem[] = [];
-  // Pre-selected: what ran in a short sample of the target, never a name pattern (a startup-only
-  // function named like a stage would sit there with no calls).
-  const sampled = await sample();
+  // A DPDK process says what its stages are: its rte_graph nodes, else its ports' burst functions.
+  const d = await dpdk();
+  for (const p of d?.picks.picks ?? []) {
+    seen.add(p.name); // a workspace function of a node's name would be a second stage of that name
+    items.push({ label: p.name, description: p.spec, detail: [p.found, ...p.warnings].join(' · '), picked: p.picked, name: p.stage });
+  }
+  // Else pre-selected: what ran in a short sample of the target, never a name pattern (a
+  // startup-only function named like a stage would sit there with no calls).
+  const sampled = d ? { fns: null, error: null } : await sample();
   const ran = new Map((sampled.fns ?? []).map((r) => [r.fn, r] as const));
   for (const f of fns) {
     if (seen.has(f.name)) continue;
@@ -146,7 +179,8 @@ async function pickStages(context: vscode.ExtensionContext, exe: string, sample:
   const qp = vscode.window.createQuickPick<FnItem>();
   qp.canSelectMany = true;
   qp.title = `Packet Path: functions of ${basename(exe)} to measure (uprobes)`;
-  qp.placeholder = !fns.length ? vscode.l10n.t('No C functions in the workspace: type function names or NAME=SPEC, comma-separated')
+  qp.placeholder = !fns.length && !d ? vscode.l10n.t('No C functions in the workspace: type function names or NAME=SPEC, comma-separated')
+    : d ? vscode.l10n.t('The DPDK stages of the process (rte_graph nodes, else ethdev ports) are pre-selected; type NAME=SPEC and Enter to add a custom stage')
     : sampled.error ? vscode.l10n.t('Could not see what runs ({0}): pick the stages; type NAME=SPEC and Enter to add one', sampled.error)
       : vscode.l10n.t('Functions that ran in a {0} s sample are pre-selected; type NAME=SPEC and Enter to add a custom stage', PRESAMPLE_S);
   qp.items = items;
@@ -195,6 +229,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
         let pid = argNumber(a, 'pid');
         let exe = argString(a, 'binary') ?? null;
         let command: string | null = null;
+        let isDpdk: boolean | null = null; // null: discovery did not see the process
         if (pid === undefined) {
           const p = await pickProcess(transport);
           if (!p) return undefined;
@@ -202,6 +237,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           if ('exe' in p) {
             exe = p.exe;
             command = p.command.join(' ');
+            isDpdk = p.dpdk !== null;
           }
         }
         if (!exe) {
@@ -215,13 +251,39 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           }
         }
         const given = argStrings(a, 'stages');
-        const stages = given
+        let query: DpdkQuery | null = null;
+        const dpdk = async (): Promise<{ picks: DpdkPicks } | null> => {
+          if (isDpdk === false) {
+            log.appendLine(`process ${pid} maps no DPDK library: sampling what runs`);
+            return null;
+          }
+          const r = await queryStages(transport, pid!, log);
+          query = r?.q ?? null;
+          return r;
+        };
+        const picked = given
           ? stageSpecs(given, exe, new Map((await workspaceCFunctions()).map((f) => [f.name, guessPackets(f)] as const)))
-          : await pickStages(context, exe, () => sampleRunning(transport, pid!, exe!, log));
-        if (!stages) return undefined;
+          : await pickStages(context, exe, () => sampleRunning(transport, pid!, exe!, log), dpdk);
+        if (!picked) return undefined;
+        // graph:/ethdev: stages become uprobes as `pktpath record` resolves them; the session keeps the specs
+        let stages = picked;
+        let specs: ReadonlyMap<string, string> | undefined;
+        try {
+          const split = splitStages(picked);
+          if (split.dpdk.length > 0) {
+            const q = query ?? (await queryDpdk(transport, (await tracerOnHost(transport, cfg.tracerPath || undefined)).path, pid));
+            const taken = new Set(split.plain.map((s) => s.slice(0, s.indexOf('='))));
+            const r = resolveDpdkStages(q, split.dpdk, false, 'exact', taken, (l) => log.appendLine(l));
+            stages = [...split.plain, ...r.exact];
+            specs = r.original;
+          }
+        } catch (e) {
+          fail((e as Error).message);
+          return undefined;
+        }
         log.appendLine(`attach ${host} pid ${pid} (${exe}): ${stages.join(' ')}`);
         result = await recording.run({
-          host, pid, stages, transport, command: command ?? exe,
+          host, pid, stages, transport, command: command ?? exe, ...(specs ? { specs } : {}),
           durationSeconds: argNumber(a, 'durationSeconds') ?? cfg.durationSeconds,
           sampleHz: argNumber(a, 'sampleHz') ?? cfg.sampleHz,
         });

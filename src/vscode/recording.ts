@@ -17,6 +17,7 @@ import { settings, sessionsFolder } from './settings.ts';
 import { passphraseAsker } from './secrets.ts';
 import { hint, sessionFileName, statusText } from './recording-text.ts';
 import { recordSampledFromEditor } from './sampled-recording.ts';
+import { restoreSpecs } from '../tracer/dpdk-resolve.ts';
 
 export interface RecordingRequest {
   host: string;
@@ -30,6 +31,8 @@ export interface RecordingRequest {
   transport?: Transport;
   /** Sampled mode (no stage probes; inline: and lines: stages): where packets are counted. */
   sampled?: { packetsFrom: string };
+  /** Stage name -> the spec to show (graph:NODE) for stages given to the tracer as the uprobes they resolved to. */
+  specs?: ReadonlyMap<string, string>;
 }
 
 export interface RecordingResult {
@@ -99,6 +102,7 @@ export class Recording implements vscode.Disposable {
     const abort = new AbortController();
     this.abort = abort;
     const cfg = settings();
+    const shown = (s: Session): Session => (req.specs ? restoreSpecs(s, req.specs) : s);
     let transport = req.transport;
     let ownTransport = false;
     let ready = false;
@@ -164,7 +168,7 @@ export class Recording implements vscode.Disposable {
             },
             onSnapshot: (s) => {
               this.status.text = `$(record) ${statusText(s)}`;
-              this.store.setCurrent({ uri: null, session: s, live: true });
+              this.store.setCurrent({ uri: null, session: shown(s), live: true });
             },
             onWarning: (m) => this.log.appendLine(`warning: ${m}`),
             onError: (m) => this.log.appendLine(`tracer: ${m}`),
@@ -173,7 +177,7 @@ export class Recording implements vscode.Disposable {
         },
       );
       if (!recP) return undefined; // cancelled while connecting
-      const session: Session = await recP;
+      const session: Session = shown(await recP);
       if (!ready) {
         if (abort.signal.aborted) return undefined; // cancelled while starting: nothing was measured
         throw new Error(session.partial_reason ?? 'the tracer ended before it was ready');

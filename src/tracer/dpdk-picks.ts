@@ -1,0 +1,40 @@
+// The editor's Attach on a DPDK process: the stages --auto-stages would record (one per rte_graph
+// node, else ethdev rx/tx per port), as picker items, pre-selected when they resolve.
+import type { DpdkQuery } from './dpdk-query.ts';
+import { autoStages, resolveDpdkStage } from './dpdk-stages.ts';
+
+export interface DpdkPick {
+  name: string;
+  /** `graph:NODE` / `ethdev:rx:PORT`: what the picker shows and the session keeps. */
+  spec: string;
+  /** What the picker returns: `NAME=SPEC`, resolved against the query when recording starts. */
+  stage: string;
+  /** How it was found (module, address, range), or why it cannot be probed. */
+  found: string;
+  warnings: string[];
+  picked: boolean;
+}
+
+export interface DpdkPicks {
+  picks: DpdkPick[];
+  /** What was found and how, one line each (for the log). */
+  notes: string[];
+  /** Why there is nothing to pre-select (then Attach falls back to a CPU sample), else null. */
+  none: string | null;
+}
+
+export function dpdkPicks(q: DpdkQuery): DpdkPicks {
+  const a = autoStages(q);
+  const notes = [...q.warnings.map((w) => `dpdk: ${w}`), ...a.notes];
+  const picks: DpdkPick[] = a.stages.map((s) => {
+    try {
+      const r = resolveDpdkStage(s.name, s.spec, q);
+      return { name: s.name, spec: s.spec, stage: `${s.name}=${s.spec}`, found: r.found, warnings: r.warnings, picked: true };
+    } catch (e) {
+      return { name: s.name, spec: s.spec, stage: `${s.name}=${s.spec}`, found: (e as Error).message, warnings: [], picked: false };
+    }
+  });
+  const none = picks.length === 0 ? `no rte_graph node and no started ethdev port in process ${q.pid}`
+    : !picks.some((p) => p.picked) ? `none of the ${picks.length} DPDK stages found in process ${q.pid} can be probed` : null;
+  return { picks, notes, none };
+}
