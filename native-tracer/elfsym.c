@@ -74,13 +74,38 @@ struct by_name {
 	struct elf_copies *c;
 };
 
+/* Whether s is empty or only GCC's clone suffixes, each maybe numbered (".isra.0",
+ * ".constprop.1.cold"): "f.body", a label of its own, is another function. */
+static bool clone_suffixes(const char *s)
+{
+	static const char *const kinds[] = { "isra", "constprop", "part", "cold", "lto_priv", "localalias", "clone" };
+
+	while (*s) {
+		size_t k, n = 0;
+		if (*s++ != '.')
+			return false;
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			n = strlen(kinds[k]);
+			if (!strncmp(s, kinds[k], n) && (s[n] == '.' || !s[n]))
+				break;
+		}
+		if (k == sizeof(kinds) / sizeof(kinds[0]))
+			return false;
+		s += n;
+		if (s[0] == '.' && s[1] >= '0' && s[1] <= '9')
+			for (s++; *s >= '0' && *s <= '9'; s++)
+				;
+	}
+	return true;
+}
+
 /* NAME itself, or NAME followed by GCC's clone suffixes (".isra.0", ".constprop.1.cold", ...) */
 static int match_copy(void *ctx, const char *name, const GElf_Sym *sym)
 {
 	struct by_name *q = ctx;
 	struct elf_copies *c = q->c;
 
-	if (strncmp(name, q->name, q->len) || (name[q->len] && name[q->len] != '.'))
+	if (strncmp(name, q->name, q->len) || !clone_suffixes(name + q->len))
 		return 0;
 	for (int i = 0; i < c->n && i < ELF_MAX_COPIES; i++)
 		if (c->f[i].start == sym->st_value)

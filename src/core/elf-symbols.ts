@@ -1,6 +1,7 @@
 // Function symbols of an ELF file (.symtab, else .dynsym), read from a buffer: what sampled mode
 // needs to turn `uprobe:BIN:0xADDR` into the address range of the function that holds ADDR, the
 // same choice the tracer makes (native-tracer/elfsym.c, elf_containing_function).
+import { isCopyOf } from './gcc-clones.ts';
 
 const SHT_SYMTAB = 2;
 const SHT_DYNSYM = 11;
@@ -93,7 +94,7 @@ export function copiesOf(fns: readonly ElfFunction[], name: string): ElfFunction
   const seen = new Set<string>();
   const out: ElfFunction[] = [];
   for (const f of fns) {
-    if (f.name !== name && !(f.name.startsWith(name) && f.name.charAt(name.length) === '.')) continue;
+    if (!isCopyOf(f.name, name)) continue;
     const key = `${f.name}@${f.start}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -8,6 +8,7 @@ import type { Frame, Session, SessionStage } from './session.ts';
 import type { FlameData, FlameFrame, SourceFrame } from '../shared/view-types.ts';
 import { PROBE_STAGE } from '../shared/view-types.ts';
 import { isEntryGlue, isProbeFrame, PROBE_FRAME_NAME, probeStartBy } from './probe-frames.ts';
+import { isCopyOf } from './gcc-clones.ts';
 
 /** A frame while building: full strings; emit() turns used ones into the compact FlameFrame. */
 interface BuildFrame {
@@ -33,7 +34,7 @@ function basename(p: string): string {
 
 /** GCC clones (`f.isra.0`, `f.constprop.0`, `f.cold`) are still `f`: the rule sampled.ts uses. */
 function sameFunction(fn: string, symbol: string): boolean {
-  return fn === symbol || (fn.startsWith(symbol) && fn.charAt(symbol.length) === '.');
+  return isCopyOf(fn, symbol);
 }
 
 /** The function each stage probes, when it probes one (uprobe/kprobe/fentry by symbol). */

@@ -9,6 +9,7 @@
 // would not always tell).
 import type { Session } from './session.ts';
 import { isProbeFrame } from './probe-frames.ts';
+import { cloneBase } from './gcc-clones.ts';
 
 export const LOOP_SHARE = 0.9;
 
@@ -31,7 +32,7 @@ function basename(p: string): string {
 export function runningFunctions(s: Session, exe: string): RunningFunction[] {
   const mod = basename(exe);
   const ours = new Map<number, string>();
-  for (const f of s.frames) if (!f.kernel && basename(f.module) === mod && !isProbeFrame(f) && !/^0x[0-9a-f]+$/i.test(f.fn)) ours.set(f.id, f.fn.replace(/\.(isra|constprop|part|cold|lto_priv)(\.\d+)*$/, ''));
+  for (const f of s.frames) if (!f.kernel && basename(f.module) === mod && !isProbeFrame(f) && !/^0x[0-9a-f]+$/i.test(f.fn)) ours.set(f.id, cloneBase(f.fn));
   const by = new Map<string, RunningFunction>();
   let reached = 0;
   for (const st of s.stacks) {

@@ -22,6 +22,7 @@
 // slightly different window than the samples, or time the stage spent off the CPU, are not in it.
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
+import { isCopyOf } from './gcc-clones.ts';
 
 /** ELF virtual addresses [lo, hi) of a module; the module is compared by basename. */
 export interface AddressRange { module: string; lo: number; hi: number }
@@ -44,7 +45,7 @@ function basename(p: string): string {
 
 /** GCC clones (`f.isra.0`, `f.constprop.0`, `f.part.0`, `f.cold`) are still `f` to a reader. */
 function sameFunction(fn: string, symbol: string): boolean {
-  return fn === symbol || (fn.startsWith(symbol) && fn.charAt(symbol.length) === '.');
+  return isCopyOf(fn, symbol);
 }
 
 /** The frame's ELF address, or null (kernel, anonymous and JIT frames have none). */
