@@ -12,6 +12,7 @@ import { buildExample, sendUdp, startApp, startNsLab, type DpdkApp, type NsLab }
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import { buildReport } from '../../src/core/report.ts';
 import { formatSampledReport } from '../../src/core/sampled.ts';
+import { sampledVerdict } from '../../src/core/verdict.ts';
 import type { Session } from '../../src/core/session.ts';
 
 const NAME = `gl${process.pid % 100000}`;
@@ -29,7 +30,7 @@ before(async () => {
     '-l', '0,1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', `pktpath-${NAME}`,
     '--vdev', `net_af_packet0,iface=${lab.ports[0]},framecnt=8192,qpairs=2`, '--vdev', `net_af_packet1,iface=${lab.ports[1]},framecnt=8192,qpairs=2`,
     '--', '-p', '0x3', '-P', '--config=(0,0,1),(0,1,1),(1,0,1),(1,1,1)', `--eth-dest=1,${lab.sinkMac}`,
-  ], /\|ethdev_rx-0-0\s+\|/);
+  ], /\|Node\s+\|calls/); // its stats table list only nodes that had objects: its header means the graph runs
   // the main lcore busy-waits printing stats: leave the CPU to the worker lcore
   execFileSync('renice', ['-n', '19', '-p', String(app.pid)], { stdio: 'ignore' });
 });
@@ -53,7 +54,8 @@ async function recordWithTraffic(args: string[], seconds: number): Promise<Run> 
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();
-      if (/^ready: /m.test(stderr)) resolve();
+      // exact mode says ready once probes are attached; sampled mode once its sampler runs
+      if (/^(ready: |sampled mode: \d+ Hz)/m.test(stderr)) resolve();
     });
     void exit.then((c) => reject(new Error(`record exited ${c} before ready\n${stderr}`)));
   });
@@ -72,20 +74,27 @@ async function recordWithTraffic(args: string[], seconds: number): Promise<Run> 
   return { session: JSON.parse(readFileSync(out, 'utf8')) as Session, stderr, sent, sink: lab!.sinkRx() - sink0, sendS };
 }
 
-const NODES = ['ethdev_rx-0-0', 'ethdev_rx-0-1', 'ethdev_rx-1-0', 'ethdev_rx-1-1', 'ethdev_tx-0', 'ethdev_tx-1', 'ip4_lookup', 'ip4_rewrite', 'pkt_cls', 'pkt_drop'];
+// The four rx nodes share one process function, and so do the two tx nodes: one stage each, named
+// after one of its nodes (a probe on a shared function cannot tell the nodes apart).
+const FUNCTIONS = [/^graph:ethdev_rx-[01]-[01]$/, /^graph:ethdev_tx-[01]$/, /^graph:ip4_lookup$/, /^graph:ip4_rewrite$/, /^graph:pkt_cls$/, /^graph:pkt_drop$/];
+
+function assertNamed(specs: string[], stderr: string): void {
+  assert.equal(specs.length, FUNCTIONS.length, specs.join(' '));
+  for (const re of FUNCTIONS) assert.ok(specs.some((s) => re.test(s)), `${re} among ${specs.join(' ')}`);
+  assert.match(stderr, /shares its process function with ethdev_rx-/);
+}
 
 test('exact --auto-stages: every node named, rx polling idle apart and not the weakest link, tx counts the sink', async () => {
   const r = await recordWithTraffic(['--auto-stages', '--duration', '9'], 4);
   assert.ok(r.sendS < 8, `the sender took ${r.sendS} s: traffic outlasted the recording`);
   assert.match(r.stderr, /auto-stages: rte_graph: \d+ node functions in 1 graph\(s\) \(worker_1\)/);
   const rep = buildReport(r.session);
-  const specs = r.session.stages.map((s) => s.spec).sort();
-  assert.deepEqual(specs, NODES.map((n) => `graph:${n}`).sort());
+  assertNamed(r.session.stages.map((s) => s.spec), r.stderr);
   const rows = rep.stages.map((s) =>
     `${s.name.padEnd(16)} calls ${String(s.calls).padStart(9)} pkts ${String(s.packets).padStart(7)} poll ${String(s.poll).padEnd(5)} ` +
     `busy ${s.busy_calls ?? '-'} idle ${s.idle_calls ?? '-'} (${s.idle_ns === null ? '-' : (s.idle_ns / 1e6).toFixed(1)} ms) ` +
     `ns/pkt ${s.ns_per_packet?.toFixed(1) ?? '-'} busy ${s.busy_ns_per_packet?.toFixed(1) ?? '-'} self ${s.self_ns_per_packet?.toFixed(1) ?? '-'}${s.below_resolution ? ' (below resolution)' : ''}`);
-  const tx = rep.stages.find((s) => s.spec === 'graph:ethdev_tx-1')!;
+  const tx = rep.stages.find((s) => s.spec.startsWith('graph:ethdev_tx-'))!;
   const txPerS = tx.packets / r.session.duration_s;
   console.log(`l3fwd-graph over af_packet: sent ${r.sent} in ${r.sendS.toFixed(2)} s (${(r.sent / r.sendS / 1000).toFixed(1)} kpps), sink ${r.sink}, ` +
     `ethdev_tx-1 ${tx.packets}; slowest ${rep.slowest}, total ${rep.total_ns_per_packet?.toFixed(1)} ns/pkt\n${rows.join('\n')}`);
@@ -93,13 +102,13 @@ test('exact --auto-stages: every node named, rx polling idle apart and not the w
   assert.ok(Math.abs(tx.packets - r.sink) <= 0.03 * r.sink, `ethdev_tx-1 ${tx.packets} vs sink ${r.sink}`);
   assert.ok(txPerS > 0, `${txPerS}`);
   for (const s of rep.stages.filter((x) => x.spec.startsWith('graph:ethdev_rx-'))) {
+    // every graph walk polls all four queues; traffic comes in on two of them
     assert.equal(s.poll, true, `${s.name} is a poll function`);
     assert.ok((s.idle_calls ?? 0) > 0 && (s.idle_ns ?? 0) > 0, `${s.name}: idle calls apart`);
     assert.notEqual(rep.slowest, s.name, `${s.name}'s idle polling made it the weakest link\n${rows.join('\n')}`);
   }
-  // the frames came in on port 0 (both queues, spread by af_packet's fanout) and left by ethdev_tx-1
-  const rx0 = rep.stages.filter((s) => s.spec.startsWith('graph:ethdev_rx-0-')).reduce((a, s) => a + s.packets, 0);
-  assert.ok(Math.abs(rx0 - tx.packets) <= 0.03 * tx.packets, `rx port 0 ${rx0} vs tx ${tx.packets}`);
+  const rx = rep.stages.find((s) => s.spec.startsWith('graph:ethdev_rx-'))!;
+  assert.ok(Math.abs(rx.packets - tx.packets) <= 0.03 * tx.packets, `rx ${rx.packets} vs tx ${tx.packets}`);
 });
 
 test('sampled --auto-stages at tens of kpps: each node a number with its interval, or too few samples said', async () => {
@@ -107,9 +116,12 @@ test('sampled --auto-stages at tens of kpps: each node a number with its interva
   const rep = buildReport(r.session);
   const sp = rep.sampled!;
   assert.ok(sp, `a sampled report: ${rep.sampled_error}`);
-  assert.deepEqual(sp.stages.map((s) => s.symbol).sort(), NODES.map((n) => `graph:${n}`).sort());
+  assertNamed(sp.stages.map((s) => s.symbol), r.stderr);
   console.log(`sent ${r.sent} (${(r.sent / r.sendS / 1000).toFixed(1)} kpps), sink ${r.sink}\n${formatSampledReport(sp)}`);
-  assert.ok(Math.abs(sp.packets - r.sink) <= 0.05 * r.sink, `packets ${sp.packets} (${sp.packets_source}) vs sink ${r.sink}`);
+  // the window's packets are rte_graph's own count over the sampled window, which covers only part of the traffic
+  assert.ok(sp.packets > 0 && sp.packets <= r.sink * 1.01, `packets ${sp.packets} (${sp.packets_source}) vs sink ${r.sink}`);
+  const v = sampledVerdict(sp);
+  console.log(`sampled verdict: weakest ${v.weakest?.name} ${v.weakest?.ns_per_packet.toFixed(0)} ns/pkt`);
   for (const s of sp.stages) {
     assert.ok(s.ci_low_ns <= s.ns_per_packet && s.ns_per_packet <= s.ci_high_ns, `${s.name}: ${s.ns_per_packet} outside its interval`);
     assert.equal(s.too_few_samples, s.samples < 10, `${s.name}: ${s.samples} samples`);

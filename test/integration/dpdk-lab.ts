@@ -94,7 +94,11 @@ export async function startApp(exe: string, args: string[], readyRe: RegExp, tim
     },
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${exe}: not ready within ${timeoutMs} ms\n${out.slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // the caller never gets an app to stop: do not leave it polling
+      child.kill('SIGKILL');
+      reject(new Error(`${exe}: not ready within ${timeoutMs} ms\n${out.slice(-3000)}`));
+    }, timeoutMs);
     const check = (): void => {
       if (readyRe.test(out)) {
         clearTimeout(timer);
