@@ -20,6 +20,9 @@
 // a share p of N samples the binomial variance N·p(1-p) is below the Poisson N·p, so the interval
 // is slightly conservative for large shares. It covers counting noise only: packets counted over a
 // slightly different window than the samples, or time the stage spent off the CPU, are not in it.
+// Below MIN_STAGE_SAMPLES the interval spans more than about ±60% of the number (k = 10: 4.8–18.4):
+// such a stage is flagged too_few_samples and the table says so instead of letting the number stand
+// (at tens of kpps a 10 ns stage is a few samples a second).
 import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
 import { isCopyOf } from './gcc-clones.ts';
@@ -234,7 +237,12 @@ export interface SampledStageReport {
   ci_low_ns: number;
   ci_high_ns: number;
   confidence: number;
+  /** Fewer than MIN_STAGE_SAMPLES samples: the number is too uncertain to read (record longer or at a higher rate). */
+  too_few_samples?: boolean;
 }
+
+/** Samples below which a stage's ns per packet is not read as a measurement (see the file header). */
+export const MIN_STAGE_SAMPLES = 10;
 
 export interface SampledReport {
   sample_hz: number;
@@ -291,6 +299,7 @@ export function sampledStageNumbers(m: SampledMeasurement, confidence = 0.95): S
       ci_low_ns: ((lo * nsPerSample) / m.packets) * keep,
       ci_high_ns: ((hi * nsPerSample) / m.packets) * keep,
       confidence,
+      too_few_samples: s.samples < MIN_STAGE_SAMPLES,
     };
   });
   return {
@@ -347,7 +356,16 @@ export function formatSampledReport(r: SampledReport): string {
   for (const s of r.stages) {
     lines.push(
       `${s.name.slice(0, 20).padEnd(20)} ${String(s.samples).padStart(8)} ${`${(s.share * 100).toFixed(1)}%`.padStart(7)} ` +
-        `${s.ns_per_packet.toFixed(1).padStart(10)} ${`${s.ci_low_ns.toFixed(1)} – ${s.ci_high_ns.toFixed(1)}`.padStart(22)}`,
+        `${s.ns_per_packet.toFixed(1).padStart(10)} ${`${s.ci_low_ns.toFixed(1)} – ${s.ci_high_ns.toFixed(1)}`.padStart(22)}` +
+        (s.too_few_samples ? '  too few samples' : ''),
+    );
+  }
+  const few = r.stages.filter((s) => s.too_few_samples);
+  if (few.length > 0) {
+    lines.push(
+      `too few samples: ${few.map((s) => `${s.name} (${s.samples})`).join(', ')} had fewer than ${MIN_STAGE_SAMPLES}; their ns/pkt ` +
+        `is not a measurement, only the interval bounds it. ${Math.round(r.packets_per_second)} pps at ${r.sample_hz} Hz gives a ` +
+        `${(1e9 / r.sample_hz / Math.max(1, r.packets_per_second)).toFixed(0)} ns/pkt stage one sample a second: record longer or at a higher --sample-hz.`,
     );
   }
   return lines.join('\n');

@@ -94,7 +94,11 @@ export async function startApp(exe: string, args: string[], readyRe: RegExp, tim
     },
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${exe}: not ready within ${timeoutMs} ms\n${out.slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // the caller never gets an app to stop: do not leave it polling
+      child.kill('SIGKILL');
+      reject(new Error(`${exe}: not ready within ${timeoutMs} ms\n${out.slice(-3000)}`));
+    }, timeoutMs);
     const check = (): void => {
       if (readyRe.test(out)) {
         clearTimeout(timer);
@@ -117,4 +121,88 @@ export async function startApp(exe: string, args: string[], readyRe: RegExp, tim
 export function dpdkQuery(pid: number, nodes?: string[]): DpdkQuery {
   const args = ['--dpdk-query', '--pid', String(pid), ...(nodes ? ['--nodes', nodes.join(',')] : [])];
   return parseDpdkQuery(execFileSync(TRACER, args, { encoding: 'utf8' }));
+}
+
+export interface NsLab {
+  /** Generator and sink namespaces. */
+  gen: string;
+  sink: string;
+  /** Root-namespace veths a DPDK app opens with af_packet: towards the generator (port 0) and the sink (port 1). */
+  ports: [string, string];
+  sinkMac: string;
+  /** Packets the sink's interface received since the lab came up. */
+  sinkRx(): number;
+  down(): void;
+}
+
+const quiet = (argv: string[]): void => {
+  try {
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  } catch {
+    // not there
+  }
+};
+
+/**
+ * Generator namespace — port 0 — DPDK app — port 1 — sink namespace, over veths with offloads off
+ * (af_packet hands DPDK frames as the wire has them). The generator routes 198.18.1.0/24 to the app.
+ */
+export function startNsLab(name: string, sinkMac = '02:50:4b:02:00:22'): NsLab {
+  const gen = `${name}-g`;
+  const sink = `${name}-s`;
+  const ports: [string, string] = [`${name}-gr`, `${name}-sr`];
+  const down = (): void => {
+    for (const ns of [gen, sink]) quiet(['ip', 'netns', 'del', ns]);
+    for (const dev of ports) quiet(['ip', 'link', 'del', dev]);
+  };
+  const sh = (...argv: string[]): string => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  down();
+  sh('ip', 'netns', 'add', gen);
+  sh('ip', 'netns', 'add', sink);
+  sh('ip', 'link', 'add', ports[0], 'type', 'veth', 'peer', 'name', 'g0', 'netns', gen);
+  sh('ip', 'link', 'add', ports[1], 'type', 'veth', 'peer', 'name', 's0', 'netns', sink, 'address', sinkMac);
+  for (const [ns, dev] of [['', ports[0]], ['', ports[1]], [gen, 'g0'], [sink, 's0']] as const) {
+    const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
+    execFileSync(pre.length ? 'ip' : 'ethtool', [...pre.slice(1), ...(pre.length ? ['ethtool'] : []), '-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
+    sh(...(ns ? ['ip', '-n', ns] : ['ip']), 'link', 'set', dev, 'up');
+  }
+  for (const dev of ports) sh('sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`);
+  for (const ns of [gen, sink]) sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
+  sh('ip', '-n', gen, 'addr', 'add', '10.202.0.1/24', 'dev', 'g0');
+  sh('ip', '-n', gen, 'route', 'add', '198.18.1.0/24', 'via', '10.202.0.254');
+  sh('ip', '-n', gen, 'neigh', 'replace', '10.202.0.254', 'lladdr', '02:50:4b:01:00:fe', 'dev', 'g0', 'nud', 'permanent');
+  sh('ip', '-n', sink, 'addr', 'add', '198.18.1.2/24', 'dev', 's0');
+  const rx = (): number => {
+    const j = JSON.parse(sh('ip', '-n', sink, '-s', '-j', 'link', 'show', 's0')) as Array<{ stats64: { rx: { packets: number } } }>;
+    return j[0]!.stats64.rx.packets;
+  };
+  const base = rx();
+  return { gen, sink, ports, sinkMac, sinkRx: () => rx() - base, down };
+}
+
+/**
+ * UDP from the generator namespace to 198.18.1.2 at `pps` for `seconds`, from `flows` source ports
+ * (af_packet's fanout spreads flows over a port's queues). Resolves with the packets sent.
+ */
+export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8): Promise<number> {
+  const py = [
+    'import socket, time',
+    `socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
+    `n = ${Math.round(pps * seconds)}; t0 = time.monotonic(); sent = 0`,
+    'for i in range(n):',
+    '    try:',
+    '        socks[i % len(socks)].sendto(b"x" * 18, ("198.18.1.2", 9000)); sent += 1',
+    '    except OSError: pass',
+    '    if i % 200 == 199:',
+    `        d = t0 + (i + 1) / ${pps} - time.monotonic()`,
+    '        if d > 0: time.sleep(d)',
+    'print(sent)',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const c = spawn('ip', ['netns', 'exec', lab.gen, 'python3', '-c', py], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    c.once('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`sender exited ${code}: ${out}`))));
+  });
 }

@@ -231,3 +231,25 @@ test('a stage given by address ranges takes the frames of its module inside [lo,
   assert.equal(r.unattributed, 5);
   assert.deepEqual(r.stages[0]!.ranges, sp[0]!.ranges);
 });
+
+test('a stage with fewer than 10 samples is flagged and the table says too few samples instead of reading it', () => {
+  // 30 kpps, 999 Hz, 8 s: a 20 ns/pkt stage is 30e3 × 20e-9 × 999 ≈ 0.6 samples a second
+  const m = measurement({
+    sample_hz: 999, window_s: 8, packets: 240_000, samples: 4000,
+    stages: [
+      { name: 'rx', symbol: 'graph:ethdev_rx-0-0', module: null, samples: 3900, inclusive_samples: 3900 },
+      { name: 'lookup', symbol: 'graph:ip4_lookup', module: null, samples: 4, inclusive_samples: 4 },
+      { name: 'drop', symbol: 'graph:pkt_drop', module: null, samples: 0, inclusive_samples: 0 },
+      { name: 'edge', symbol: 'graph:pkt_cls', module: null, samples: 10, inclusive_samples: 10 },
+    ],
+  });
+  const r = sampledStageNumbers(m);
+  assert.deepEqual(r.stages.map((s) => [s.name, s.too_few_samples]), [['rx', false], ['lookup', true], ['drop', true], ['edge', false]]);
+  const lookup = r.stages[1]!;
+  assert.ok(lookup.ci_low_ns < lookup.ns_per_packet / 2 && lookup.ci_high_ns > lookup.ns_per_packet * 2, 'four samples: the interval spans > 2× either way');
+  const text = formatSampledReport(r);
+  assert.match(text, /^lookup .*too few samples$/m);
+  assert.doesNotMatch(text, /^rx .*too few samples$/m);
+  assert.match(text, /too few samples: lookup \(4\), drop \(0\) had fewer than 10/);
+  assert.match(text, /30000 pps at 999 Hz gives a 33 ns\/pkt stage one sample a second/);
+});
