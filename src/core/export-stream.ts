@@ -3,10 +3,10 @@
 // Same formats as export-folded.ts, export-speedscope.ts and export-pprof.ts; the difference is
 // that stacks which print alike are not merged into one line/sample (every reader of these formats
 // sums them: flamegraph.pl, inferno, speedscope, pprof).
-import { Function as PFunction, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { Frame, Session, StackSample } from './session.ts';
 import { FunctionTable } from './stacktree.ts';
 import { foldedFrameName, type FoldedOptions } from './export-folded.ts';
+import { PprofTables } from './export-pprof.ts';
 
 const CHUNK = 1 << 16;
 
@@ -94,10 +94,6 @@ export function* speedscopeChunks(s: Session, stacks: Iterable<StackSample>, nam
   yield `${out}],"endValue":${JSON.stringify(end)}}],"shared":${JSON.stringify({ frames })}}`;
 }
 
-function parseAddr(hex: string): bigint {
-  return /^0x[0-9a-f]{1,16}$/i.test(hex) ? BigInt(hex) : 0n;
-}
-
 function varint(n: number): number[] {
   const out: number[] = [];
   while (n > 0x7f) {
@@ -113,54 +109,12 @@ function varint(n: number): number[] {
  * profile's other members. Protocol buffers concatenate: repeated members of both parts add up.
  */
 export function* pprofChunks(s: Session, stacks: Iterable<StackSample>): Generator<Uint8Array> {
-  const strings = new StringTable();
-  const period = s.sample_hz > 0 ? Math.round(1e9 / s.sample_hz) : 1;
-  const mappings: Mapping[] = [];
-  const mappingOf = new Map<string, number>();
-  const functions: PFunction[] = [];
-  const functionOf = new Map<string, number>();
-  const locations: Location[] = [];
-  const locationOf = new Map<number, number>();
-  const frames = new Map<number, Frame>();
-  for (const f of s.frames) frames.set(f.id, f);
-  const mapping = (f: Frame): number => {
-    let id = mappingOf.get(f.module);
-    if (id === undefined) {
-      id = mappings.length + 1;
-      mappings.push(new Mapping({ id, filename: strings.dedup(f.module), buildId: strings.dedup(f.build_id ?? ''), hasFunctions: true }));
-      mappingOf.set(f.module, id);
-    }
-    return id;
-  };
-  const func = (name: string, module: string): number => {
-    const key = `${module}\u0000${name}`;
-    let id = functionOf.get(key);
-    if (id === undefined) {
-      id = functions.length + 1;
-      functions.push(new PFunction({ id, name: strings.dedup(name), systemName: strings.dedup(name), filename: strings.dedup(module) }));
-      functionOf.set(key, id);
-    }
-    return id;
-  };
-  const location = (frameId: number): number => {
-    let id = locationOf.get(frameId);
-    if (id === undefined) {
-      id = locations.length + 1;
-      const f = frames.get(frameId);
-      locations.push(
-        f
-          ? new Location({ id, mappingId: mapping(f), address: parseAddr(f.addr), line: [{ functionId: func(f.fn, f.module), line: 0 }] })
-          : new Location({ id, line: [{ functionId: func(`[unknown frame ${frameId}]`, '[unknown]'), line: 0 }] }),
-      );
-      locationOf.set(frameId, id);
-    }
-    return id;
-  };
+  const t = new PprofTables(s);
   let parts: Uint8Array[] = [];
   let size = 0;
   for (const st of stacks) {
     if (!(st.count > 0)) continue;
-    const body = new Sample({ locationId: st.frames.map(location), value: [st.count, st.count * period] }).encode();
+    const body = t.sample(st).encode();
     const head = Uint8Array.from([0x12, ...varint(body.length)]); // field 2 (sample), length-delimited
     parts.push(head, body);
     size += head.length + body.length;
@@ -171,17 +125,5 @@ export function* pprofChunks(s: Session, stacks: Iterable<StackSample>): Generat
     }
   }
   if (parts.length) yield Buffer.concat(parts);
-  const cpu = new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') });
-  yield new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }), cpu],
-    sample: [],
-    mapping: mappings,
-    location: locations,
-    function: functions,
-    stringTable: strings,
-    timeNanos: BigInt(Date.parse(s.created) || 0) * 1_000_000n,
-    durationNanos: Math.round(s.duration_s * 1e9),
-    periodType: new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
-    period,
-  }).encode();
+  yield t.profile([]).encode();
 }

@@ -42,16 +42,19 @@ export async function saveSession(path: string, s: Session): Promise<void> {
   }
 }
 
-export async function loadSession(path: string): Promise<Session> {
-  let raw: Buffer;
+/** A session file's bytes; a file that cannot be read is a SessionFileError naming it. */
+export async function readSessionBytes(path: string): Promise<Buffer> {
   try {
-    raw = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new SessionFileError(path, `cannot read: ${why}`);
   }
-  return parseSession(raw, path);
+}
+
+export async function loadSession(path: string): Promise<Session> {
+  return parseSession(await readSessionBytes(path), path);
 }
 
 /** Parses file contents (plain or gzip JSON); `name` only labels the errors. */

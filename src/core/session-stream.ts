@@ -5,11 +5,10 @@
 //
 // No streaming JSON library: the session's one big member is an array of small objects, and
 // finding where each element ends needs only a bracket count outside strings.
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Session, StackSample } from './session.ts';
-import { parseSession, SessionFileError } from './session-io.ts';
+import { parseSession, readSessionBytes, SessionFileError } from './session-io.ts';
 import { memberPath, preview, SessionSchema } from './session-schema.ts';
 
 export interface StreamedSession {
@@ -92,15 +91,7 @@ export function findTopLevelMember(b: Buffer, key: string): { start: number; end
 
 /** Reads a session file (plain or gzip) keeping its stacks unparsed until iterated. */
 export async function openSessionStreaming(path: string): Promise<StreamedSession> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    throw new SessionFileError(path, `cannot read: ${why}`);
-  }
-  return streamSession(raw, path);
+  return streamSession(await readSessionBytes(path), path);
 }
 
 export function streamSession(raw: Buffer, name: string): StreamedSession {
