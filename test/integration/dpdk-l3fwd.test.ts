@@ -116,7 +116,10 @@ test('ethdev:rx:0 and ethdev:tx:1 count what the sink received', async () => {
   console.log(`l3fwd: sent ${n}, sink ${sink}, ethdev:rx:0 ${rx.packets} packets in ${rx.calls} calls, ethdev:tx:1 ${tx.packets} in ${tx.calls} calls`);
   assert.match(err, /stage rx: ethdev:rx:0 is ethdev port 0 rx_pkt_burst: \/usr\/lib\/x86_64-linux-gnu\/dpdk\/pmds-23\.0\/librte_net_af_packet\.so\.23\.0\+0x/);
   assert.equal(rx.spec, 'ethdev:rx:0');
-  assert.ok(sink > 0.99 * n, `sink got ${sink} of ${n}`);
+  // Each rx poll pays the uprobe (millions of empty polls a second): the poller slows and the
+  // af_packet ring may drop some of the burst before l3fwd sees it. The counts must still equal
+  // what went through; the lab only has to carry most of it.
+  assert.ok(sink > 0.5 * n, `sink got ${sink} of ${n}`);
   assert.equal(rx.packets, sink);
   assert.equal(tx.packets, sink);
 });
