@@ -89,7 +89,24 @@ const SHORT_GUARD_NS = 150;
 // mostly per site, not noise over time); PKTPATH_ACCURACY_SECONDS overrides it.
 const RECORD_S = Number(process.env.PKTPATH_ACCURACY_SECONDS ?? 4);
 
+// A machine that gets busy while the target is traced (and not in the untraced spells around it)
+// stretches every traced call: all stages then read high together (seen once in CI: +9% at 20 us).
+// Such a run is measured again, at most ATTEMPTS times; a real error fails every attempt.
+const ATTEMPTS = 3;
+
 async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'single_step'): Promise<void> {
+  const seen: string[] = [];
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const failures = await exactAttempt(stages, cls);
+    if (failures.length === 0) return;
+    console.log(`attempt ${attempt} of ${ATTEMPTS} missed:\n${failures.join('\n')}`);
+    seen.push(`attempt ${attempt}:\n${failures.join('\n')}`);
+  }
+  assert.fail(seen.join('\n'));
+}
+
+/** One recording of the case; what missed the bound (empty: every stage within it). */
+async function exactAttempt(stages: readonly string[], cls: 'push' | 'nop' | 'single_step'): Promise<string[]> {
   const singleStep = cls === 'single_step';
   const t = await target(['--only', stages.join(',')]);
   const [{ report }, truth] = await bracketed(t, stages, () =>
@@ -129,7 +146,7 @@ async function exactCase(stages: readonly string[], cls: 'push' | 'nop' | 'singl
   }
   console.log(`${cls}: ${info}; stated uncertainty ${rows.map((r) => `${r.name} ±${r.probe_overhead_spread_ns?.toFixed(0)}`).join(', ')}`);
   // every stage is checked before failing, so one run shows all of them
-  assert.deepEqual(failures, [], failures.join('\n'));
+  return failures;
 }
 
 test(`push-first stages: corrected means within max(5%, 50 ns) of the truth${STRICT ? '' : ' (5, 20 µs; shorter: within 150 ns)'}`, async () => {
