@@ -115,7 +115,7 @@ export function delNetns(name: string): void {
 
 /** pktpath sampled mode through the CLI: `record --mode sampled ... -o F; report F --json`. */
 export async function recordSampledCli(
-  pid: number, stages: readonly StageArg[], packetsFrom: string, hz: number, durationS: number,
+  pid: number, stages: readonly StageArg[], packetsFrom: string, hz: number, durationS: number, extra: readonly string[] = [],
 ): Promise<Report> {
   const dir = mkdtempSync(join(tmpdir(), 'pp-measure-'));
   try {
@@ -124,7 +124,7 @@ export async function recordSampledCli(
       process.execPath,
       ['--import', 'tsx', CLI_SRC, 'record', '--mode', 'sampled', '--pid', String(pid),
         ...stages.flatMap((s) => ['--stage', `${s.name}=${s.spec}`]),
-        '--packets-from', packetsFrom, '--sample-hz', String(hz), '--duration', String(durationS), '-o', file],
+        '--packets-from', packetsFrom, '--sample-hz', String(hz), '--duration', String(durationS), ...extra, '-o', file],
       { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 },
     );
     const rep = await execFileP(process.execPath, ['--import', 'tsx', CLI_SRC, 'report', file, '--json'], { cwd: ROOT, env: CLI_ENV, maxBuffer: 64 << 20 });
