@@ -105,6 +105,8 @@ async function underBudgetOnce(budget: number, seconds: number, intervalMs: numb
     if (Math.abs(perIter[0]! / perIter[1]! - 1) >= 0.02) return { unstable: `untraced cost per iteration before/after: ${perIter.join(' / ')}` };
     const untracedPerIter = (perIter[0]! + perIter[1]!) / 2;
     const probeCpuS = traced.cpu_s - traced.iterations * untracedPerIter;
+    // probes cannot make the loop cheaper: a negative cost is the host's noise between the phases
+    if (probeCpuS < 0) return { unstable: `traced iterations cost less than untraced ones (${probeCpuS.toFixed(4)} CPU-s)` };
     const ticks = run.records.filter((r): r is TickRecord => r.type === 'tick');
     const tickSpan = ticks.reduce((a, t) => a + t.dt_ns, 0);
     const reportedCpuNs = ticks.reduce((a, t) => a + ((t.overhead_pct ?? 0) / 100) * t.dt_ns, 0);
