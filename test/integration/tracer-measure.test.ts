@@ -92,6 +92,22 @@ test('calibration: push-first vs single-stepped sites, through the same programs
 });
 
 test('--max-overhead windows the probes near the budget and reports coverage', async () => {
+  // measured again (at most 3 times) when a busy host leaves the controller no window: a
+  // controller that never opens one misses every attempt
+  const missed: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await windowsNearBudget();
+      return;
+    } catch (e) {
+      console.log(`attempt ${attempt} of 3 missed: ${(e as Error).message}`);
+      missed.push((e as Error).message);
+    }
+  }
+  assert.fail(missed.join('\n'));
+});
+
+async function windowsNearBudget(): Promise<void> {
   const budget = 5;
   const run = runTracer(['--pid', String(hot.pid), '--interval-ms', '500', '--duration', '6', '--max-overhead', String(budget), ...stages(build.exe)]);
   assert.equal(await run.exited, 0);
@@ -108,4 +124,4 @@ test('--max-overhead windows the probes near the budget and reports coverage', a
   assert.ok(meanOvh > budget / 10, `estimated probe cost ${meanOvh}% is not trivially zero`);
   // within each window all stages still count the same rounds
   assertConsistent(run.records, 2);
-});
+}
