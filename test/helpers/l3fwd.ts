@@ -23,41 +23,8 @@ export function buildL3fwd(dir: string): string {
   return join(dir, 'l3fwd', 'build', 'l3fwd-shared');
 }
 
-function csum16(b: Buffer): number {
-  let s = 0;
-  for (let i = 0; i < b.length; i += 2) s += b.readUInt16BE(i);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return ~s & 0xffff;
-}
-
-/** A pcap of `n` IPv4/UDP frames to 198.18.P.x (l3fwd's LPM route to port P). */
-export function writeUdpPcap(path: string, port: number, n = 64): void {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  parts.push(head);
-  for (let i = 0; i < n; i++) {
-    const payload = Buffer.alloc(18);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(1024 + i, 0);
-    udp.writeUInt16BE(5000, 2);
-    udp.writeUInt16BE(8 + payload.length, 4);
-    const ip = Buffer.from([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 198, 18, port, 1 + (i % 200)]);
-    ip.writeUInt16BE(20 + 8 + payload.length, 2);
-    ip.writeUInt16BE(i, 4);
-    ip.writeUInt16BE(csum16(ip), 10);
-    const frame = Buffer.concat([Buffer.from('020000000001020000000002' + '0800', 'hex'), ip, udp, payload]);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  }
-  writeFileSync(path, Buffer.concat(parts));
-}
+// the pcap of UDP frames is the DPDK lab's own (one writer for both)
+export { writeUdpPcap } from '../integration/dpdk-lab.ts';
 
 export interface L3fwd {
   /** DPDK telemetry socket, for --packets-from dpdk:SOCKET:PORT */
