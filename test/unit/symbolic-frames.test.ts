@@ -110,7 +110,7 @@ test('which frames the tracer could not name, and the addresses each module is a
   assert.equal(tracerUnnamed({ fn: 'fwd+0x1200', module: MOD, named_by: 'symtab' }), false);
   assert.equal(tracerUnnamed({ fn: 'main', module: MOD }), false);
   const s = session(frames, [{ frames: [2, 0, 1], count: 7 }, { frames: [1], count: 1 }]);
-  const m = addressesByModule(s).get(moduleKey(MOD, 'b1'))!;
+  const m = addressesByModule(s.frames, s.stacks).get(moduleKey(MOD, 'b1'))!;
   assert.deepEqual([...m.addrs].sort(), ['0x1234', '0x2004', '0x2005']);
   assert.equal(m.eh_named, 1);
 });
