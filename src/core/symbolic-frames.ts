@@ -143,7 +143,7 @@ export function stackSymbolizer(tracerTable: readonly Frame[], byModule: Readonl
   let nextId = tracerTable.reduce((m, f) => Math.max(m, f.id), -1) + 1;
   const out: Frame[] = [];
   const interned = new Map<string, number>(); // frame content → id
-  const expansions = new Map<string, Expansion>(); // `${id}/${caller}` → ids
+  const expansions = new Map<number, Expansion>(); // id * 2 + caller → ids
   const stats = new Map<string, { named: Set<number>; inlined: Set<number> }>();
   // an original id serves one version of its frame: as the tracer named it, or renamed
   const renamedIds = new Set<number>();
@@ -203,7 +203,7 @@ export function stackSymbolizer(tracerTable: readonly Frame[], byModule: Readonl
   };
 
   const expand = (orig: Frame, caller: boolean): Expansion => {
-    const ek = `${orig.id}/${caller}`;
+    const ek = orig.id * 2 + (caller ? 1 : 0);
     const known = expansions.get(ek);
     if (known) return known;
     const mk = moduleKey(orig.module, orig.build_id);
@@ -252,13 +252,23 @@ export function stackSymbolizer(tracerTable: readonly Frame[], byModule: Readonl
   return {
     expand: expandId,
     stack(st: StackSample): StackSample {
+      // framesWithRoles inlined: this runs once per stack of a 1M-stack export
       const ids: number[] = [];
       let found = st.found !== undefined ? '' : undefined;
-      framesWithRoles(byId, st).forEach(({ id, caller }, i) => {
-        const e = expandId(id, caller);
-        for (const x of e) ids.push(x);
-        if (found !== undefined) found += 'i'.repeat(e.length - 1) + (st.found?.[i] ?? '?');
-      });
+      let userSeen = false;
+      for (let i = 0; i < st.frames.length; i++) {
+        const id = st.frames[i]!;
+        const f = byId.get(id);
+        if (!f) {
+          ids.push(id);
+          if (found !== undefined) found += st.found?.[i] ?? '?';
+          continue;
+        }
+        const e = expand(f, userSeen && !f.kernel).ids;
+        if (!f.kernel) userSeen = true;
+        for (let j = 0; j < e.length; j++) ids.push(e[j]!);
+        if (found !== undefined) found += (e.length > 1 ? 'i'.repeat(e.length - 1) : '') + (st.found?.[i] ?? '?');
+      }
       const o: StackSample = { frames: ids, count: st.count };
       if (found !== undefined) o.found = found;
       return o;
