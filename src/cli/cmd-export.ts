@@ -1,18 +1,19 @@
 // pktpath export FILE --format folded|speedscope|pprof -o OUT [--modules]
 // Streams: the session's stacks are read and the output written one stack at a time
-// (src/core/session-stream.ts, export-stream.ts), so memory does not grow with the stacks. A
-// session whose frames are symbolized here is read whole (symbols may add inlined frames to stacks).
+// (src/core/session-stream.ts, export-stream.ts), so memory does not grow with the stacks. When
+// frames are symbolized here, a first pass over the stacks collects the distinct (frame, role)
+// pairs, which give the debug-file questions and the whole new frame table (inline frames
+// included); a second pass maps and writes each stack (src/symbols/symbolize-session.ts).
 import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { loadSession } from '../core/session-io.ts';
-import { openSessionStreaming, whole, type StreamedSession } from '../core/session-stream.ts';
+import { openSessionStreaming, type StreamedSession } from '../core/session-stream.ts';
 import { foldedChunks, pprofChunks, speedscopeChunks } from '../core/export-stream.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
-import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli, wouldSymbolize } from './symbol-options.ts';
+import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeStreamedForCli } from './symbol-options.ts';
 
 export const EXPORT_USAGE = `pktpath export FILE --format folded|speedscope|pprof -o OUT [--modules] ${SYMBOL_USAGE}`;
 
@@ -29,10 +30,14 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
   if (fmt !== 'folded' && fmt !== 'speedscope' && fmt !== 'pprof') {
     throw new UsageError(`--format must be folded, speedscope or pprof${fmt ? `, not ${JSON.stringify(fmt)}` : ''}`);
   }
-  let src: StreamedSession = await openSessionStreaming(positionals[0]!);
-  if (wouldSymbolize(src.session, values)) {
-    src = whole(await symbolizeForCli(await loadSession(positionals[0]!), values, io));
-  }
+  const src = await symbolizeStreamedForCli(await openSessionStreaming(positionals[0]!), values, io);
+  const stacks = await writeExport(src, fmt, values.output, { modules: values.modules === true });
+  io.err(`wrote ${fmt} (${stacks} distinct stacks, ${src.session.samples} samples) to ${values.output}`);
+  return EXIT_OK;
+}
+
+/** Writes the export through a temporary file renamed into place; returns how many stacks were read. */
+export async function writeExport(src: StreamedSession, fmt: 'folded' | 'speedscope' | 'pprof', output: string, o: { modules?: boolean } = {}): Promise<number> {
   const s = src.session;
   let stacks = 0;
   const counted = function* () {
@@ -42,18 +47,17 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     }
   };
   const chunks: Iterable<string | Uint8Array> =
-    fmt === 'folded' ? foldedChunks(s, counted(), { modules: values.modules === true }) : fmt === 'speedscope' ? speedscopeChunks(s, counted()) : pprofChunks(s, counted());
-  const tmp = `${values.output}.${process.pid}.tmp`;
+    fmt === 'folded' ? foldedChunks(s, counted(), { modules: o.modules === true }) : fmt === 'speedscope' ? speedscopeChunks(s, counted()) : pprofChunks(s, counted());
+  const tmp = `${output}.${process.pid}.tmp`;
   try {
     const stages: Array<Readable | Transform | NodeJS.WritableStream> = [Readable.from(chunks, { objectMode: false })];
     if (fmt === 'pprof') stages.push(createGzip());
     stages.push(createWriteStream(tmp));
     await (pipeline as (...s: Array<Readable | Transform | NodeJS.WritableStream>) => Promise<void>)(...stages);
-    await rename(tmp, values.output);
+    await rename(tmp, output);
   } catch (e) {
     await unlink(tmp).catch(() => {});
     throw e;
   }
-  io.err(`wrote ${fmt} (${stacks} distinct stacks, ${s.samples} samples) to ${values.output}`);
-  return EXIT_OK;
+  return stacks;
 }

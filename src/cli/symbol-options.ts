@@ -3,7 +3,8 @@
 import { resolve } from 'node:path';
 import type { Session } from '../core/session.ts';
 import { locateTracer } from '../tracer/locate.ts';
-import { describeSymbols, symbolizeSession } from '../symbols/symbolize-session.ts';
+import type { StreamedSession } from '../core/session-stream.ts';
+import { describeSymbols, symbolizeSession, symbolizeStreamed, type SymbolizeOptions } from '../symbols/symbolize-session.ts';
 import type { Io } from './common.ts';
 
 export const SYMBOL_USAGE =
@@ -35,21 +36,46 @@ export function wouldSymbolize(s: Pick<Session, 'frames'>, v: SymbolValues): boo
 
 export async function symbolizeForCli(s: Session, v: SymbolValues, io: Io, o: { tracer?: string; quiet?: boolean } = {}): Promise<Session> {
   if (!wouldSymbolize(s, v)) return s;
+  const search = debugSearch(v, io, o.tracer);
+  if (!search) return s;
+  const r = await symbolizeSession(s, search);
+  describe(r.session, io, o.quiet);
+  return r.session;
+}
+
+/** symbolizeForCli for a streamed session: its stacks are read again (not held) and mapped one at a time. */
+export async function symbolizeStreamedForCli(
+  src: StreamedSession,
+  v: SymbolValues,
+  io: Io,
+  o: { tracer?: string; quiet?: boolean } = {},
+): Promise<StreamedSession> {
+  if (!wouldSymbolize(src.session, v)) return src;
+  const search = debugSearch(v, io, o.tracer);
+  if (!search) return src;
+  const r = await symbolizeStreamed(src, search);
+  describe(r.session.session, io, o.quiet);
+  return r.session;
+}
+
+function debugSearch(v: SymbolValues, io: Io, explicitTracer: string | undefined): SymbolizeOptions | null {
   let tracer: string;
   try {
-    tracer = locateTracer(o.tracer !== undefined ? { explicit: o.tracer } : {});
+    tracer = locateTracer(explicitTracer !== undefined ? { explicit: explicitTracer } : {});
   } catch (e) {
     io.err(`symbols: frames keep the tracer's names: ${(e as Error).message}`);
-    return s;
+    return null;
   }
-  const r = await symbolizeSession(s, {
+  return {
     tracer,
     localBuilds: (v['debug-file'] ?? []).map((p) => resolve(p)),
     ...(v['debug-dir'] ? { debugDirs: v['debug-dir'].map((d) => resolve(d)) } : {}),
     debuginfod: v['no-debuginfod'] !== true,
-  });
-  for (const line of describeSymbols(r.session)) {
-    if (!o.quiet || line.startsWith('warning:')) io.err(`symbols: ${line}`);
+  };
+}
+
+function describe(s: Session, io: Io, quiet: boolean | undefined): void {
+  for (const line of describeSymbols(s)) {
+    if (!quiet || line.startsWith('warning:')) io.err(`symbols: ${line}`);
   }
-  return r.session;
 }

@@ -7,7 +7,7 @@
 // looked up at address - 1 (a call at the end of a function returns to the next one's first byte),
 // as perf and eu-addr2line do. The session keeps what the tracer said (Frame.tracer), so
 // symbolizing again, with other debug files, starts from the tracer's names.
-import type { Frame, ModuleSymbols, Session, StackSample } from './session.ts';
+import type { Frame, ModuleSymbols, Session, SessionSymbols, StackSample } from './session.ts';
 
 /** One function at an address, innermost first (the `frames` of a `--dwarf` addr answer). */
 export interface InlineLevel {
@@ -63,11 +63,32 @@ export function framesWithRoles(frames: ReadonlyMap<number, Frame>, s: StackSamp
   });
 }
 
-/** Undoes a previous symbolization: inline frames out, the tracer's names back. */
-export function stripSymbols(s: Session): Session {
-  if (!s.symbols && !s.frames.some((f) => f.inline || f.tracer !== undefined)) return s;
-  const inline = new Set(s.frames.filter((f) => f.inline).map((f) => f.id));
-  const frames = s.frames
+/** Frame ids and roles as `framesWithRoles` gives them, each (id, role) once, in the order first seen. */
+export interface FrameRole {
+  id: number;
+  caller: boolean;
+}
+
+/** The distinct (frame, role) pairs of the stacks, first seen first: what symbolizing depends on (small: frames, not stacks). */
+export function distinctRoles(frames: readonly Frame[], stacks: Iterable<StackSample>): FrameRole[] {
+  const byId = new Map(frames.map((f) => [f.id, f]));
+  const seen = new Set<number>();
+  const out: FrameRole[] = [];
+  for (const st of stacks) {
+    for (const r of framesWithRoles(byId, st)) {
+      const k = r.id * 2 + (r.caller ? 1 : 0);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** A session's frames as the tracer gave them, and each stack without the inline frames of an earlier symbolization. */
+export function tracerFrames(frames: readonly Frame[]): { frames: Frame[]; stack: (st: StackSample) => StackSample } {
+  const inline = new Set(frames.filter((f) => f.inline).map((f) => f.id));
+  const out = frames
     .filter((f) => !f.inline)
     .map((f) => {
       if (f.tracer === undefined) return f;
@@ -76,15 +97,23 @@ export function stripSymbols(s: Session): Session {
       if (tracer.named_by !== null) o.named_by = tracer.named_by;
       return o;
     });
-  const stacks = s.stacks.map((st) => {
-    if (!st.frames.some((id) => inline.has(id))) return st;
+  const stack = (st: StackSample): StackSample => {
+    if (inline.size === 0 || !st.frames.some((id) => inline.has(id))) return st;
     const keep = st.frames.map((id) => !inline.has(id));
-    const out: StackSample = { frames: st.frames.filter((_, i) => keep[i]), count: st.count };
-    if (st.found !== undefined) out.found = [...st.found].filter((_, i) => keep[i]).join('');
-    return out;
-  });
+    const o: StackSample = { frames: st.frames.filter((_, i) => keep[i]), count: st.count };
+    if (st.found !== undefined) o.found = [...st.found].filter((_, i) => keep[i]).join('');
+    return o;
+  };
+  return { frames: out, stack };
+}
+
+/** Undoes a previous symbolization: inline frames out, the tracer's names back. */
+export function stripSymbols(s: Session): Session {
+  if (!s.symbols && !s.frames.some((f) => f.inline || f.tracer !== undefined)) return s;
+  const t = tracerFrames(s.frames);
+  const stacks = s.stacks.map(t.stack);
   const { symbols: _symbols, ...rest } = s;
-  return { ...rest, frames, stacks };
+  return { ...rest, frames: t.frames, stacks };
 }
 
 interface Expansion {
@@ -92,21 +121,29 @@ interface Expansion {
 }
 
 /**
- * Applies debug-file answers to a session (after undoing any earlier ones). Frames of modules
- * without answers keep the tracer's names. Session.symbols lists, per module that had a debug
- * file, how many frames it named and how many inline frames it added, then `extra.missing`.
+ * Debug-file answers applied one stack at a time. A frame's expansion depends only on its id and
+ * role, and the ids it gets only on the order (id, role) pairs are first met: expanding the
+ * stacks' `distinctRoles` in order first gives every stack mapped afterwards the ids a mapping of
+ * all stacks in order gives, and `frames()` the whole frame table before any stack is written.
  */
-export function applySymbols(
-  session: Session,
-  byModule: ReadonlyMap<string, ModuleAnswers>,
-  extra: { missing?: ModuleSymbols[]; warnings?: string[] } = {},
-): Session {
-  const s = stripSymbols(session);
-  const byId = new Map(s.frames.map((f) => [f.id, f]));
-  let nextId = s.frames.reduce((m, f) => Math.max(m, f.id), -1) + 1;
+export interface StackSymbolizer {
+  /** Expands one (frame, role) pair: its new frame ids, inlined functions first. */
+  expand(id: number, caller: boolean): readonly number[];
+  /** One stack (of the tracer's frames: see tracerFrames) with the answers applied. */
+  stack(st: StackSample): StackSample;
+  /** The frame table for what was expanded so far: frames no stack renamed stay as the tracer gave them. */
+  frames(): Frame[];
+  /** Per module with a debug file: frames named and inline frames added so far; then `extra.missing`. */
+  symbols(extra?: { missing?: ModuleSymbols[]; warnings?: string[] }): SessionSymbols;
+}
+
+/** A symbolizer over the tracer's frames (stripSymbols / tracerFrames first) and the debug files' answers. */
+export function stackSymbolizer(tracerTable: readonly Frame[], byModule: ReadonlyMap<string, ModuleAnswers>): StackSymbolizer {
+  const byId = new Map(tracerTable.map((f) => [f.id, f]));
+  let nextId = tracerTable.reduce((m, f) => Math.max(m, f.id), -1) + 1;
   const out: Frame[] = [];
   const interned = new Map<string, number>(); // frame content → id
-  const expansions = new Map<string, Expansion>(); // `${id}/${caller}` → ids
+  const expansions = new Map<number, Expansion>(); // id * 2 + caller → ids
   const stats = new Map<string, { named: Set<number>; inlined: Set<number> }>();
   // an original id serves one version of its frame: as the tracer named it, or renamed
   const renamedIds = new Set<number>();
@@ -166,7 +203,7 @@ export function applySymbols(
   };
 
   const expand = (orig: Frame, caller: boolean): Expansion => {
-    const ek = `${orig.id}/${caller}`;
+    const ek = orig.id * 2 + (caller ? 1 : 0);
     const known = expansions.get(ek);
     if (known) return known;
     const mk = moduleKey(orig.module, orig.build_id);
@@ -207,34 +244,68 @@ export function applySymbols(
     return e;
   };
 
-  const stacks = s.stacks.map((st) => {
-    const ids: number[] = [];
-    let found = st.found !== undefined ? '' : undefined;
-    framesWithRoles(byId, st).forEach(({ id, caller }, i) => {
-      const f = byId.get(id);
-      const e = f ? expand(f, caller) : { ids: [id] };
-      ids.push(...e.ids);
-      if (found !== undefined) found += 'i'.repeat(e.ids.length - 1) + (st.found?.[i] ?? '?');
-    });
-    const o: StackSample = { frames: ids, count: st.count };
-    if (found !== undefined) o.found = found;
-    return o;
-  });
-  // frames no stack renamed stay as the tracer gave them
-  const frames = [...s.frames.filter((f) => !renamedIds.has(f.id) || usedAsIs.has(f.id)), ...out].sort((a, b) => a.id - b.id);
-  const modules: ModuleSymbols[] = [];
-  for (const [mk, m] of byModule) {
-    const [module = '', bid = ''] = mk.split('\u0000');
-    const st = stats.get(mk);
-    modules.push({
-      module,
-      build_id: bid || null,
-      source: m.source,
-      debug_file: m.debug_file,
-      named: st?.named.size ?? 0,
-      inlined: st?.inlined.size ?? 0,
-    });
-  }
-  modules.push(...(extra.missing ?? []));
-  return { ...s, frames, stacks, symbols: { modules, warnings: extra.warnings ?? [] } };
+  const expandId = (id: number, caller: boolean): readonly number[] => {
+    const f = byId.get(id);
+    return f ? expand(f, caller).ids : [id];
+  };
+
+  return {
+    expand: expandId,
+    stack(st: StackSample): StackSample {
+      // framesWithRoles inlined: this runs once per stack of a 1M-stack export
+      const ids: number[] = [];
+      let found = st.found !== undefined ? '' : undefined;
+      let userSeen = false;
+      for (let i = 0; i < st.frames.length; i++) {
+        const id = st.frames[i]!;
+        const f = byId.get(id);
+        if (!f) {
+          ids.push(id);
+          if (found !== undefined) found += st.found?.[i] ?? '?';
+          continue;
+        }
+        const e = expand(f, userSeen && !f.kernel).ids;
+        if (!f.kernel) userSeen = true;
+        for (let j = 0; j < e.length; j++) ids.push(e[j]!);
+        if (found !== undefined) found += (e.length > 1 ? 'i'.repeat(e.length - 1) : '') + (st.found?.[i] ?? '?');
+      }
+      const o: StackSample = { frames: ids, count: st.count };
+      if (found !== undefined) o.found = found;
+      return o;
+    },
+    frames: () => [...tracerTable.filter((f) => !renamedIds.has(f.id) || usedAsIs.has(f.id)), ...out].sort((a, b) => a.id - b.id),
+    symbols(extra = {}): SessionSymbols {
+      const modules: ModuleSymbols[] = [];
+      for (const [mk, m] of byModule) {
+        const [module = '', bid = ''] = mk.split('\u0000');
+        const st = stats.get(mk);
+        modules.push({
+          module,
+          build_id: bid || null,
+          source: m.source,
+          debug_file: m.debug_file,
+          named: st?.named.size ?? 0,
+          inlined: st?.inlined.size ?? 0,
+        });
+      }
+      modules.push(...(extra.missing ?? []));
+      return { modules, warnings: extra.warnings ?? [] };
+    },
+  };
+}
+
+/**
+ * Applies debug-file answers to a session (after undoing any earlier ones). Frames of modules
+ * without answers keep the tracer's names. Session.symbols lists, per module that had a debug
+ * file, how many frames it named and how many inline frames it added, then `extra.missing`.
+ */
+export function applySymbols(
+  session: Session,
+  byModule: ReadonlyMap<string, ModuleAnswers>,
+  extra: { missing?: ModuleSymbols[]; warnings?: string[] } = {},
+): Session {
+  const s = stripSymbols(session);
+  const z = stackSymbolizer(s.frames, byModule);
+  const stacks = s.stacks.map((st) => z.stack(st));
+  return { ...s, frames: z.frames(), stacks, symbols: z.symbols(extra) };
 }

@@ -16,6 +16,7 @@ import type { Session } from '../../src/core/session.ts';
 import { saveSession } from '../../src/core/session-io.ts';
 import { symbolizeSession, type SymbolizeOptions } from '../../src/symbols/symbolize-session.ts';
 import { buildIdPath } from '../../src/symbols/debug-files.ts';
+import { foldedChunks } from '../../src/core/export-stream.ts';
 import { startDebuginfod, type Debuginfod } from '../helpers/debuginfod.ts';
 import { ROOT, TRACER, buildTracer, readelfBuildId, record, startExecutable, type Target } from './sampler-run.ts';
 
@@ -136,6 +137,8 @@ test('the user\'s own -g build with the same build-id names it, inlined function
   assert.match(folded, /main;caller_static[^;]*;hot_static[^;]*;mix_round;mix_step \d+/);
   const s = await symbolizeSession(session, opts({ localBuilds: [join(dir, 'build', 'inline_chain')] }));
   assertNamed(s.session, 'local-build');
+  // the CLI streams the stacks through the symbolizer: the same bytes as the whole symbolized session
+  assert.equal(folded, [...foldedChunks(s.session, s.session.stacks)].join(''));
 });
 
 test('a .build-id directory (DIR/.build-id/xx/rest.debug) names it', { skip: tracerBuildError ?? false }, async () => {

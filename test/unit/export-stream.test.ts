@@ -1,12 +1,16 @@
 // The streamed exports say what the in-memory ones say (folded paths and counts, speedscope
-// weights per path, pprof samples), and the streamed reader finds the stacks of any valid file.
+// weights per path, pprof samples), the streamed reader finds the stacks of any valid file, and a
+// session symbolized while streaming exports exactly what the whole-session symbolizer gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { parseSession } from '../../src/core/session-io.ts';
-import { streamSession, findTopLevelMember } from '../../src/core/session-stream.ts';
+import { streamSession, findTopLevelMember, whole, type StreamedSession } from '../../src/core/session-stream.ts';
+import type { ModuleSymbols, Session } from '../../src/core/session.ts';
+import type { AddrAnswer, ModuleAnswers } from '../../src/core/symbolic-frames.ts';
+import { symbolizeSession, symbolizeStreamed, type AnswerSource } from '../../src/symbols/symbolize-session.ts';
 import { foldedChunks, pprofChunks, speedscopeChunks } from '../../src/core/export-stream.ts';
 import { exportFolded, parseFolded } from '../../src/core/export-folded.ts';
 import { exportSpeedscope, type SpeedscopeFile } from '../../src/core/export-speedscope.ts';
@@ -60,4 +64,60 @@ test('streamed folded, speedscope and pprof match the in-memory exports', () => 
     pr.sample.map((x) => x.locationId.map((l) => pr.stringTable.strings[Number(pr.function[Number(pr.location[Number(l) - 1]!.line[0]!.functionId) - 1]!.name)]).join(';') + ` ${x.value.join(',')}`).sort();
   assert.deepEqual(names(p), names(q));
   assert.equal(p.period, q.period);
+});
+
+// Answers made up for every address a debug file is asked about (fwd's; libc has none): some
+// addresses unnamed, some renamed, some with one or two functions inlined (one without a name).
+const madeUp: AnswerSource = async (modules) => {
+  const answers = new Map<string, ModuleAnswers>();
+  const missing: ModuleSymbols[] = [];
+  for (const [k, m] of modules) {
+    if (!m.module.endsWith('/fwd')) {
+      missing.push({ module: m.module, build_id: m.build_id, source: null, debug_file: null, named: 0, inlined: 0 });
+      continue;
+    }
+    const map = new Map<string, AddrAnswer>();
+    for (const a of m.addrs) {
+      const n = Number(BigInt(a) % 1009n);
+      const outer = { fn: `fn_${n % 7}`, file: 'fwd.c', line: 100 + (n % 3) };
+      const lv = (i: number) => ({ fn: i === 1 && n % 2 ? null : `inl_${(n + i) % 4}`, file: 'lpm.h', line: 10 + i });
+      if (n % 5 === 0) continue;
+      if (n % 5 === 1) map.set(a, { sym: null, sym_lo: '0x0', frames: [] });
+      else map.set(a, { sym: `sym_${n % 11}`, sym_lo: `0x${(BigInt(a) - BigInt(n % 64)).toString(16)}`, frames: [...Array.from({ length: (n % 5) - 2 }, (_, i) => lv(i)), outer] });
+    }
+    answers.set(k, { source: 'local-build', debug_file: '/build/fwd', answers: map });
+  }
+  return { answers, missing, warnings: ['a warning'] };
+};
+
+async function allFormats(src: StreamedSession): Promise<string[]> {
+  return [
+    [...foldedChunks(src.session, src.stacks())].join(''),
+    [...foldedChunks(src.session, src.stacks(), { modules: true })].join(''),
+    [...speedscopeChunks(src.session, src.stacks())].join(''),
+    Buffer.concat([...pprofChunks(src.session, src.stacks())]).toString('base64'),
+  ];
+}
+
+test('a symbolized export streamed is the whole-session symbolized export, byte for byte, ids included', async () => {
+  const demo = parseSession(RAW, 'demo');
+  // `found` letters, and a session symbolized before (other answers): symbolizing starts from the tracer's frames
+  const withFound: Session = { ...demo, stacks: demo.stacks.map((st, i) => ({ ...st, found: st.frames.map((_, j) => 'frc'[(i + j) % 3]).join('') })) };
+  const reanswered: AnswerSource = async (m) => {
+    const r = await madeUp(m);
+    return { ...r, answers: new Map([...r.answers].map(([k, v]) => [k, { ...v, answers: new Map([...v.answers].map(([a, x]) => [a, { ...x, frames: [{ fn: 'old', file: null, line: 0 }, ...x.frames] }])) }])) };
+  };
+  const before = (await symbolizeSession(withFound, reanswered)).session;
+  let inlined = 0;
+  for (const s of [demo, withFound, before]) {
+    const mem = (await symbolizeSession(s, madeUp)).session;
+    const streamed = (await symbolizeStreamed(streamSession(Buffer.from(JSON.stringify(s)), 'demo'), madeUp)).session;
+    assert.deepEqual(streamed.session, { ...mem, stacks: [] });
+    assert.deepEqual([...streamed.stacks()], mem.stacks);
+    assert.deepEqual(await allFormats(streamed), await allFormats(whole(mem)));
+    inlined += mem.frames.filter((f) => f.inline).length;
+    assert.ok(mem.symbols!.modules[0]!.named > 0);
+    assert.notDeepEqual(mem.stacks, s.stacks, 'the answers changed the stacks');
+  }
+  assert.ok(inlined > 0, 'inline frames were added');
 });

@@ -3,7 +3,7 @@
 // and symbolizing twice giving the same result as once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySymbols, lookupAddress, moduleKey, stripSymbols, type AddrAnswer, type ModuleAnswers } from '../../src/core/symbolic-frames.ts';
+import { applySymbols, distinctRoles, lookupAddress, moduleKey, stackSymbolizer, stripSymbols, type AddrAnswer, type ModuleAnswers } from '../../src/core/symbolic-frames.ts';
 import type { Frame, Session } from '../../src/core/session.ts';
 import { SESSION_FORMAT } from '../../src/core/session.ts';
 import { tracerUnnamed, addressesByModule } from '../../src/symbols/symbolize-session.ts';
@@ -110,7 +110,23 @@ test('which frames the tracer could not name, and the addresses each module is a
   assert.equal(tracerUnnamed({ fn: 'fwd+0x1200', module: MOD, named_by: 'symtab' }), false);
   assert.equal(tracerUnnamed({ fn: 'main', module: MOD }), false);
   const s = session(frames, [{ frames: [2, 0, 1], count: 7 }, { frames: [1], count: 1 }]);
-  const m = addressesByModule(s).get(moduleKey(MOD, 'b1'))!;
+  const m = addressesByModule(s.frames, s.stacks).get(moduleKey(MOD, 'b1'))!;
   assert.deepEqual([...m.addrs].sort(), ['0x1234', '0x2004', '0x2005']);
   assert.equal(m.eh_named, 1);
+});
+
+test('stacks symbolized one at a time, after the distinct (frame, role) pairs, equal applySymbols (ids included)', () => {
+  const more = { ...answers, answers: new Map([...answers.answers, ['0x2005', ans('main', 0x2000, [['tail', 'fwd.c', 121], ['main', 'fwd.c', 121]])]]) };
+  const bm = new Map([[moduleKey(MOD, 'b1'), more]]);
+  // frame 1 as a caller, then as a leaf (two versions of one id), an unknown id, `found` letters
+  const stacks = [{ frames: [2, 0, 1], count: 7, found: 'krc' }, { frames: [1], count: 2, found: 'f' }, { frames: [9, 1], count: 1 }, { frames: [0, 1], count: 3 }];
+  const s = session(frames, stacks);
+  const whole = applySymbols(s, bm);
+  const z = stackSymbolizer(s.frames, bm);
+  for (const r of distinctRoles(s.frames, s.stacks)) z.expand(r.id, r.caller);
+  assert.deepEqual(z.frames(), whole.frames);
+  assert.deepEqual(s.stacks.map((st) => z.stack(st)), whole.stacks);
+  assert.deepEqual(z.symbols(), whole.symbols);
+  assert.deepEqual(z.frames(), whole.frames, 'mapping stacks adds no frames');
+  assert.ok(whole.frames.some((f) => f.inline));
 });
