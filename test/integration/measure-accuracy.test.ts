@@ -183,7 +183,8 @@ test('sampled mode: ns per packet within max(10%, 100 ns) of the truth', async (
   assert.ok(sampled.samples > 3000, `${sampled.samples} samples`);
   assert.ok(sampled.packets > 10000, `${sampled.packets} packets`);
   const info = sampled.stages.map((s) => `${s.name}: ${s.ns_per_packet.toFixed(0)} [${s.ci_low_ns.toFixed(0)}–${s.ci_high_ns.toFixed(0)}] ` +
-    `vs true ${truth.get(s.name)!.toFixed(0)} (${s.samples} samples)`).join('; ');
+    `vs true ${truth.get(s.name)!.toFixed(0)} (${s.samples} samples)`).join('; ') +
+    `; sampler stall ${sampled.sampler_stall_ns?.toFixed(0) ?? '?'} ns per sample (share ${sampled.sampler_share?.toFixed(4) ?? '?'}), ${sampled.samples} samples, ${sampled.packets} packets`;
   let bounded = 0;
   console.log(`sampled: ${info}`);
   for (const s of sampled.stages) {
