@@ -254,7 +254,9 @@ export function verdictDetails(v: Verdict): string[] {
 
 /** One short line for the status bar: "weakest: fwd_tx 18.1 µs/pkt (87%) · 55 kpps/core". */
 export function verdictStatus(v: Verdict): string {
-  if (!v.weakest) return 'no weakest link yet';
-  const rate = v.packets_per_s_one_core !== null ? ` · ${fmtRate(v.packets_per_s_one_core)}/core` : '';
-  return `weakest: ${v.weakest.name} ${fmtVerdictNs(v.weakest.ns_per_packet)}/pkt (${pct(v.weakest.share)})${rate}`;
+  const idle = v.idle_inclusive.map((i) => i.name).join(', ');
+  if (!v.weakest) return idle ? `no weakest link: ${idle} not ranked (idle polling)` : 'no weakest link yet';
+  // without the poll stages the path is a lower bound, so its rate an upper one
+  const rate = v.packets_per_s_one_core !== null ? ` · ${idle ? '≤ ' : ''}${fmtRate(v.packets_per_s_one_core)}/core` : '';
+  return `weakest: ${v.weakest.name} ${fmtVerdictNs(v.weakest.ns_per_packet)}/pkt (${pct(v.weakest.share)})${rate}${idle ? ` · ${idle} not ranked (idle polling)` : ''}`;
 }

@@ -118,6 +118,7 @@ test('sampled mode: a poll stage\'s samples include idle polling: listed with it
   assert.match(d, /\(150\.7 calls per packet\)/);
   assert.match(d, /exact mode \(--mode exact\) to split busy from idle/);
   assert.equal(verdictHeadline(v), 'Weakest link: ethdev_tx-1, 4.18 µs/packet (100% of the path)');
+  assert.equal(verdictStatus(v), 'weakest: ethdev_tx-1 4.18 µs/pkt (100%) · ≤ 238 kpps/core · ethdev_rx-0-0 not ranked (idle polling)');
   // exact mode's split, when a recording has it, is used as before
   const split = sampledVerdict({ ...r, stages: [{ ...r.stages[0]!, busy_ns_per_packet: 2300 } as SampledReport['stages'][number], r.stages[2]!] });
   assert.equal(split.weakest?.name, 'ethdev_tx-1');
@@ -134,6 +135,7 @@ test('sampled mode: only poll stages sampled: no weakest link, and the reason sa
   assert.equal(v.weakest, null);
   assert.equal(v.path_ns_per_packet, null);
   assert.match(verdictHeadline(v), /^No weakest link: the only stage sampled \(rx0\) polls for packets/);
+  assert.equal(verdictStatus(v), 'no weakest link: rx0 not ranked (idle polling)');
   assert.match(verdictDetails(v).join('\n'), /rx0: 100 µs\/packet including idle polling; an ethdev rx burst function/);
 });
 
