@@ -177,9 +177,12 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   const graphAddrs = [...new Set(opts.stages.flatMap((o) => o.graphNodes ?? []))];
   let graphFirst: Promise<GraphCounts | null> | null = null;
   let graphLast: Promise<GraphCounts | null> | null = null;
+  let graphWarned = false;
   const readGraph = (): Promise<GraphCounts | null> | null =>
     graphAddrs.length === 0 ? null : readGraphNodes(t, opts.tracer, opts.pid, graphAddrs).catch((e: unknown) => {
-      warn(`rte_graph counters of the stages' nodes: ${(e as Error).message}`);
+      // read at every interval: say it once
+      if (!graphWarned) warn(`rte_graph counters of the stages' nodes not read: ${(e as Error).message}`);
+      graphWarned = true;
       return null;
     });
   const drops: Record<string, number> = {};
