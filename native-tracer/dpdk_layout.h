@@ -22,7 +22,12 @@
 #define DPDK_NODE_PROCESS 248
 #define DPDK_NODE_READ 256 /* bytes read per node: up to the end of `process` */
 
-/* struct rte_graph */
+/* struct rte_graph. Its source nodes (RTE_NODE_SOURCE_F) are listed just below cir_start: graph_populate.c
+ * writes their `off` to cir_start[-1], cir_start[-2], ... and sets head to minus their count (the walk starts
+ * there; head itself is never written again). */
+#define DPDK_GRAPH_HEAD 4
+#define DPDK_GRAPH_NB_NODES 12
+#define DPDK_GRAPH_CIR_START 16
 #define DPDK_GRAPH_NAME 36
 #define DPDK_GRAPH_FENCE_OFF 104
 

@@ -4,7 +4,11 @@
  * and range (symbol, else the .eh_frame FDE). One JSON object per line on stdout:
  *   {"type":"dpdk","pid":P,"tsc":N,"mono_ns":N,"graph_lib":"/..so.23"|null,"ethdev_lib":...|null}
  *   {"type":"node","graph":"worker_0","name":"ip4_lookup","id":3,"process":"0x..","module":"/..",
- *    "elf_addr":"0x..","fn":"name"|null,"lo":"0x..","hi":"0x..","calls":N,"objs":N,"cycles":N}
+ *    "elf_addr":"0x..","fn":"name"|null,"lo":"0x..","hi":"0x..","calls":N,"objs":N,"cycles":N,
+ *    "source":true|false|null}
+ *   "source": the node is one of its graph's source nodes (registered with RTE_NODE_SOURCE_F: polled on every
+ *   walk whether or not it has packets, like ethdev_rx-*), from the graph's source list below cir_start;
+ *   null when that list cannot be read. Older tracers do not write it.
  *   {"type":"port","port":0,"dir":"rx"|"tx","burst":"0x..","module":..,"elf_addr":..,"fn":..,"lo":..,"hi":..}
  *   {"type":"warning","message":"..."}
  *   {"type":"error","message":"..."}   (then exit 1)
@@ -166,6 +170,31 @@ static bool printable_name(const char *n, size_t cap)
 	return i > 0 && i < cap;
 }
 
+/* Whether the node at offset `off` of `graph` is one of its source nodes: their offsets sit at cir_start[-1..-n],
+ * n = -head (dpdk_layout.h). -1 when the list cannot be read or does not look like one. */
+static int node_is_source(int memfd, unsigned long long graph, uint32_t off)
+{
+	uint32_t head, nb_nodes, srcs[256];
+	uint64_t cir_start;
+	if (pread(memfd, &head, 4, (off_t)(graph + DPDK_GRAPH_HEAD)) != 4 ||
+	    pread(memfd, &nb_nodes, 4, (off_t)(graph + DPDK_GRAPH_NB_NODES)) != 4 ||
+	    pread(memfd, &cir_start, 8, (off_t)(graph + DPDK_GRAPH_CIR_START)) != 8)
+		return -1;
+	int32_t n = -(int32_t)head;
+	/* the source list lies between the graph header and cir_start */
+	if (n < 0 || (uint32_t)n > nb_nodes || n > (int32_t)(sizeof(srcs) / 4) ||
+	    cir_start < graph + DPDK_GRAPH_FENCE_OFF + 8 + 4ULL * (uint32_t)n)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (pread(memfd, srcs, 4 * (size_t)n, (off_t)(cir_start - 4ULL * (uint32_t)n)) != (ssize_t)(4 * (size_t)n))
+		return -1;
+	for (int32_t i = 0; i < n; i++)
+		if (srcs[i] == off)
+			return 1;
+	return 0;
+}
+
 /* The node at `node` (DPDK_NODE_READ bytes of it in n), written as a "node" line when it is one. */
 static bool emit_node(int memfd, unsigned long long node, const unsigned char *n, struct symbolizer *s,
 		      struct dq_cache *c, FILE *out)
@@ -200,8 +229,9 @@ static bool emit_node(int memfd, unsigned long long node, const unsigned char *n
 	json_write_strz(out, name);
 	fprintf(out, ",\"id\":%u,\"addr\":\"0x%llx\"", id, node);
 	write_function(out, s, c, "process", process);
-	fprintf(out, ",\"calls\":%llu,\"objs\":%llu,\"cycles\":%llu}\n", (unsigned long long)calls,
-		(unsigned long long)objs, (unsigned long long)cycles);
+	int source = node_is_source(memfd, graph, off);
+	fprintf(out, ",\"calls\":%llu,\"objs\":%llu,\"cycles\":%llu,\"source\":%s}\n", (unsigned long long)calls,
+		(unsigned long long)objs, (unsigned long long)cycles, source < 0 ? "null" : source ? "true" : "false");
 	return true;
 }
 

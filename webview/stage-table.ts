@@ -91,7 +91,8 @@ export class StageTable {
     const raw = this.showRaw || !anyCorrected;
     this.renderIndicator(m.stages, anyCorrected, raw);
     const pick = (s: StageView): StageNumbers => (raw ? s.raw : s.shown);
-    const totalNs = m.stages.reduce((a, s) => a + (pick(s).ns_per_packet ?? 0), 0);
+    // a sampled poll stage's ns/packet includes its idle polling: no part of the path's busy time
+    const totalNs = m.stages.reduce((a, s) => a + (s.idle_inclusive ? 0 : pick(s).ns_per_packet ?? 0), 0);
     const cmp = m.compare;
     const head = el('tr');
     const cols: Array<[string, string, string]> = [
@@ -141,19 +142,24 @@ export class StageTable {
       const kind = el('span', 'pp-kind', s.poll ? `${s.kind} · poll` : s.kind);
       if (s.name === weakest) kind.append(el('span', 'pp-weak-tag', 'weakest'));
       name.append(disc, sw, label, kind);
+      if (s.idle_inclusive) {
+        const idle = el('span', 'pp-sub pp-note', 'includes idle polling: not ranked');
+        idle.title = 'CPU samples cannot tell a poll\'s empty calls from its busy ones; exact mode on this stage splits busy from idle';
+        name.append(idle);
+      }
       if (!s.ok) name.append(el('span', 'pp-sub pp-error', 'not attached'));
       else if (s.warning) name.append(el('span', 'pp-sub pp-warning', '⚠ probe site warning (details)'));
       tr.append(name);
       const n = pick(s);
       const corrected = !raw && s.corrected;
-      const share = totalNs > 0 && n.ns_per_packet !== null ? n.ns_per_packet / totalNs : null;
+      const share = totalNs > 0 && n.ns_per_packet !== null && !s.idle_inclusive ? n.ns_per_packet / totalNs : null;
       const nsCell = el('td', 'pp-num pp-ns-per-packet');
       nsCell.append(el('span', 'pp-value', fmtLatency(n.ns_per_packet, s, corrected)));
       const bar = el('div', 'pp-sharebar');
       const fill = el('div');
       fill.style.width = `${Math.round((share ?? 0) * 100)}%`;
       bar.append(fill);
-      bar.title = `${fmtPct(share)} of the path`;
+      bar.title = s.idle_inclusive ? 'idle polling included: no share of the path' : `${fmtPct(share)} of the path`;
       nsCell.append(el('span', 'pp-share-text pp-sub', fmtPct(share)), bar);
       if (s.ci_ns) nsCell.title = `95% interval ${fmtNs(s.ci_ns[0])}–${fmtNs(s.ci_ns[1])} (counting noise)`;
       else if (corrected && s.probe_overhead_per_packet_ns !== null) nsCell.title = `raw ${fmtNs(s.raw.ns_per_packet)} − ${fmtNs(s.probe_overhead_per_packet_ns)} probe per packet`;
@@ -193,6 +199,7 @@ export class StageTable {
     }
     if (s.resolution_ns !== null && s.corrected) add('resolution', `${fmtNs(s.resolution_ns)}: corrected values below it read "< ${fmtNs(s.resolution_ns)}"`);
     add('calls · packets', `${s.kind === 'sampled' ? '–' : fmtCount(s.calls)} · ${fmtCount(s.packets)}${s.unmatched > 0 ? ` · ${fmtCount(s.unmatched)} unmatched returns` : ''}`);
+    if (s.calls_per_packet !== null) add('rte_graph calls per packet', `${s.calls_per_packet >= 10 ? s.calls_per_packet.toFixed(1) : s.calls_per_packet.toPrecision(3)} (the node's own counters)`);
     if (s.samples > 0) add('CPU samples', fmtCount(s.samples));
     if (s.warning) add('warning', s.warning, 'pp-warning');
     if (s.note) add('note', s.note, 'pp-note');

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { openSessionStreaming } from '../core/session-stream.ts';
 import { buildReport, formatReportTable } from '../core/report.ts';
 import { formatSampledReport } from '../core/sampled.ts';
+import { sampledVerdict, verdictDetails, verdictHeadline } from '../core/verdict.ts';
 import { jsonForTerminal } from '../core/sanitize.ts';
 import { EXIT_OK, UsageError, type Io } from './common.ts';
 import { SYMBOL_OPTIONS, SYMBOL_USAGE, symbolizeForCli } from './symbol-options.ts';
@@ -22,7 +23,11 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   let text = formatReportTable(r);
-  if (r.sampled) text += '\n\n' + formatSampledReport(r.sampled);
+  if (r.sampled) {
+    // the exact table marks its weakest link; a sampled one says it here, with what it left out (poll stages)
+    const v = sampledVerdict(r.sampled);
+    text += '\n\n' + formatSampledReport(r.sampled) + '\n\n' + [verdictHeadline(v), ...verdictDetails(v).map((d) => `  ${d}`)].join('\n');
+  }
   else if (r.sampled_error) text += `\n\nSampled mode: ${r.sampled_error}`;
   io.out(text);
   return EXIT_OK;

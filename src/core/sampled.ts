@@ -23,7 +23,7 @@
 // Below MIN_STAGE_SAMPLES the interval spans more than about ±60% of the number (k = 10: 4.8–18.4):
 // such a stage is flagged too_few_samples and the table says so instead of letting the number stand
 // (at tens of kpps a 10 ns stage is a few samples a second).
-import type { Frame, SampledMeasurement, SampledStage, Session, StackSample } from './session.ts';
+import type { Frame, SampledMeasurement, SampledPollKind, SampledStage, Session, StackSample } from './session.ts';
 import { lnGamma } from './stats.ts';
 import { isCopyOf } from './gcc-clones.ts';
 
@@ -239,6 +239,15 @@ export interface SampledStageReport {
   confidence: number;
   /** Fewer than MIN_STAGE_SAMPLES samples: the number is too uncertain to read (record longer or at a higher rate). */
   too_few_samples?: boolean;
+  /** A poll function (called whether or not packets arrive): its samples, and so ns_per_packet, include idle polling,
+   * which samples cannot tell from busy calls. The verdict does not rank it (verdict.ts). */
+  poll?: boolean;
+  poll_by?: SampledPollKind;
+  /** rte_graph's counters of the stage's node(s) over the counter window (graph: stages read by the tracer). */
+  graph_calls?: number;
+  graph_objs?: number;
+  /** graph_calls / graph_objs: calls of the node per object (packet) it processed; null when it processed none. */
+  calls_per_packet?: number | null;
 }
 
 /** Samples below which a stage's ns per packet is not read as a measurement (see the file header). */
@@ -300,6 +309,14 @@ export function sampledStageNumbers(m: SampledMeasurement, confidence = 0.95): S
       ci_high_ns: ((hi * nsPerSample) / m.packets) * keep,
       confidence,
       too_few_samples: s.samples < MIN_STAGE_SAMPLES,
+      ...(s.poll === true ? { poll: true, ...(s.poll_by ? { poll_by: s.poll_by } : {}) } : {}),
+      ...(s.graph_counters
+        ? {
+            graph_calls: s.graph_counters.calls,
+            graph_objs: s.graph_counters.objs,
+            calls_per_packet: s.graph_counters.objs > 0 ? s.graph_counters.calls / s.graph_counters.objs : null,
+          }
+        : {}),
     };
   });
   return {
@@ -320,6 +337,22 @@ export function sampledStageNumbers(m: SampledMeasurement, confidence = 0.95): S
 /** For report.ts: the sampled numbers of a session, or null when it was not recorded sampled. */
 export function sampledReport(session: Session, confidence = 0.95): SampledReport | null {
   return session.sampled ? sampledStageNumbers(session.sampled, confidence) : null;
+}
+
+/** 23.4, 1.02, 0.00391: calls per packet as people read them. */
+export function formatCallsPerPacket(v: number): string {
+  return v >= 10 ? v.toFixed(1) : Number(v.toPrecision(3)).toString();
+}
+
+/** Why a sampled poll stage's ns/pkt is not its cost, and what measures it (shared by the report and the verdict). */
+export function pollNote(s: Pick<SampledStageReport, 'poll_by' | 'calls_per_packet'>): string {
+  const what = s.poll_by === 'ethdev-rx' ? 'an ethdev rx burst function' : s.poll_by === 'graph-source' ? 'an rte_graph source node' : 'a poll function';
+  return (
+    `${what}, called whether or not packets arrived: its samples include idle polling, which CPU samples cannot tell ` +
+    'from the calls that received packets, so its ns/pkt is an upper bound of its busy cost and it is not ranked' +
+    (s.calls_per_packet !== null && s.calls_per_packet !== undefined ? ` (${formatCallsPerPacket(s.calls_per_packet)} calls per packet)` : '') +
+    '. Record it in exact mode (--mode exact) to split busy from idle.'
+  );
 }
 
 /** A plain-text table of a sampled report, for the CLI's `report`. */
@@ -357,9 +390,19 @@ export function formatSampledReport(r: SampledReport): string {
     lines.push(
       `${s.name.slice(0, 20).padEnd(20)} ${String(s.samples).padStart(8)} ${`${(s.share * 100).toFixed(1)}%`.padStart(7)} ` +
         `${s.ns_per_packet.toFixed(1).padStart(10)} ${`${s.ci_low_ns.toFixed(1)} – ${s.ci_high_ns.toFixed(1)}`.padStart(22)}` +
+        (s.poll ? '  poll: idle included' : '') +
         (s.too_few_samples ? '  too few samples' : ''),
     );
   }
+  for (const s of r.stages) {
+    if (s.graph_calls !== undefined && s.graph_objs !== undefined) {
+      lines.push(
+        `${s.name}: rte_graph counted ${s.graph_calls} calls for ${s.graph_objs} objects` +
+          (s.calls_per_packet !== null && s.calls_per_packet !== undefined ? ` (${formatCallsPerPacket(s.calls_per_packet)} calls per packet)` : '') + '.',
+      );
+    }
+  }
+  for (const s of r.stages.filter((x) => x.poll)) lines.push(`${s.name}: ${pollNote(s)}`);
   const few = r.stages.filter((s) => s.too_few_samples);
   if (few.length > 0) {
     lines.push(

@@ -7,7 +7,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { RECORD_SCHEMAS, STAGE_KINDS, LATENCY_KEYS, CALIBRATION_PLACEMENTS } from '../tracer/stream-schema.ts';
-import { SESSION_FORMAT, SESSION_VERSION, type Session } from './session.ts';
+import { SAMPLED_POLL_KINDS, SESSION_FORMAT, SESSION_VERSION, type Session } from './session.ts';
 
 // ---- value kinds, each with the words an error message uses for it -----------------------------
 
@@ -121,6 +121,9 @@ const Sampled = obj({
     name: str(), symbol: str(), module: nullable(str()), samples: nonneg(), inclusive_samples: nonneg(),
     spec: Type.Optional(str()),
     ranges: Type.Optional(list(obj({ module: str(), lo: count(), hi: count() }), 'address ranges')),
+    poll: Type.Optional(bool()),
+    poll_by: Type.Optional(oneOf(SAMPLED_POLL_KINDS)),
+    graph_counters: Type.Optional(obj({ calls: nonneg(), objs: nonneg(), cycles: nonneg() })),
   }), 'sampled stages'),
   cpu_s: Type.Optional(nonneg()),
   sched_s: Type.Optional(nonneg()),

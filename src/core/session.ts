@@ -207,7 +207,18 @@ export interface SampledStage {
   ranges?: Array<{ module: string; lo: number; hi: number }>;
   /** Additive: the stage's spec as the user gave it. */
   spec?: string;
+  /** Additive: a poll function, called whether or not packets arrive (its samples include idle polling), and how that
+   * is known: an ethdev rx burst function, or an rte_graph source node (RTE_NODE_SOURCE_F). Absent: not known to poll. */
+  poll?: boolean;
+  poll_by?: SampledPollKind;
+  /** Additive: rte_graph's own counters of the stage's node(s) (graph: stages, summed over the graphs holding them),
+   * as deltas between the packet counter's two reads. */
+  graph_counters?: { calls: number; objs: number; cycles: number };
 }
+
+/** How a sampled stage is known to be a poll function. */
+export const SAMPLED_POLL_KINDS = ['ethdev-rx', 'graph-source'] as const;
+export type SampledPollKind = (typeof SAMPLED_POLL_KINDS)[number];
 
 /**
  * Sampled mode (`record --mode sampled`): no stage probes; CPU samples attributed to stage

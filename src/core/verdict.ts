@@ -8,7 +8,8 @@
 // `self_ns_per_packet`) fall back to the stage's ns per packet and say so in `basis`.
 // Stages below the probe's resolution are named, never shown as 0.
 import type { Report, StageRow } from './report.ts';
-import type { SampledReport, SampledStageReport } from './sampled.ts';
+import { pollNote, type SampledReport, type SampledStageReport } from './sampled.ts';
+import type { SampledPollKind } from './session.ts';
 
 /** Fields of a stage row that newer reports add (stage trees, poll functions, resolution). */
 export interface StageTreeFields {
@@ -42,6 +43,17 @@ export interface StageCost {
   ci_ns: [number, number] | null;
 }
 
+/** Sampled mode: a poll stage whose samples include its idle polling (no busy/idle split): listed, never ranked. */
+export interface IdleInclusive {
+  name: string;
+  /** All its samples per packet: busy and idle polling together (an upper bound of its busy cost). */
+  ns_per_packet: number;
+  ci_ns: [number, number];
+  poll_by: SampledPollKind | null;
+  /** rte_graph's calls of the node per object it processed, when read. */
+  calls_per_packet: number | null;
+}
+
 export interface BelowResolution {
   name: string;
   /** What the probe can resolve at this site (ns per call); null when the recording does not say. */
@@ -67,6 +79,8 @@ export interface Verdict {
   /** Sampled mode: the weakest and the next-worst are apart beyond counting noise (their intervals do not overlap). */
   separable: boolean | null;
   below_resolution: BelowResolution[];
+  /** Sampled mode: poll stages left out of the ranking and of the path because their samples include idle polling. */
+  idle_inclusive: IdleInclusive[];
   /** Stages measured, in path order, with their busy cost. */
   stages: StageCost[];
   /** How the per-stage costs were formed (the least separated basis among the stages). */
@@ -94,7 +108,7 @@ export function exactStageCost(row: VerdictRow): { ns: number; basis: CostBasis;
 
 const BASIS_ORDER: CostBasis[] = ['inclusive', 'busy', 'self', 'busy-self', 'sampled'];
 
-function build(mode: Verdict['mode'], costs: StageCost[], below: BelowResolution[], sampled: boolean): Verdict {
+function build(mode: Verdict['mode'], costs: StageCost[], below: BelowResolution[], sampled: boolean, idleIncl: IdleInclusive[] = []): Verdict {
   const path = costs.reduce((a, c) => a + c.ns_per_packet, 0);
   for (const c of costs) c.share = path > 0 ? c.ns_per_packet / path : 0;
   const ranked = costs.filter((c) => c.ns_per_packet > 0).sort((a, b) => b.ns_per_packet - a.ns_per_packet);
@@ -118,9 +132,15 @@ function build(mode: Verdict['mode'], costs: StageCost[], below: BelowResolution
     gain,
     separable,
     below_resolution: below,
+    idle_inclusive: idleIncl,
     stages: costs,
     basis: costs.length ? basis : 'inclusive',
-    reason: weakest ? null : costs.length === 0 ? 'no stage measured a cost per packet' : 'every stage measured 0 ns per packet',
+    reason: weakest
+      ? null
+      : costs.length === 0 && idleIncl.length > 0
+        ? `the only stage${idleIncl.length > 1 ? 's' : ''} sampled (${idleIncl.map((i) => i.name).join(', ')}) poll${idleIncl.length > 1 ? '' : 's'} ` +
+          'for packets, and CPU samples include the idle polling: record in exact mode to split busy from idle'
+        : costs.length === 0 ? 'no stage measured a cost per packet' : 'every stage measured 0 ns per packet',
   };
 }
 
@@ -143,8 +163,18 @@ export function exactVerdict(report: Pick<Report, 'stages'>): Verdict {
 /** The verdict of a sampled-mode report (CPU samples, no probes). */
 export function sampledVerdict(r: SampledReport): Verdict {
   const costs: StageCost[] = [];
+  const idleIncl: IdleInclusive[] = [];
   for (const s of r.stages as VerdictSampledStage[]) {
     if (!finite(s.ns_per_packet)) continue;
+    if (s.poll === true && !finite(s.busy_ns_per_packet)) {
+      // Samples of a poll function are its busy and its empty calls alike: at tens of kpps mostly empty ones.
+      // Ranking them would name the poll loop the weakest link; nothing here measures its busy part.
+      idleIncl.push({
+        name: s.name, ns_per_packet: s.ns_per_packet, ci_ns: [s.ci_low_ns, s.ci_high_ns], poll_by: s.poll_by ?? null,
+        calls_per_packet: finite(s.calls_per_packet) ? s.calls_per_packet : null,
+      });
+      continue;
+    }
     let ns = s.ns_per_packet;
     let idle: number | null = null;
     if (s.poll === true && finite(s.busy_ns_per_packet)) {
@@ -157,7 +187,7 @@ export function sampledVerdict(r: SampledReport): Verdict {
       ci_ns: [s.ci_low_ns * scale, s.ci_high_ns * scale],
     });
   }
-  return build('sampled', costs, [], true);
+  return build('sampled', costs, [], true, idleIncl);
 }
 
 /** The verdict of whichever mode the report was recorded in. */
@@ -197,7 +227,11 @@ export function verdictHeadline(v: Verdict): string {
 export function verdictDetails(v: Verdict): string[] {
   const out: string[] = [];
   if (v.path_ns_per_packet !== null && v.packets_per_s_one_core !== null) {
-    out.push(`The path costs ${fmtVerdictNs(v.path_ns_per_packet)} of busy time per packet: one core sustains about ${fmtRate(v.packets_per_s_one_core)} on it.`);
+    const without = v.idle_inclusive.length ? ` without ${v.idle_inclusive.map((i) => i.name).join(', ')}` : '';
+    out.push(
+      `The path${without} costs ${fmtVerdictNs(v.path_ns_per_packet)} of busy time per packet: one core sustains ` +
+        `${without ? 'at most' : 'about'} ${fmtRate(v.packets_per_s_one_core)} on it.`,
+    );
   }
   if (v.weakest && v.next && v.gain) {
     out.push(
@@ -208,6 +242,9 @@ export function verdictDetails(v: Verdict): string[] {
   if (v.separable === false && v.weakest && v.next) out.push(`${v.weakest.name} and ${v.next.name} are within counting noise of each other: record longer or sample faster to tell them apart.`);
   const idle = v.stages.filter((s) => s.idle_ns_per_packet !== null && s.idle_ns_per_packet > 0);
   if (idle.length) out.push(`Idle polling left out: ${idle.map((s) => `${s.name} ${fmtVerdictNs(s.idle_ns_per_packet!)}/packet`).join(', ')}.`);
+  for (const i of v.idle_inclusive) {
+    out.push(`${i.name}: ${fmtVerdictNs(i.ns_per_packet)}/packet including idle polling; ${pollNote({ poll_by: i.poll_by ?? undefined, calls_per_packet: i.calls_per_packet })}`);
+  }
   for (const b of v.below_resolution) out.push(`${b.name}: ${b.resolution_ns !== null ? `< ${fmtVerdictNs(b.resolution_ns)}, ` : ''}below the probe's resolution.`);
   if (v.basis === 'inclusive' && v.stages.length > 1) {
     out.push('This recording does not separate idle polls or nested stages: each stage counts all its calls\' time.');
@@ -217,7 +254,9 @@ export function verdictDetails(v: Verdict): string[] {
 
 /** One short line for the status bar: "weakest: fwd_tx 18.1 µs/pkt (87%) · 55 kpps/core". */
 export function verdictStatus(v: Verdict): string {
-  if (!v.weakest) return 'no weakest link yet';
-  const rate = v.packets_per_s_one_core !== null ? ` · ${fmtRate(v.packets_per_s_one_core)}/core` : '';
-  return `weakest: ${v.weakest.name} ${fmtVerdictNs(v.weakest.ns_per_packet)}/pkt (${pct(v.weakest.share)})${rate}`;
+  const idle = v.idle_inclusive.map((i) => i.name).join(', ');
+  if (!v.weakest) return idle ? `no weakest link: ${idle} not ranked (idle polling)` : 'no weakest link yet';
+  // without the poll stages the path is a lower bound, so its rate an upper one
+  const rate = v.packets_per_s_one_core !== null ? ` · ${idle ? '≤ ' : ''}${fmtRate(v.packets_per_s_one_core)}/core` : '';
+  return `weakest: ${v.weakest.name} ${fmtVerdictNs(v.weakest.ns_per_packet)}/pkt (${pct(v.weakest.share)})${rate}${idle ? ` · ${idle} not ranked (idle polling)` : ''}`;
 }

@@ -7,6 +7,7 @@ import { buildReport, type Report, type StageRow } from './report.ts';
 import { bucketIndex, bucketLower, bucketUpper } from './histogram.ts';
 import { buildCpuFlame, buildLatencyFlame, stageFunctions, type StageFunction } from './flamegraph.ts';
 import { verdictDetails, verdictHeadline, verdictOf, type VerdictRow } from './verdict.ts';
+import { pollNote } from './sampled.ts';
 import { diffSessions } from './diff.ts';
 import { diffFlame, changeLevel } from './flame-diff.ts';
 import { stageColours } from '../shared/stage-colour.ts';
@@ -82,7 +83,7 @@ function exactStage(s: Session, row: StageRow & VerdictRow, i: number, fn: strin
   };
   const below = row.below_resolution === true;
   return {
-    index: i, name: row.name, colour: 0, fn, parent: row.parent ?? null, poll: row.poll === true,
+    index: i, name: row.name, colour: 0, fn, parent: row.parent ?? null, poll: row.poll === true, idle_inclusive: false, calls_per_packet: null,
     below_resolution: below, resolution_ns: row.resolution_ns ?? fallbackResolution(s, row),
     kind: row.kind, spec: row.spec, ok: row.attached, error: row.attach_error,
     warning: row.warning, note: row.note, calls: row.calls, packets: row.packets, unmatched: row.unmatched,
@@ -103,14 +104,18 @@ export function buildViewModel(s: Session, o: ViewModelOptions = {}): ViewModel 
     // Sampled mode: no probes, so no latency distribution and no probe overhead to state.
     const sr = report.sampled;
     const none: StageNumbers = { ns_per_packet: null, mean_ns: null, p50_ns: null, p99_ns: null, p999_ns: null };
-    const total = sr.stages.reduce((a, st) => a + st.ns_per_packet, 0);
+    // a poll stage's samples include its idle polling: it is no part of the path's busy time (verdict.ts)
+    const total = sr.stages.reduce((a, st) => a + (st.poll ? 0 : st.ns_per_packet), 0);
     stages = sr.stages.map((st, i) => ({
-      index: i, name: st.name, colour: 0, fn: st.symbol, parent: null, poll: false, below_resolution: false, resolution_ns: null, kind: 'sampled', spec: `sampled: ${st.symbol}`, ok: true, error: null, warning: null,
+      index: i, name: st.name, colour: 0, fn: st.symbol, parent: null, poll: st.poll === true, idle_inclusive: st.poll === true,
+      calls_per_packet: st.calls_per_packet ?? null,
+      below_resolution: false, resolution_ns: null, kind: 'sampled', spec: `sampled: ${st.symbol}`, ok: true, error: null, warning: null,
       note: `from ${st.samples} samples at ${sr.sample_hz} Hz and ${sr.packets_source}; no probes` +
-        (sr.sampler_share !== undefined ? `; the sampler's own time (${(sr.sampler_share * 100).toFixed(1)}% of the threads' CPU) removed` : ''),
+        (sr.sampler_share !== undefined ? `; the sampler's own time (${(sr.sampler_share * 100).toFixed(1)}% of the threads' CPU) removed` : '') +
+        (st.poll ? `. Includes idle polling: ${pollNote(st)}` : ''),
       calls: 0, packets: sr.packets, unmatched: 0,
       shown: { ...none, ns_per_packet: st.ns_per_packet }, raw: { ...none, ns_per_packet: st.raw_ns_per_packet },
-      share: total > 0 ? st.ns_per_packet / total : null, corrected: false,
+      share: total > 0 && !st.poll ? st.ns_per_packet / total : null, corrected: false,
       probe_overhead_ns: null, probe_overhead_spread_ns: null, probe_overhead_per_packet_ns: null,
       calibration_method: null, histogram: [], samples: st.samples,
       ci_ns: [st.ci_low_ns, st.ci_high_ns],

@@ -96,6 +96,11 @@ export interface StageView {
   parent: string | null;
   /** Called whether or not packets arrive: idle calls are left out of the verdict. */
   poll: boolean;
+  /** Sampled mode: a poll stage whose ns/packet includes its idle polling (samples cannot split it): not ranked, no share
+   * of the path. */
+  idle_inclusive: boolean;
+  /** rte_graph's calls of the stage's node per object it processed (sampled graph: stages), else null. */
+  calls_per_packet: number | null;
   /** Too small for the probe to resolve: shown as "< resolution_ns", never 0. */
   below_resolution: boolean;
   /** What the probe resolves at this site, ns; a corrected value of 0 shows as "< resolution_ns". */

@@ -23,6 +23,9 @@ export interface DpdkNode {
   calls: number;
   objs: number;
   cycles: number;
+  /** One of its graph's source nodes (RTE_NODE_SOURCE_F: polled on every walk, packets or not); null when the tracer
+   * could not read the graph's source list or is older than the field. */
+  source: boolean | null;
 }
 
 export interface DpdkPort {
@@ -57,6 +60,12 @@ function strOrNull(o: Obj, k: string): string | null {
 function num(o: Obj, k: string): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DpdkQueryError(`dpdk query: "${k}" is not a count in ${JSON.stringify(o).slice(0, 120)}`);
+  return v;
+}
+function boolOrNull(o: Obj, k: string): boolean | null {
+  const v = o[k];
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'boolean') throw new DpdkQueryError(`dpdk query: "${k}" is not true or false in ${JSON.stringify(o).slice(0, 120)}`);
   return v;
 }
 function hexOrNull(o: Obj, k: string): number | null {
@@ -94,7 +103,7 @@ export function parseDpdkQuery(text: string): DpdkQuery {
         q.ethdev_lib = strOrNull(o, 'ethdev_lib');
         break;
       case 'node':
-        q.nodes.push({ graph: str(o, 'graph'), name: str(o, 'name'), id: num(o, 'id'), addr: str(o, 'addr'), process: fnOf(o, 'process'), calls: num(o, 'calls'), objs: num(o, 'objs'), cycles: num(o, 'cycles') });
+        q.nodes.push({ graph: str(o, 'graph'), name: str(o, 'name'), id: num(o, 'id'), addr: str(o, 'addr'), process: fnOf(o, 'process'), calls: num(o, 'calls'), objs: num(o, 'objs'), cycles: num(o, 'cycles'), source: boolOrNull(o, 'source') });
         break;
       case 'port': {
         const dir = str(o, 'dir');

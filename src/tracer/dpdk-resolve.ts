@@ -64,7 +64,11 @@ export function resolveDpdkStages(
     if (mode === 'exact') out.exact.push(`${w.name}=${r.uprobe}`);
     else {
       if (!r.range) throw new SpecError(`stage ${w.name}: ${w.spec}: the function's range is unknown (no symbol and no .eh_frame entry covers it): sampled mode cannot attribute samples to it`);
-      out.sampled.push({ name: w.name, spec: w.spec, ranges: [r.range] });
+      out.sampled.push({
+        name: w.name, spec: w.spec, ranges: [r.range],
+        ...(r.poll ? { poll: r.poll } : {}),
+        ...(r.nodes.length ? { graphNodes: r.nodes } : {}),
+      });
     }
   }
   return out;

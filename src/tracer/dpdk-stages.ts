@@ -4,6 +4,7 @@
 // exact-mode uprobe at the function's ELF address, packets = its return value (objects processed,
 // packets received or sent), and for sampled mode the function's address range.
 import type { AddressRange } from '../core/sampled.ts';
+import type { SampledPollKind } from '../core/session.ts';
 import type { DpdkFunction, DpdkNode, DpdkQuery } from './dpdk-query.ts';
 import { SpecError } from './spec.ts';
 
@@ -20,6 +21,11 @@ export interface DpdkStage {
   /** How it was found, for the user. */
   found: string;
   warnings: string[];
+  /** A poll function (its samples include idle polling), and how that is known; null: not known to poll. */
+  poll: SampledPollKind | null;
+  /** graph: stages: every node (address of its struct rte_node) that runs the stage's function, in every graph: whose
+   * rte_graph counters cover the same code as the stage's samples. Empty for ethdev: stages. */
+  nodes: string[];
 }
 
 const NODE_RE = /^[A-Za-z0-9_.+-]{1,63}$/;
@@ -49,7 +55,7 @@ function describeFn(f: DpdkFunction): string {
   return `${where}${range}`;
 }
 
-function stageOf(name: string, spec: string, f: DpdkFunction, what: string, warnings: string[]): DpdkStage {
+function stageOf(name: string, spec: string, f: DpdkFunction, what: string, warnings: string[], poll: SampledPollKind | null, nodes: string[]): DpdkStage {
   if (f.module === null || f.elf_addr === null) {
     throw new SpecError(`stage ${name}: ${what} runs code at ${f.addr}, in no mapped file (JIT or anonymous memory): it cannot be probed`);
   }
@@ -58,8 +64,10 @@ function stageOf(name: string, spec: string, f: DpdkFunction, what: string, warn
     spec,
     uprobe: `uprobe:${f.module}:${hex(f.elf_addr)}:packets=ret`,
     range: f.lo !== null && f.hi !== null ? { module: f.module, lo: f.lo, hi: f.hi } : null,
-    found: `${what}: ${describeFn(f)}`,
+    found: `${what}: ${describeFn(f)}${poll ? `; a poll function (${poll === 'ethdev-rx' ? 'rx burst' : 'rte_graph source node'})` : ''}`,
     warnings,
+    poll,
+    nodes,
   };
 }
 
@@ -85,7 +93,11 @@ export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): Dpdk
     const sharing = [...new Set(q.nodes.filter((n) => n.name !== d.node && sameFn(n.process, first.process)).map((n) => n.name))];
     if (sharing.length) warnings.push(`node ${d.node} shares its process function with ${sharing.join(', ')}: a probe or a sample there counts for all of them`);
     const graphs = ns.map((n) => n.graph).join(', ');
-    return stageOf(name, spec, first.process, `rte_graph node ${d.node} (graph ${graphs})`, warnings);
+    // the function's samples are every node's that runs it: so are the counters read beside them, and it polls when
+    // any of them is a source node
+    const runs = q.nodes.filter((n) => sameFn(n.process, first.process));
+    const poll = runs.some((n) => n.source === true) ? 'graph-source' : null;
+    return stageOf(name, spec, first.process, `rte_graph node ${d.node} (graph ${graphs})`, warnings, poll, runs.map((n) => n.addr));
   }
   const p = q.ports.find((x) => x.port === d.port && x.dir === d.dir);
   if (!p) {
@@ -96,7 +108,8 @@ export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): Dpdk
   // one PMD serves all its ports with one function: a probe there counts every port's bursts
   const sharing = q.ports.filter((x) => x.dir === d.dir && x.port !== d.port && sameFn(x.burst, p.burst)).map((x) => x.port);
   const warnings = sharing.length ? [`port ${d.port}'s ${d.dir} burst function also serves port(s) ${sharing.join(', ')}: a probe or a sample there counts for all of them`] : [];
-  return stageOf(name, spec, p.burst, `ethdev port ${d.port} ${d.dir}_pkt_burst`, warnings);
+  // an rx burst function is called on every poll of the queue, packets or not
+  return stageOf(name, spec, p.burst, `ethdev port ${d.port} ${d.dir}_pkt_burst`, warnings, d.dir === 'rx' ? 'ethdev-rx' : null, []);
 }
 
 /** A stage name from a node or port (stage names allow letters, digits, _ . -). */

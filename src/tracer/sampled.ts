@@ -9,10 +9,11 @@ import { StreamDecoder } from './decoder.ts';
 import type { StreamRecord } from './protocol.ts';
 import type { Transport } from '../remote/transport.ts';
 import { attributeSamples, describeSampleShift, sampleShiftBound, sampledCpuCheck, type AddressRange, type SampledStageSpec } from '../core/sampled.ts';
-import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
+import { SESSION_FORMAT, SESSION_VERSION, type Frame, type SampledMeasurement, type SampledPollKind, type SampledStage, type Session, type StackSample, type TracerInfo } from '../core/session.ts';
 import { containingFunction, elfFunctions } from '../core/elf-symbols.ts';
 import { describeSource, readCounter, type CounterReading, type CounterSource } from './counters.ts';
 import { SAMPLED_NEEDS_STAGE } from './spec.ts';
+import { queryDpdk } from './dpdk-query.ts';
 
 export interface SampledStageOption {
   name: string;
@@ -21,6 +22,10 @@ export interface SampledStageOption {
   /** The stage's code by address, resolved before recording: inline:/lines: stages from DWARF
    * (src/symbols/stage-ranges.ts), DPDK graph nodes and ethdev functions (dpdk-stages.ts). */
   ranges?: AddressRange[];
+  /** A poll function (DPDK rx burst, rte_graph source node): its samples include idle polling (dpdk-stages.ts). */
+  poll?: SampledPollKind;
+  /** rte_graph nodes (struct rte_node addresses) running the stage's function: their counters are read with the packets. */
+  graphNodes?: string[];
 }
 
 export interface SampledOptions {
@@ -100,6 +105,33 @@ export async function sampledStageOf(t: Transport, o: SampledStageOption): Promi
   return { name: o.name, symbol: f.name, module: basename(binary), ranges };
 }
 
+/** rte_graph counters by node address. */
+type GraphCounts = Map<string, { calls: number; objs: number; cycles: number }>;
+
+async function readGraphNodes(t: Transport, tracer: string, pid: number, addrs: readonly string[]): Promise<GraphCounts> {
+  const q = await queryDpdk(t, tracer, pid, addrs);
+  return new Map(q.nodes.map((n) => [n.addr, { calls: n.calls, objs: n.objs, cycles: n.cycles }]));
+}
+
+/** The stage as stored: with what makes it a poll function, and its nodes' rte_graph counters over the counter window
+ * when both reads found every node (a node missing from either read would make the sum a different set of nodes). */
+export function withPoll(s: SampledStage, o: SampledStageOption, g0: GraphCounts | null, g1: GraphCounts | null): SampledStage {
+  const out: SampledStage = { ...s, ...(o.poll ? { poll: true, poll_by: o.poll } : {}) };
+  const nodes = o.graphNodes ?? [];
+  if (nodes.length === 0 || !g0 || !g1 || !nodes.every((a) => g0.has(a) && g1.has(a))) return out;
+  const sum = { calls: 0, objs: 0, cycles: 0 };
+  for (const a of nodes) {
+    const x = g0.get(a)!;
+    const y = g1.get(a)!;
+    // a counter that went backwards is a reset or another graph at that address: no honest delta
+    if (y.calls < x.calls || y.objs < x.objs || y.cycles < x.cycles) return out;
+    sum.calls += y.calls - x.calls;
+    sum.objs += y.objs - x.objs;
+    sum.cycles += y.cycles - x.cycles;
+  }
+  return { ...out, graph_counters: sum };
+}
+
 export async function recordSampled(t: Transport, opts: SampledOptions, cb: SampledCallbacks = {}): Promise<Session> {
   const hz = opts.sampleHz ?? 999;
   const intervalMs = opts.intervalMs ?? 1000;
@@ -141,6 +173,18 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   let runSamples = 0;
   let first: Promise<CounterReading> | null = null;
   let last: Promise<CounterReading> | null = null;
+  // rte_graph's counters of the graph: stages' nodes, read beside the packet counter (null: that read failed)
+  const graphAddrs = [...new Set(opts.stages.flatMap((o) => o.graphNodes ?? []))];
+  let graphFirst: Promise<GraphCounts | null> | null = null;
+  let graphLast: Promise<GraphCounts | null> | null = null;
+  let graphWarned = false;
+  const readGraph = (): Promise<GraphCounts | null> | null =>
+    graphAddrs.length === 0 ? null : readGraphNodes(t, opts.tracer, opts.pid, graphAddrs).catch((e: unknown) => {
+      // read at every interval: say it once
+      if (!graphWarned) warn(`rte_graph counters of the stages' nodes not read: ${(e as Error).message}`);
+      graphWarned = true;
+      return null;
+    });
   const drops: Record<string, number> = {};
 
   const warn = (m: string): void => {
@@ -170,8 +214,13 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
       case 'tick':
         // The counter is read at the close of the first and of every later interval; the last
         // read that completes before the end is the one used.
-        if (first === null) first = readCounter(t, opts.packets);
-        else last = readCounter(t, opts.packets);
+        if (first === null) {
+          first = readCounter(t, opts.packets);
+          graphFirst = readGraph();
+        } else {
+          last = readCounter(t, opts.packets);
+          graphLast = readGraph();
+        }
         if (first !== null && last !== null) {
           windowNs += r.dt_ns;
           lost += r.lost;
@@ -260,6 +309,8 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
   }
   const frameList = [...frames.values()];
   const attributed = attributeSamples(frameList, inWindow, specs);
+  const g0 = graphFirst ? await (graphFirst as Promise<GraphCounts | null>) : null;
+  const g1 = graphLast ? await (graphLast as Promise<GraphCounts | null>) : null;
   if (packets === 0) warn(`${describeSource(opts.packets)} counted no packets while sampling: ns per packet cannot be given`);
   const clocks: Pick<SampledMeasurement, 'cpu_s' | 'sched_s' | 'slices' | 'timer_late_ns' | 'sample_run_ns'> = {};
   if (cpuNs !== null && schedNs !== null && windowNs > 0) {
@@ -310,7 +361,7 @@ export async function recordSampled(t: Transport, opts: SampledOptions, cb: Samp
       packets_source: describeSource(opts.packets),
       counter_packets: counterPackets,
       counter_window_s: counterWindowS,
-      stages: attributed.stages.map((s, i) => ({ ...s, spec: opts.stages[i]!.spec })),
+      stages: attributed.stages.map((s, i) => withPoll({ ...s, spec: opts.stages[i]!.spec }, opts.stages[i]!, g0, g1)),
       ...clocks,
     },
   };

@@ -88,6 +88,34 @@ test('report --json keeps the contract names; text report states the correction'
   assert.match(t.stdout, /weakest link: route/);
 });
 
+test('a sampled session\'s text report marks a poll stage and its verdict does not rank it', async () => {
+  const base = await loadSession(good);
+  const stage = (name: string, samples: number, extra = {}) => ({ name, symbol: `graph:${name}`, module: 'librte_node.so.23.0', samples, inclusive_samples: samples, ...extra });
+  const sampled = {
+    ...base, stages: [],
+    sampled: {
+      sample_hz: 999, samples: 2000, unattributed: 33, window_s: 7, packets: 84_000, packets_source: 'rte_graph node ethdev_tx-1 objects',
+      counter_packets: 84_100, counter_window_s: 7.01,
+      stages: [
+        stage('ethdev_rx-0-1', 1616, { poll: true, poll_by: 'graph-source', graph_counters: { calls: 126_000_000, objs: 84_100, cycles: 1 } }),
+        stage('ethdev_tx-1', 351, { graph_counters: { calls: 3000, objs: 84_100, cycles: 1 } }),
+      ],
+    },
+  };
+  const f = join(dir, 'sampled.pktpath.json');
+  await saveSession(f, sampled);
+  const t = await cli('report', f);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^ethdev_rx-0-1 .*poll: idle included$/m);
+  assert.match(t.stdout, /ethdev_rx-0-1: rte_graph counted 126000000 calls for 84100 objects \(1498\.2 calls per packet\)/);
+  assert.match(t.stdout, /^Weakest link: ethdev_tx-1, /m);
+  assert.match(t.stdout, /ethdev_rx-0-1: 19\.3 µs\/packet including idle polling; an rte_graph source node/);
+  const j = JSON.parse((await cli('report', f, '--json')).stdout) as { sampled: { stages: Array<Record<string, unknown>> } };
+  assert.equal(j.sampled.stages[0]!.poll, true);
+  assert.equal(j.sampled.stages[0]!.poll_by, 'graph-source');
+  assert.equal(j.sampled.stages[0]!.graph_calls, 126_000_000);
+});
+
 test('export writes folded, speedscope and pprof files', async () => {
   const folded = join(dir, 'out.folded');
   assert.equal((await cli('export', good, '--format', 'folded', '-o', folded)).code, 0);

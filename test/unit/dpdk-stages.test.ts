@@ -9,7 +9,8 @@ import { autoStages, parseDpdkSpec, resolveDpdkStage } from '../../src/tracer/dp
 import { splitStages } from '../../src/cli/auto-stages.ts';
 import { parseCounterSource } from '../../src/tracer/counters.ts';
 import { attributeSamples } from '../../src/core/sampled.ts';
-import { stageFunctionOf } from '../../src/tracer/sampled.ts';
+import { stageFunctionOf, withPoll } from '../../src/tracer/sampled.ts';
+import { resolveDpdkStages } from '../../src/tracer/dpdk-resolve.ts';
 import { SpecError } from '../../src/tracer/spec.ts';
 
 const text = readFileSync(resolve(__dirname, '../fixtures/dpdk-query-l3fwd-graph.jsonl'), 'utf8');
@@ -81,4 +82,45 @@ test('sampled mode matches a graph stage by its range, not by name', () => {
   const r = attributeSamples(frames, [{ frames: [1], count: 3 }, { frames: [2], count: 5 }], [spec]);
   assert.equal(r.stages[0]!.samples, 3);
   assert.equal(r.unattributed, 5);
+});
+
+// The same answer as a tracer with "source" writes it: ethdev_rx-0-0 is the graph's one source node.
+const withSource = text.split('\n').map((l) => (l.includes('"type":"node"') ? l.replace(/\}$/, `,"source":${l.includes('"ethdev_rx-0-0"')}}`) : l)).join('\n');
+
+test('source nodes (RTE_NODE_SOURCE_F) and rx burst functions are poll stages; an older answer says nothing', () => {
+  const qs = parseDpdkQuery(withSource);
+  assert.deepEqual(qs.nodes.filter((n) => n.source).map((n) => n.name), ['ethdev_rx-0-0']);
+  assert.ok(q.nodes.every((n) => n.source === null), 'no "source" in the answer: unknown, not false');
+  assert.throws(() => parseDpdkQuery(withSource.replace('"source":true', '"source":1')), /"source" is not true or false/);
+  const rx = resolveDpdkStage('rx', 'graph:ethdev_rx-0-0', qs);
+  assert.equal(rx.poll, 'graph-source');
+  assert.deepEqual(rx.nodes, ['0x11e483e40']);
+  assert.match(rx.found, /a poll function \(rte_graph source node\)/);
+  assert.equal(resolveDpdkStage('lookup', 'graph:ip4_lookup', qs).poll, null);
+  assert.equal(resolveDpdkStage('rx', 'graph:ethdev_rx-0-0', q).poll, null, 'an older tracer: not known to poll');
+  // the tx nodes share one function: its samples and its counters are both nodes'
+  assert.deepEqual(resolveDpdkStage('tx', 'graph:ethdev_tx-1', qs).nodes, ['0x11e483ac0', '0x11e483c00']);
+  assert.equal(resolveDpdkStage('rx0', 'ethdev:rx:0', q).poll, 'ethdev-rx');
+  assert.equal(resolveDpdkStage('tx1', 'ethdev:tx:1', q).poll, null);
+  assert.deepEqual(resolveDpdkStage('rx0', 'ethdev:rx:0', q).nodes, []);
+});
+
+test('sampled mode: the resolved stages carry poll and their nodes; the session stage gets the counters\' deltas', () => {
+  const r = resolveDpdkStages(parseDpdkQuery(withSource), [], true, 'sampled', new Set(), () => {});
+  const rx = r.sampled.find((s) => s.spec === 'graph:ethdev_rx-0-0')!;
+  assert.equal(rx.poll, 'graph-source');
+  assert.deepEqual(rx.graphNodes, ['0x11e483e40']);
+  assert.equal(r.sampled.find((s) => s.spec === 'graph:ip4_lookup')!.poll, undefined);
+  const base = { name: 'rx', symbol: 'graph:ethdev_rx-0-0', module: 'librte_node.so.23.0', samples: 10, inclusive_samples: 10 };
+  const at = (calls: number, objs: number) => new Map([['0x11e483e40', { calls, objs, cycles: calls * 100 }]]);
+  const s = withPoll(base, rx, at(1000, 50), at(3_800_000, 20_050));
+  assert.equal(s.poll, true);
+  assert.equal(s.poll_by, 'graph-source');
+  assert.deepEqual(s.graph_counters, { calls: 3_799_000, objs: 20_000, cycles: 379_900_000 });
+  // a read that failed, a node missing, or a counter that went backwards: no counters, still a poll stage
+  assert.equal(withPoll(base, rx, null, at(2, 2)).graph_counters, undefined);
+  assert.equal(withPoll(base, rx, at(1, 1), new Map()).graph_counters, undefined);
+  assert.equal(withPoll(base, rx, at(10, 10), at(5, 20)).graph_counters, undefined);
+  assert.equal(withPoll(base, rx, at(10, 10), at(5, 20)).poll, true);
+  assert.deepEqual(withPoll(base, { name: 'x', spec: 'uprobe:/bin/x:f' }, null, null), base);
 });

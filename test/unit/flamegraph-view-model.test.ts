@@ -128,4 +128,22 @@ test('view model, sampled mode: ns/packet with its interval from samples, no pro
   const lat = m.latencyFlame;
   const kids = childrenOfRoot(lat).map((i) => lat.frames[lat.frame[i]!]!.name);
   assert.deepEqual(kids, m.stages.filter((s) => (s.shown.ns_per_packet ?? 0) > 0).map((s) => s.name));
+  // A poll stage keeps its number, is marked, takes no share of the path and is not the weakest link.
+  assert.ok(m.stages.every((s) => !s.poll && !s.idle_inclusive && s.calls_per_packet === null));
+  const first = a.stages[0]!;
+  const polled = buildViewModel({
+    ...sampled,
+    sampled: { ...sampled.sampled!, stages: [{ ...first, poll: true, poll_by: 'ethdev-rx', graph_counters: { calls: 900_000, objs: 60000, cycles: 1 } }, ...a.stages.slice(1)] },
+  });
+  const rx = polled.stages[0]!;
+  assert.equal(rx.poll, true);
+  assert.equal(rx.idle_inclusive, true);
+  assert.equal(rx.share, null);
+  assert.equal(rx.calls_per_packet, 15);
+  assert.equal(rx.shown.ns_per_packet, m.stages[0]!.shown.ns_per_packet);
+  assert.match(rx.note ?? '', /Includes idle polling: an ethdev rx burst function/);
+  assert.notEqual(polled.verdict.weakest, rx.name);
+  const rest = polled.stages.slice(1).reduce((x, s) => x + (s.share ?? 0), 0);
+  assert.ok(Math.abs(rest - 1) < 1e-9, `the other stages share the path: ${rest}`);
+  assert.match(polled.verdict.details.join('\n'), new RegExp(`${rx.name}: .* including idle polling`));
 });

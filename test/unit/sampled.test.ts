@@ -253,3 +253,32 @@ test('a stage with fewer than 10 samples is flagged and the table says too few s
   assert.match(text, /too few samples: lookup \(4\), drop \(0\) had fewer than 10/);
   assert.match(text, /30000 pps at 999 Hz gives a 33 ns\/pkt stage one sample a second/);
 });
+
+test('a poll stage keeps its samples and ns/pkt, marked as including idle polling, with rte_graph\'s calls per packet', () => {
+  const m = measurement({
+    sample_hz: 999, window_s: 7, packets: 84_000, samples: 2000,
+    stages: [
+      { name: 'ethdev_rx-0-0', symbol: 'graph:ethdev_rx-0-0', module: null, samples: 1616, inclusive_samples: 1616, poll: true, poll_by: 'graph-source',
+        graph_counters: { calls: 12_660_000, objs: 84_000, cycles: 9_000_000_000 } },
+      { name: 'ethdev_tx-1', symbol: 'graph:ethdev_tx-1', module: null, samples: 351, inclusive_samples: 351,
+        graph_counters: { calls: 7000, objs: 84_000, cycles: 900_000_000 } },
+      { name: 'pkt_drop', symbol: 'graph:pkt_drop', module: null, samples: 0, inclusive_samples: 0, graph_counters: { calls: 0, objs: 0, cycles: 0 } },
+    ],
+  });
+  const r = sampledStageNumbers(m);
+  const rx = r.stages[0]!;
+  assert.equal(rx.poll, true);
+  assert.equal(rx.poll_by, 'graph-source');
+  assert.ok(Math.abs(rx.ns_per_packet - (1616 / 999) * 1e9 / 84_000) < 1e-6, 'the number is all its samples, idle included');
+  assert.equal(rx.calls_per_packet, 12_660_000 / 84_000);
+  assert.equal(r.stages[1]!.poll, undefined);
+  assert.equal(r.stages[1]!.calls_per_packet, 7000 / 84_000);
+  assert.equal(r.stages[2]!.calls_per_packet, null, 'no objects: no ratio');
+  const text = formatSampledReport(r);
+  assert.match(text, /^ethdev_rx-0-0 .*poll: idle included$/m);
+  assert.doesNotMatch(text, /^ethdev_tx-1 .*poll/m);
+  assert.match(text, /ethdev_rx-0-0: rte_graph counted 12660000 calls for 84000 objects \(150\.7 calls per packet\)\./);
+  assert.match(text, /ethdev_tx-1: rte_graph counted 7000 calls for 84000 objects \(0\.0833 calls per packet\)\./);
+  assert.match(text, /ethdev_rx-0-0: an rte_graph source node, called whether or not packets arrived: its samples include idle polling/);
+  assert.match(text, /Record it in exact mode \(--mode exact\) to split busy from idle\./);
+});

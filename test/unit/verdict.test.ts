@@ -94,6 +94,51 @@ test('sampled mode: the costs and intervals from samples; overlapping intervals 
   assert.equal(sampledVerdict(r).separable, true);
 });
 
+test('sampled mode: a poll stage\'s samples include idle polling: listed with its number, never ranked', () => {
+  // the DPDK lab at ~12 kpps: the rx node's samples are mostly empty polls (19 µs/pkt), tx pays a sendto per burst
+  const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
+  const r = {
+    sample_hz: 999, samples: 2000, window_s: 7, packets: 84000, packets_source: 'x', packets_per_second: 12000,
+    stages: [
+      { ...base, name: 'ethdev_rx-0-0', samples: 1616, ns_per_packet: 19255, ci_low_ns: 18340, ci_high_ns: 20210, poll: true, poll_by: 'graph-source', calls_per_packet: 150.7 },
+      { ...base, name: 'pkt_cls', samples: 1, ns_per_packet: 12, ci_low_ns: 0.3, ci_high_ns: 66, too_few_samples: true },
+      { ...base, name: 'ethdev_tx-1', samples: 351, ns_per_packet: 4182, ci_low_ns: 3756, ci_high_ns: 4643 },
+    ],
+  } as SampledReport;
+  const v = sampledVerdict(r);
+  assert.equal(v.weakest?.name, 'ethdev_tx-1');
+  assert.equal(v.next?.name, 'pkt_cls');
+  assert.ok(!v.stages.some((s) => s.name === 'ethdev_rx-0-0'), 'rx is not among the ranked stages');
+  assert.deepEqual(v.idle_inclusive, [{ name: 'ethdev_rx-0-0', ns_per_packet: 19255, ci_ns: [18340, 20210], poll_by: 'graph-source', calls_per_packet: 150.7 }]);
+  // the path is what was measured without the poll stage, and says so
+  assert.equal(v.path_ns_per_packet, 4194);
+  const d = verdictDetails(v).join('\n');
+  assert.match(d, /The path without ethdev_rx-0-0 costs 4\.19 µs of busy time per packet: one core sustains at most/);
+  assert.match(d, /ethdev_rx-0-0: 19\.3 µs\/packet including idle polling; an rte_graph source node.*it is not ranked/);
+  assert.match(d, /\(150\.7 calls per packet\)/);
+  assert.match(d, /exact mode \(--mode exact\) to split busy from idle/);
+  assert.equal(verdictHeadline(v), 'Weakest link: ethdev_tx-1, 4.18 µs/packet (100% of the path)');
+  assert.equal(verdictStatus(v), 'weakest: ethdev_tx-1 4.18 µs/pkt (100%) · ≤ 238 kpps/core · ethdev_rx-0-0 not ranked (idle polling)');
+  // exact mode's split, when a recording has it, is used as before
+  const split = sampledVerdict({ ...r, stages: [{ ...r.stages[0]!, busy_ns_per_packet: 2300 } as SampledReport['stages'][number], r.stages[2]!] });
+  assert.equal(split.weakest?.name, 'ethdev_tx-1');
+  assert.equal(split.stages.find((s) => s.name === 'ethdev_rx-0-0')?.ns_per_packet, 2300);
+  assert.deepEqual(split.idle_inclusive, []);
+});
+
+test('sampled mode: only poll stages sampled: no weakest link, and the reason says what to do', () => {
+  const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
+  const v = sampledVerdict({
+    sample_hz: 999, samples: 100, window_s: 1, packets: 1000, packets_source: 'x', packets_per_second: 1000,
+    stages: [{ ...base, name: 'rx0', samples: 100, ns_per_packet: 100000, ci_low_ns: 81000, ci_high_ns: 121000, poll: true, poll_by: 'ethdev-rx' }],
+  } as SampledReport);
+  assert.equal(v.weakest, null);
+  assert.equal(v.path_ns_per_packet, null);
+  assert.match(verdictHeadline(v), /^No weakest link: the only stage sampled \(rx0\) polls for packets/);
+  assert.equal(verdictStatus(v), 'no weakest link: rx0 not ranked (idle polling)');
+  assert.match(verdictDetails(v).join('\n'), /rx0: 100 µs\/packet including idle polling; an ethdev rx burst function/);
+});
+
 test('the demo forwarder\'s recorded session: the weakest link is fwd_tx', () => {
   const s = parseSession(readFileSync('test/fixtures/demo-session.pktpath.json'), 'demo');
   const v = verdictOf(buildReport(s));
