@@ -231,6 +231,8 @@ double windows_account(struct windows *w, double counted_cost_ns, unsigned long 
 	return cost;
 }
 
+/* What a window does to the run: the steps above reach the stages, the counting switch and the
+ * main loop's wait only through these (struct window_ops). */
 static int run_attach(void *c)
 {
 	return attach_all(((struct window_run *)c)->t);
