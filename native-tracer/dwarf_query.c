@@ -281,7 +281,10 @@ static int walk_inline(struct dq *q, Dwarf_Die *parent, const char *name, struct
 	return 0;
 }
 
-int dq_inline_ranges(struct dq *q, const char *name, struct dq_ranges *out)
+/* out (emptied first): what collect adds for each compile unit, merged. 0, or -1 (no DWARF, or
+ * collect failed). */
+typedef int unit_collect(struct dq *q, Dwarf_Die *cu, const void *arg, struct dq_ranges *out);
+static int ranges_of_units(struct dq *q, unit_collect *collect, const void *arg, struct dq_ranges *out)
 {
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie;
@@ -291,10 +294,20 @@ int dq_inline_ranges(struct dq *q, const char *name, struct dq_ranges *out)
 	if (!q->dw)
 		return -1;
 	while (dwarf_get_units(q->dw, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0)
-		if (walk_inline(q, &cudie, name, out))
+		if (collect(q, &cudie, arg, out))
 			return -1;
 	merge_ranges(out);
 	return 0;
+}
+
+static int unit_inlines(struct dq *q, Dwarf_Die *cu, const void *name, struct dq_ranges *out)
+{
+	return walk_inline(q, cu, name, out);
+}
+
+int dq_inline_ranges(struct dq *q, const char *name, struct dq_ranges *out)
+{
+	return ranges_of_units(q, unit_inlines, name, out);
 }
 
 /* whether a DWARF file path is `want` or ends with "/" + want */
@@ -320,36 +333,40 @@ static int note_file(struct dq_ranges *out, const char *f)
 	return 0;
 }
 
+struct line_span {
+	const char *file;
+	int first, last;
+};
+
+static int unit_lines(struct dq *q, Dwarf_Die *cu, const void *arg, struct dq_ranges *out)
+{
+	const struct line_span *w = arg;
+	Dwarf_Lines *lines;
+	size_t nl;
+
+	if (dwarf_getsrclines(cu, &lines, &nl))
+		return 0;
+	for (size_t i = 0; i + 1 < nl; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i), *next = dwarf_onesrcline(lines, i + 1);
+		Dwarf_Addr a, b;
+		const char *src;
+		bool end = false;
+		int ln;
+		if (!l || !next || dwarf_lineendsequence(l, &end) || end || dwarf_lineno(l, &ln) ||
+		    ln < w->first || ln > w->last || !(src = dwarf_linesrc(l, NULL, NULL)) ||
+		    !file_matches(src, w->file) || dwarf_lineaddr(l, &a) || dwarf_lineaddr(next, &b))
+			continue;
+		if (add_range(out, a + q->bias - q->ebias, b + q->bias - q->ebias) || note_file(out, src))
+			return -1;
+	}
+	return 0;
+}
+
 int dq_line_ranges(struct dq *q, const char *file, int first, int last, struct dq_ranges *out)
 {
-	Dwarf_CU *cu = NULL;
-	Dwarf_Die cudie;
-	uint8_t unit_type;
+	const struct line_span w = { file, first, last };
 
-	memset(out, 0, sizeof(*out));
-	if (!q->dw)
-		return -1;
-	while (dwarf_get_units(q->dw, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0) {
-		Dwarf_Lines *lines;
-		size_t nl;
-		if (dwarf_getsrclines(&cudie, &lines, &nl))
-			continue;
-		for (size_t i = 0; i + 1 < nl; i++) {
-			Dwarf_Line *l = dwarf_onesrcline(lines, i), *next = dwarf_onesrcline(lines, i + 1);
-			Dwarf_Addr a, b;
-			const char *src;
-			bool end = false;
-			int ln;
-			if (!l || !next || dwarf_lineendsequence(l, &end) || end || dwarf_lineno(l, &ln) ||
-			    ln < first || ln > last || !(src = dwarf_linesrc(l, NULL, NULL)) ||
-			    !file_matches(src, file) || dwarf_lineaddr(l, &a) || dwarf_lineaddr(next, &b))
-				continue;
-			if (add_range(out, a + q->bias - q->ebias, b + q->bias - q->ebias) || note_file(out, src))
-				return -1;
-		}
-	}
-	merge_ranges(out);
-	return 0;
+	return ranges_of_units(q, unit_lines, &w, out);
 }
 
 void dq_ranges_free(struct dq_ranges *r)

@@ -193,8 +193,7 @@ static int match_cover(void *ctx, const char *name, const GElf_Sym *sym)
 	return 0;
 }
 
-/* The ELF file at path for reading (*fd open until the caller closes it); NULL with err set. */
-static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
+Elf *elf_open(const char *path, int *fd, char *err, size_t errlen)
 {
 	Elf *elf;
 
@@ -221,7 +220,7 @@ int elf_containing_function(const char *path, unsigned long long vaddr, struct e
 	int fd;
 
 	memset(f, 0, sizeof(*f));
-	elf = open_elf(path, &fd, err, errlen);
+	elf = elf_open(path, &fd, err, errlen);
 	if (!elf)
 		return -1;
 	each_function(elf, SHT_SYMTAB, match_cover, &q);
@@ -243,7 +242,7 @@ int elf_locate(const char *path, const char *symbol, unsigned long long *vaddr,
 
 	*ncode = 0;
 	*size = 0;
-	elf = open_elf(path, &fd, err, errlen);
+	elf = elf_open(path, &fd, err, errlen);
 	if (!elf)
 		return -1;
 	memset(c, 0, sizeof(*c));

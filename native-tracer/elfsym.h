@@ -38,4 +38,9 @@ int elf_containing_function(const char *path, unsigned long long vaddr, struct e
 /* Opens path for reading without blocking (a FIFO or device would hang open() or read()) and only
  * if it is a regular file. An fd, or -1 with a one-line message in err. */
 int open_regular(const char *path, char *err, size_t errlen);
+
+/* The ELF file at path for reading (open_regular), *fd open until the caller closes it after
+ * elf_end; NULL with err set (not a regular file, not ELF). */
+struct Elf;
+struct Elf *elf_open(const char *path, int *fd, char *err, size_t errlen);
 #endif

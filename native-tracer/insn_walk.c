@@ -7,12 +7,12 @@
 #include <elfutils/libdw.h>
 #include <libelf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "fail_msg.h"
 #include "fde_ranges.h"
 #include "insn_walk.h"
 
@@ -48,36 +48,22 @@ int insn_text(const unsigned char *code, size_t n, unsigned long long vaddr, cha
 	return size;
 }
 
-static int say(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* How far above the stack pointer the return address lies at vaddr, by the .eh_frame CFI
  * (CFA = rsp + N: the return address is at CFA - 8). -1: no CFI rule of that form covers vaddr. */
 static long long return_addr_offset(const char *path, unsigned long long vaddr)
 {
 	char err[256];
 	long long off = -1;
-	Dwarf_CFI *cfi = NULL;
+	Dwarf_CFI *cfi;
 	Dwarf_Frame *fr = NULL;
 	Dwarf_Op *ops;
 	size_t nops;
-	Elf *elf;
-	int fd = open_regular(path, err, sizeof(err));
+	int fd;
+	Elf *elf = elf_open(path, &fd, err, sizeof(err));
 
-	if (fd < 0)
+	if (!elf)
 		return -1;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf)
-		cfi = dwarf_getcfi_elf(elf);
+	cfi = dwarf_getcfi_elf(elf);
 	if (cfi && !dwarf_cfi_addrframe(cfi, vaddr, &fr) && !dwarf_frame_cfa(fr, &ops, &nops) && nops == 1 &&
 	    ((ops[0].atom == DW_OP_bregx && ops[0].number == 7) || ops[0].atom == DW_OP_breg7))
 		off = (long long)(ops[0].atom == DW_OP_bregx ? ops[0].number2 : ops[0].number) - 8;
@@ -95,17 +81,14 @@ static int fde_function(const char *path, unsigned long long vaddr, struct elf_f
 {
 	char err[256];
 	struct fde_span *r = NULL;
-	const struct fde_span *hit = NULL;
-	size_t n = 0;
-	Elf *elf;
-	int fd = open_regular(path, err, sizeof(err));
+	const struct fde_span *hit;
+	size_t n;
+	int fd;
+	Elf *elf = elf_open(path, &fd, err, sizeof(err));
 
-	if (fd < 0)
+	if (!elf)
 		return -1;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf)
-		n = fde_ranges_read(elf, &r);
+	n = fde_ranges_read(elf, &r);
 	hit = n ? fde_ranges_find(r, n, vaddr) : NULL;
 	if (hit) {
 		snprintf(f->name, sizeof(f->name), "fn_%llx", hit->start);
@@ -139,14 +122,14 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 	if (rc > 0 && !fde_function(path, vaddr, &f))
 		rc = 0;
 	if (rc > 0)
-		return say(msg, len, "no function symbol or unwind entry (.eh_frame FDE) of %s covers 0x%llx, so it cannot be checked to start an "
-			   "instruction (a probe inside one breaks the target) %s", path, vaddr, force) + unchecked + 1;
+		return fail_msg(msg, len, "no function symbol or unwind entry (.eh_frame FDE) of %s covers 0x%llx, so it cannot be checked to start an "
+				"instruction (a probe inside one breaks the target) %s", path, vaddr, force) + unchecked + 1;
 	if (vaddr == f.start)
 		return 0;
 	walked = vaddr - f.start;
 	if (walked > WALK_MAX)
-		return say(msg, len, "0x%llx is 0x%llx bytes into %s, too far to decode from its start %s", vaddr,
-			   walked, f.name, force) + unchecked + 1;
+		return fail_msg(msg, len, "0x%llx is 0x%llx bytes into %s, too far to decode from its start %s", vaddr,
+				walked, f.name, force) + unchecked + 1;
 	start = f.start;
 	if (elf_locate(path, NULL, &start, &file_off, &size, head, &ncode, &copies, msg, len))
 		return -1;
@@ -157,17 +140,17 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 		free(code);
 		if (fd >= 0)
 			close(fd);
-		return fd < 0 ? -1 : say(msg, len, "out of memory");
+		return fd < 0 ? -1 : fail_msg(msg, len, "out of memory");
 	}
 	ssize_t got = pread(fd, code, n, (off_t)file_off);
 	close(fd);
 	if (got < (ssize_t)walked) {
 		free(code);
-		return say(msg, len, "cannot read the code of %s in %s", f.name, path);
+		return fail_msg(msg, len, "cannot read the code of %s in %s", f.name, path);
 	}
 	if (open_cs(&h)) {
 		free(code);
-		return say(msg, len, "cannot start the x86-64 decoder");
+		return fail_msg(msg, len, "cannot start the x86-64 decoder");
 	}
 	in = cs_malloc(h);
 	p = code;
@@ -179,22 +162,22 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 
 		if (!cs_disasm_iter(h, &p, &left, &a, in)) {
 			rc = unchecked;
-			say(msg, len, "the code of %s does not decode at %s+0x%llx (0x%llx), before 0x%llx: its "
-			    "instruction boundaries are unknown %s", f.name, f.name, (unsigned long long)(at - f.start),
-			    (unsigned long long)at, vaddr, force);
+			fail_msg(msg, len, "the code of %s does not decode at %s+0x%llx (0x%llx), before 0x%llx: its "
+				 "instruction boundaries are unknown %s", f.name, f.name, (unsigned long long)(at - f.start),
+				 (unsigned long long)at, vaddr, force);
 			goto out;
 		}
 		if (a > vaddr) {
-			say(msg, len, "0x%llx (%s+0x%llx) is inside the %u-byte instruction '%s%s%s' at 0x%llx; the nearest "
-			    "instruction boundaries are 0x%llx (%s+0x%llx, before) and 0x%llx (%s+0x%llx, after)",
-			    vaddr, f.name, walked, in->size, in->mnemonic, in->op_str[0] ? " " : "", in->op_str,
-			    (unsigned long long)at, (unsigned long long)at, f.name, (unsigned long long)(at - f.start),
-			    (unsigned long long)a, f.name, (unsigned long long)(a - f.start));
+			fail_msg(msg, len, "0x%llx (%s+0x%llx) is inside the %u-byte instruction '%s%s%s' at 0x%llx; the nearest "
+				 "instruction boundaries are 0x%llx (%s+0x%llx, before) and 0x%llx (%s+0x%llx, after)",
+				 vaddr, f.name, walked, in->size, in->mnemonic, in->op_str[0] ? " " : "", in->op_str,
+				 (unsigned long long)at, (unsigned long long)at, f.name, (unsigned long long)(at - f.start),
+				 (unsigned long long)a, f.name, (unsigned long long)(a - f.start));
 			goto out;
 		}
 	}
 	if (!in) {
-		say(msg, len, "out of memory");
+		fail_msg(msg, len, "out of memory");
 		goto out;
 	}
 	/* A stage times its return too: the kernel's return probe replaces the word at the stack
@@ -210,10 +193,10 @@ int offset_check(const char *path, unsigned long long vaddr, char *msg, size_t l
 			snprintf(where, sizeof(where), "the return address is %lld bytes above the stack pointer", ra);
 		else
 			snprintf(where, sizeof(where), "no call frame information says where the return address is");
-		say(msg, len, "0x%llx (%s+0x%llx) starts an instruction, but there %s: the stage's return probe "
-		    "%s overwrite a word of %s's own frame and break the target. Probe the function's start "
-		    "(0x%llx) or a USDT probe%s%s", vaddr, f.name, walked, where, ra > 0 ? "would" : "could", f.name,
-		    f.start, ra > 0 ? "" : " ", ra > 0 ? "" : force);
+		fail_msg(msg, len, "0x%llx (%s+0x%llx) starts an instruction, but there %s: the stage's return probe "
+			 "%s overwrite a word of %s's own frame and break the target. Probe the function's start "
+			 "(0x%llx) or a USDT probe%s%s", vaddr, f.name, walked, where, ra > 0 ? "would" : "could", f.name,
+			 f.start, ra > 0 ? "" : " ", ra > 0 ? "" : force);
 		goto out;
 	}
 	rc = 0;

@@ -1,7 +1,6 @@
 /* spec.c — parses NAME=SPEC stages and the options. Every part is checked here, so attach code
  * only sees well-formed values; nothing is ever handed to a shell. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +11,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include "fail_msg.h"
 #include "spec.h"
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const char *kind_name(enum pktpath_stage_kind k)
 {
@@ -76,7 +66,7 @@ static int take_packets(char *rest, struct stage_spec *s, int allow_ret, char *e
 		return 0;
 	if (!strcmp(p, "ret")) {
 		if (!allow_ret)
-			return fail(err, len, "packets=ret needs a function stage (uprobe, kprobe, fentry)");
+			return fail_msg(err, len, "packets=ret needs a function stage (uprobe, kprobe, fentry)");
 		s->packets_from = PKTPATH_PKTS_RET;
 		return 0;
 	}
@@ -85,7 +75,7 @@ static int take_packets(char *rest, struct stage_spec *s, int allow_ret, char *e
 		s->packets_arg = (unsigned)n;
 		return 0;
 	}
-	return fail(err, len, "bad packets=%s: expected ret, one or arg0..arg4", p);
+	return fail_msg(err, len, "bad packets=%s: expected ret, one or arg0..arg4", p);
 }
 
 /* Splits off the text up to the next ':'; NULL when there is none. */
@@ -113,15 +103,15 @@ int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t len)
 
 	memset(s, 0, sizeof(*s));
 	if (!eq || eq == arg)
-		return fail(err, len, "stage '%s': expected NAME=SPEC", arg);
+		return fail_msg(err, len, "stage '%s': expected NAME=SPEC", arg);
 	s->name = strndup(arg, eq - arg);
 	s->spec = strdup(eq + 1);
 	/* names are labels only: anything printable */
 	if (strlen(s->name) > 64)
-		return fail(err, len, "stage name longer than 64 characters");
+		return fail_msg(err, len, "stage name longer than 64 characters");
 	for (const char *c = s->name; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return fail(err, len, "stage name contains control characters");
+			return fail_msg(err, len, "stage name contains control characters");
 	buf = strdup(s->spec);
 	rest = buf;
 	kind = field(&rest);
@@ -136,11 +126,11 @@ int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t len)
 		s->binary = strdup(a);
 		if (!strncmp(b, "0x", 2) || !strncmp(b, "0X", 2)) {
 			if (parse_ull(b + 2, 16, &s->addr) || !s->addr) {
-				fail(err, len, "stage %s: bad address '%s' (expected 0x followed by hex digits)", s->name, b);
+				fail_msg(err, len, "stage %s: bad address '%s' (expected 0x followed by hex digits)", s->name, b);
 				goto out;
 			}
 		} else if (!is_ident(b, 1)) {
-			fail(err, len, "stage %s: bad symbol '%s'", s->name, b);
+			fail_msg(err, len, "stage %s: bad symbol '%s'", s->name, b);
 			goto out;
 		} else {
 			s->symbol = strdup(b);
@@ -149,7 +139,7 @@ int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t len)
 		goto out;
 bad_uprobe:
 		if (!*err)
-			fail(err, len, "stage %s: expected uprobe:BINARY:SYMBOL or uprobe:BINARY:0xADDR[:packets=ret|argN]", s->name);
+			fail_msg(err, len, "stage %s: expected uprobe:BINARY:SYMBOL or uprobe:BINARY:0xADDR[:packets=ret|argN]", s->name);
 		goto out;
 	} else if (!strcmp(kind, "usdt")) {
 		s->kind = PKTPATH_KIND_USDT;
@@ -166,13 +156,13 @@ bad_uprobe:
 		goto out;
 bad_usdt:
 		if (!*err)
-			fail(err, len, "stage %s: expected usdt:BINARY:PROVIDER:NAME[:packets=argN]", s->name);
+			fail_msg(err, len, "stage %s: expected usdt:BINARY:PROVIDER:NAME[:packets=argN]", s->name);
 		goto out;
 	} else if (!strcmp(kind, "tracepoint")) {
 		s->kind = PKTPATH_KIND_TRACEPOINT;
 		a = field(&rest);
 		if (!a || !rest || !is_ident(a, 0) || !is_ident(rest, 0)) {
-			fail(err, len, "stage %s: expected tracepoint:CATEGORY:NAME", s->name);
+			fail_msg(err, len, "stage %s: expected tracepoint:CATEGORY:NAME", s->name);
 			goto out;
 		}
 		s->category = strdup(a);
@@ -184,14 +174,14 @@ bad_usdt:
 		if (rest && take_packets(rest, s, 1, err, len))
 			goto out;
 		if (!rest || !is_ident(rest, 1)) {
-			fail(err, len, "stage %s: expected %s:FUNCTION[:packets=ret|argN]", s->name, kind);
+			fail_msg(err, len, "stage %s: expected %s:FUNCTION[:packets=ret|argN]", s->name, kind);
 			goto out;
 		}
 		s->symbol = strdup(rest);
 		rc = 0;
 		goto out;
 	}
-	fail(err, len, "stage %s: unknown probe kind '%s' (uprobe, usdt, tracepoint, kprobe, fentry)", s->name, kind);
+	fail_msg(err, len, "stage %s: unknown probe kind '%s' (uprobe, usdt, tracepoint, kprobe, fentry)", s->name, kind);
 out:
 	free(buf);
 	return rc;
@@ -200,7 +190,7 @@ out:
 static int need(int i, int argc, const char *opt, char *err, size_t len)
 {
 	if (i + 1 >= argc)
-		return fail(err, len, "%s needs a value", opt);
+		return fail_msg(err, len, "%s needs a value", opt);
 	return 0;
 }
 
@@ -211,7 +201,7 @@ static int num(const char *s, const char *opt, double lo, double hi, double *v, 
 	errno = 0;
 	*v = strtod(s, &end);
 	if (errno || end == s || *end || *v < lo || *v > hi)
-		return fail(err, len, "%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
+		return fail_msg(err, len, "%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
 	return 0;
 }
 
@@ -226,30 +216,30 @@ static int netns_inode(const char *s, unsigned long long *ino, char *err, size_t
 	int fd, type;
 
 	if (!*s)
-		return fail(err, len, "--netns: empty");
+		return fail_msg(err, len, "--netns: empty");
 	if (strspn(s, "0123456789") == strlen(s)) {
 		errno = 0;
 		*ino = strtoull(s, &end, 10);
 		if (errno || !*ino || *ino > 0xffffffffULL)
-			return fail(err, len, "--netns: '%s' is not a namespace inode", s);
+			return fail_msg(err, len, "--netns: '%s' is not a namespace inode", s);
 		return 0;
 	}
 	if (strchr(s, '/'))
 		snprintf(path, sizeof(path), "%s", s);
 	else if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return fail(err, len, "--netns: '%s' is not a namespace name", s);
+		return fail_msg(err, len, "--netns: '%s' is not a namespace name", s);
 	else
 		snprintf(path, sizeof(path), "/run/netns/%s", s);
 	if (stat(path, &st) || statfs(path, &fs))
-		return fail(err, len, "--netns: %s: %s", path, strerror(errno));
+		return fail_msg(err, len, "--netns: %s: %s", path, strerror(errno));
 	if ((unsigned long)fs.f_type != 0x6e736673UL /* NSFS_MAGIC */ || st.st_ino > 0xffffffffULL)
-		return fail(err, len, "--netns: %s is not a network namespace file", path);
+		return fail_msg(err, len, "--netns: %s is not a network namespace file", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	type = fd >= 0 ? ioctl(fd, NS_GET_NSTYPE) : -1;
 	if (fd >= 0)
 		close(fd);
 	if (type >= 0 && type != CLONE_NEWNET)
-		return fail(err, len, "--netns: %s is another kind of namespace, not a network namespace", path);
+		return fail_msg(err, len, "--netns: %s is another kind of namespace, not a network namespace", path);
 	*ino = st.st_ino;
 	return 0;
 }
@@ -271,7 +261,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			if (need(i, argc, a, err, len) || num(argv[++i], a, 1, 4194304, &v, err, len))
 				return -1;
 			if (v != (int)v)
-				return fail(err, len, "--pid: not an integer");
+				return fail_msg(err, len, "--pid: not an integer");
 			o->pid = (int)v;
 		} else if (!strcmp(a, "--kernel")) {
 			o->kernel_mode = 1;
@@ -279,7 +269,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			if (need(i, argc, a, err, len))
 				return -1;
 			if (o->nstages == PKTPATH_MAX_STAGES)
-				return fail(err, len, "at most %d stages", PKTPATH_MAX_STAGES);
+				return fail_msg(err, len, "at most %d stages", PKTPATH_MAX_STAGES);
 			if (parse_stage(argv[++i], &o->stages[o->nstages], err, len)) {
 				o->nstages++; /* so free_options frees what was parsed */
 				return -1;
@@ -287,7 +277,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			for (int j = 0; j < o->nstages; j++)
 				if (!strcmp(o->stages[j].name, o->stages[o->nstages].name)) {
 					o->nstages++;
-					return fail(err, len, "stage name '%s' given twice", o->stages[j].name);
+					return fail_msg(err, len, "stage name '%s' given twice", o->stages[j].name);
 				}
 			o->nstages++;
 		} else if (!strcmp(a, "--sample-hz")) {
@@ -330,7 +320,7 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 			else if (!strcmp(a, "dwarf"))
 				o->unwind_fp = 0;
 			else
-				return fail(err, len, "--unwind: '%s' is neither dwarf nor fp", a);
+				return fail_msg(err, len, "--unwind: '%s' is neither dwarf nor fp", a);
 		} else if (!strcmp(a, "--stack-bytes")) {
 			/* a sample record's size is 16 bits: the copy must leave room for the rest */
 			if (need(i, argc, a, err, len) || num(argv[++i], a, 512, 60000, &v, err, len))
@@ -339,19 +329,19 @@ int parse_options(int argc, char **argv, struct options *o, char *err, size_t le
 		} else if (!strcmp(a, "--check")) {
 			o->check = 1;
 		} else {
-			return fail(err, len, "unknown argument '%s'", a);
+			return fail_msg(err, len, "unknown argument '%s'", a);
 		}
 	}
 	if (o->check)
 		return 0;
 	if (!!o->pid == !!o->kernel_mode)
-		return fail(err, len, "give exactly one of --pid PID or --kernel");
+		return fail_msg(err, len, "give exactly one of --pid PID or --kernel");
 	if (o->max_overhead_pct > 0 && !o->calibrate)
-		return fail(err, len, "--max-overhead needs the calibrated probe cost: drop --no-calibrate");
+		return fail_msg(err, len, "--max-overhead needs the calibrated probe cost: drop --no-calibrate");
 	if (!o->nstages && !o->sample_hz)
-		return fail(err, len, "nothing to record: give --stage NAME=SPEC and/or --sample-hz N");
+		return fail_msg(err, len, "nothing to record: give --stage NAME=SPEC and/or --sample-hz N");
 	if (o->no_bpf && (o->nstages || !o->sample_hz))
-		return fail(err, len, "--no-bpf samples stacks only (--sample-hz N): stage probes need BPF");
+		return fail_msg(err, len, "--no-bpf samples stacks only (--sample-hz N): stage probes need BPF");
 	return 0;
 }
 

@@ -16,6 +16,13 @@ static void str_member(FILE *out, const char *key, const char *v)
 	json_write_strz(out, v);
 }
 
+/* the same, written only when v is not NULL */
+static void opt_str_member(FILE *out, const char *key, const char *v)
+{
+	if (v)
+		str_member(out, key, v);
+}
+
 static void str_array(FILE *out, char *const *v, int n)
 {
 	fputc('[', out);
@@ -49,8 +56,7 @@ void stream_hello(FILE *out, const struct hello_rec *h)
 	json_write_strz(out, f->lockdown[0] ? f->lockdown : NULL);
 	fputs(",\"missing\":", out);
 	str_array(out, f->missing, f->nmissing);
-	if (h->unwind)
-		fprintf(out, ",\"unwind\":\"%s\"", h->unwind);
+	opt_str_member(out, ",\"unwind\":", h->unwind);
 	fputs("}\n", out);
 }
 
@@ -82,8 +88,7 @@ void stream_stage(FILE *out, const struct stage_rec *s)
 		fputs(",\"entry_offset\":0", out);
 	}
 	str_member(out, ",\"warning\":", s->warning);
-	if (s->function)
-		str_member(out, ",\"function\":", s->function);
+	opt_str_member(out, ",\"function\":", s->function);
 	if (s->copies && s->copies->n) {
 		int n = s->copies->n < ELF_MAX_COPIES ? s->copies->n : ELF_MAX_COPIES;
 
@@ -195,8 +200,7 @@ void stream_calibration(FILE *out, const struct calibration_rec *c)
 		fprintf(out, ",\"seq\":%d", c->seq);
 	if (c->during >= 0)
 		fprintf(out, ",\"during\":%d", c->during);
-	if (c->placement)
-		str_member(out, ",\"placement\":", c->placement);
+	opt_str_member(out, ",\"placement\":", c->placement);
 	if (c->has_inner_mean)
 		fprintf(out, ",\"inner_mean_ns\":%.1f,\"inner_mean_spread_ns\":%.1f}\n", c->inner_mean_ns,
 			c->inner_mean_spread_ns);
@@ -244,7 +248,6 @@ void stream_bye(FILE *out, const char *reason, const char *message, unsigned lon
 {
 	fputs("{\"type\":\"bye\",\"reason\":", out);
 	json_write_strz(out, reason);
-	if (message)
-		str_member(out, ",\"message\":", message);
+	opt_str_member(out, ",\"message\":", message);
 	fprintf(out, ",\"t_ns\":%llu,\"detached\":true}\n", t_ns);
 }

@@ -31,49 +31,62 @@ char *sym_hex(const unsigned char *p, size_t n)
 	return s;
 }
 
+/* the GNU build-id among the notes in d, as hex; NULL: none */
+static char *build_id_note(Elf_Data *d)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0)
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp((char *)d->d_buf + name_off, "GNU", 4) &&
+		    nh.n_descsz > 0 && nh.n_descsz <= 64)
+			return sym_hex((unsigned char *)d->d_buf + desc_off, nh.n_descsz);
+	return NULL;
+}
+
 static char *elf_build_id(Elf *elf)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
+	Elf_Data *d;
+	size_t phnum;
+	char *id;
 
 	while ((scn = elf_nextscn(elf, scn))) {
-		Elf_Data *d;
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
 		d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz > 0 &&
-			    nh.n_descsz <= 64)
-				return sym_hex((unsigned char *)d->d_buf + desc_off, nh.n_descsz);
-		}
+		if (d && (id = build_id_note(d)))
+			return id;
 	}
 	/* no section headers (e.g. a vdso copy or a stripped-to-the-bone file): try PT_NOTE */
-	size_t phnum;
 	if (elf_getphdrnum(elf, &phnum))
 		return NULL;
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
-		Elf_Data *d;
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
 
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_NOTE)
 			continue;
 		d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-		if (!d)
-			continue;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0)
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && nh.n_descsz > 0 &&
-			    nh.n_descsz <= 64)
-				return sym_hex((unsigned char *)d->d_buf + desc_off, nh.n_descsz);
+		if (d && (id = build_id_note(d)))
+			return id;
 	}
 	return NULL;
+}
+
+/* The name of symbol i of table d when it is a defined function with a name; NULL otherwise. */
+static const char *function_name(Elf *elf, Elf_Data *d, const GElf_Shdr *sh, size_t i, GElf_Sym *s)
+{
+	const char *name;
+	int t;
+
+	if (!gelf_getsym(d, (int)i, s))
+		return NULL;
+	t = GELF_ST_TYPE(s->st_info);
+	if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF || !s->st_value)
+		return NULL;
+	name = elf_strptr(elf, sh->sh_link, s->st_name);
+	return name && *name ? name : NULL;
 }
 
 /* Reads function symbols of one symbol table section into m (names copied to a pool chunk). */
@@ -90,15 +103,8 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct sym **syms,
 	/* first pass: size the name pool */
 	for (size_t i = 0; i < count; i++) {
 		GElf_Sym s;
-		const char *name;
-		int t;
-		if (!gelf_getsym(d, i, &s))
-			continue;
-		t = GELF_ST_TYPE(s.st_info);
-		if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || !s.st_value)
-			continue;
-		name = elf_strptr(elf, sh->sh_link, s.st_name);
-		if (name && *name)
+		const char *name = function_name(elf, d, sh, i, &s);
+		if (name)
 			pool_len += strlen(name) + 1;
 	}
 	if (!pool_len)
@@ -115,16 +121,9 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct sym **syms,
 	np[(*npools)++] = pool;
 	for (size_t i = 0; i < count; i++) {
 		GElf_Sym s;
-		const char *name;
+		const char *name = function_name(elf, d, sh, i, &s);
 		size_t len;
-		int t;
-		if (!gelf_getsym(d, i, &s))
-			continue;
-		t = GELF_ST_TYPE(s.st_info);
-		if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || !s.st_value)
-			continue;
-		name = elf_strptr(elf, sh->sh_link, s.st_name);
-		if (!name || !*name)
+		if (!name)
 			continue;
 		len = strlen(name) + 1;
 		if (pos + len > pool_len)

@@ -1,7 +1,8 @@
-/* tracer.h — the loader's run-time state, shared by pktpath.c (main loop and stream), stages.c
- * (attach, detach, drain) and calibrate.c. */
+/* tracer.h — the loader's run-time state, shared by pktpath.c (the run's outline), stages.c
+ * (attach, detach, map reads), attach_all.c, drain.c, windows.c and calibrate.c. */
 #ifndef PKTPATH_TRACER_H
 #define PKTPATH_TRACER_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,6 +97,14 @@ int nest_read(struct tracer *t, int parent, int child, struct pktpath_nest_total
 /* forgets entry timestamps left by calls that were in flight when probes were detached */
 void entries_clear(struct tracer *t);
 
+/* attach_all.c: every stage at start, writing each stage's record (and an error record for a
+ * stage that failed); returns how many are attached */
+int attach_at_start(struct tracer *t);
+/* every stage not attached yet, again (a --max-overhead window); how many are attached */
+int attach_all(struct tracer *t);
+/* drain.c: one interval's hist records (seq); *overhead_ns: the calls' calibrated probe cost */
+void drain(struct tracer *t, unsigned seq, double *overhead_ns);
+
 /* per-site probe cost, measured in this process through the same programs */
 void calibrate_stages(struct tracer *t);
 void recalibrate_stages(struct tracer *t, unsigned seq);
@@ -130,6 +139,15 @@ bool windows_interval(struct windows *w, const struct window_ops *op, unsigned l
 		      unsigned long long tick_end);
 /* charges the last interval; returns its estimated probe cost (ns of CPU) */
 double windows_account(struct windows *w, double counted_cost_ns, unsigned long long dt_ns);
+/* The window ops of a recording (ctx: r): attach_all, every stage detached with the calls cut off
+ * forgotten, the BPF side's counting switch, and waits as the main loop waits (stops.h). */
+struct stops;
+struct window_run {
+	struct tracer *t;
+	struct stops *stop;
+	const sigset_t *mask;
+};
+struct window_ops window_run_ops(struct window_run *r);
 /* the newest entry timestamp of any call-keyed stage (monotonic ns); 0 when some stage is not
  * call-keyed (no evidence) */
 unsigned long long probes_last_hit_ns(struct tracer *t);

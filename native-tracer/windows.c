@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "stops.h"
 #include "tracer.h"
 #include "pktpath.skel.h"
 
@@ -228,4 +229,37 @@ double windows_account(struct windows *w, double counted_cost_ns, unsigned long 
 			realtime_ms(), w->on_ns / 1e6, w->live_ns / 1e6, w->rate, cost / 1e6, w->balance_ns / 1e6,
 			w->attach_ns / 1e6, w->detach_paid_ns / 1e6, w->detach_wall_ns / 1e6);
 	return cost;
+}
+
+/* What a window does to the run: the steps above reach the stages, the counting switch and the
+ * main loop's wait only through these (struct window_ops). */
+static int run_attach(void *c)
+{
+	return attach_all(((struct window_run *)c)->t);
+}
+
+static unsigned long long run_detach(void *c)
+{
+	struct tracer *t = ((struct window_run *)c)->t;
+	unsigned long long last;
+
+	links_detach_all(t);
+	last = probes_last_hit_ns(t);
+	entries_clear(t); /* calls cut off by the detach never return to us */
+	return last;
+}
+
+static void run_count(void *c, bool on)
+{
+	((struct window_run *)c)->t->skel->bss->counting = on;
+}
+
+static bool run_wait(void *c, unsigned long long until)
+{
+	return wait_until(((struct window_run *)c)->stop, until, ((struct window_run *)c)->mask);
+}
+
+struct window_ops window_run_ops(struct window_run *r)
+{
+	return (struct window_ops){ r, run_attach, run_detach, run_count, run_wait };
 }
