@@ -3,11 +3,13 @@
 // session symbolized while streaming exports exactly what the whole-session symbolizer gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { parseSession } from '../../src/core/session-io.ts';
-import { streamSession, findTopLevelMember, whole, type StreamedSession } from '../../src/core/session-stream.ts';
+import { openSessionStreaming, streamSession, findTopLevelMember, whole, type StreamedSession } from '../../src/core/session-stream.ts';
 import type { ModuleSymbols, Session } from '../../src/core/session.ts';
 import type { AddrAnswer, ModuleAnswers } from '../../src/core/symbolic-frames.ts';
 import { symbolizeSession, symbolizeStreamed, type AnswerSource } from '../../src/symbols/symbolize-session.ts';
@@ -37,6 +39,35 @@ test('streamed reading gives the same session and stacks, plain or gzip, pretty 
     assert.deepEqual({ ...st.session, stacks: s.stacks }, s);
   }
   assert.equal(findTopLevelMember(Buffer.from('{"a":"x\\"}","stacks":[1]}'), 'stacks')?.start, 21);
+});
+
+test('a file is read through a window: stacks across its edges, multi-byte names, gzip and damage as from memory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pp-stream-'));
+  try {
+    const s = parseSession(RAW, 'demo');
+    // > 3 windows of stacks, with names of multi-byte characters in the frames after them
+    const many = { ...s, stacks: Array.from({ length: 60_000 }, (_, i) => s.stacks[i % s.stacks.length]!), frames: s.frames.map((f, i) => (i === 0 ? { ...f, fn: 'ünïcødé_∑' } : f)) };
+    const file = join(dir, 'big.json');
+    writeFileSync(file, JSON.stringify(many, null, 1));
+    const fromFile = await openSessionStreaming(file);
+    assert.deepEqual([...fromFile.stacks()], many.stacks);
+    assert.deepEqual([...fromFile.stacks()].length, many.stacks.length, 'iterated twice');
+    assert.deepEqual({ ...fromFile.session, stacks: many.stacks }, many);
+    const gz = join(dir, 'big.json.gz');
+    writeFileSync(gz, gzipSync(Buffer.from(JSON.stringify(many))));
+    assert.deepEqual([...(await openSessionStreaming(gz)).stacks()].length, many.stacks.length);
+    const bad = JSON.parse(JSON.stringify(many)) as { stacks: unknown[] };
+    bad.stacks[50_000] = { frames: [1, -2], count: 1 };
+    writeFileSync(file, JSON.stringify(bad));
+    const damaged = await openSessionStreaming(file);
+    assert.throws(() => [...damaged.stacks()], /big\.json: stacks\[50000\]\.frames\[1\]: expected a non-negative integer, got -2/);
+    writeFileSync(file, JSON.stringify(bad).slice(0, 2_500_000));
+    await assert.rejects(openSessionStreaming(file), /big\.json/);
+    await assert.rejects(openSessionStreaming(dir), /is a directory/);
+    await assert.rejects(openSessionStreaming(join(dir, 'none.json')), /no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a damaged stack is one line naming the file and the element', () => {
