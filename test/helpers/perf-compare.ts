@@ -86,6 +86,32 @@ export function sessionChains(s: Session): Chain[] {
   return [...out.values()];
 }
 
+// glibc functions under two symbols at one address, both local in its debug file: which of the two a
+// symbolizer shows is arbitrary (perf: __memcpy_*, clone3; libdw: __memmove_*, __clone3)
+const ALIASES: Array<[RegExp, string]> = [
+  [/^__memcpy_(\w+_unaligned\w*)$/, '__memmove_$1'],
+  [/^__clone3$/, 'clone3'],
+];
+
+/** One name for a function that has two (ALIASES). */
+export function aliasName(n: string): string {
+  for (const [re, to] of ALIASES) if (re.test(n)) return n.replace(re, to);
+  return n;
+}
+
+/** Chains with aliases named alike and direct recursion folded: f;f;f → f (compare its depth apart). */
+export function foldRecursion(cs: readonly Chain[]): Chain[] {
+  const m = new Map<string, Chain>();
+  for (const c of cs) {
+    const names = c.names.map(aliasName).filter((n, i, v) => n !== v[i - 1]);
+    const k = names.join(';');
+    const have = m.get(k);
+    if (have) have.count += c.count;
+    else m.set(k, { names, count: c.count });
+  }
+  return [...m.values()];
+}
+
 export interface Agreement {
   /** Σ over chains of min(our share, perf's share): 1 when both saw the same chains equally often */
   overlap: number;

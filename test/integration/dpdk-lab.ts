@@ -182,9 +182,10 @@ export function startNsLab(name: string, sinkMac = '02:50:4b:02:00:22'): NsLab {
 
 /**
  * UDP from the generator namespace to 198.18.1.2 at `pps` for `seconds`, from `flows` source ports
- * (af_packet's fanout spreads flows over a port's queues). Resolves with the packets sent.
+ * (af_packet's fanout spreads flows over a port's queues). Resolves with the packets sent; `signal`
+ * stops the sender early (the promise then rejects).
  */
-export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8): Promise<number> {
+export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8, signal?: AbortSignal): Promise<number> {
   const py = [
     'import socket, time',
     `socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
@@ -199,7 +200,8 @@ export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8): Pr
     'print(sent)',
   ].join('\n');
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', lab.gen, 'python3', '-c', py], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', lab.gen, 'python3', '-c', py], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}) });
+    c.on('error', reject); // an abort comes here too
     let out = '';
     c.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     c.stderr!.on('data', (b: Buffer) => (out += b.toString()));
