@@ -44,12 +44,13 @@ export function startL3fwd(exe: string, pcap: string, prefix: string, timeoutMs 
 }
 
 /**
- * Starts l3fwd (LPM, forwarding lcore 1) between the namespaces of an NsLab over af_packet: port 0
- * towards the generator, port 1 towards the sink (its MAC as the next hop). Its main() needs the
+ * Starts l3fwd (LPM, one lcore: the main one forwards, no second thread spins waiting for it)
+ * between the namespaces of an NsLab over af_packet: port 0 towards the generator, port 1 towards
+ * the sink (its MAC as the next hop). Its main() needs the
  * Rx checksum offload off (buildL3fwd's edit). Resolves when it forwards.
  */
 export function startL3fwdAfPacket(exe: string, lab: Pick<NsLab, 'ports' | 'sinkMac'>, prefix: string, timeoutMs = 60_000): Promise<L3fwd> {
-  return launch(exe, ['-l', '0,1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+  return launch(exe, ['-l', '1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
     '--vdev', `net_af_packet0,iface=${lab.ports[0]},framecnt=8192,qpairs=2`, '--vdev', `net_af_packet1,iface=${lab.ports[1]},framecnt=8192,qpairs=2`,
     '--', '-p', '0x3', '-P', '--config=(0,0,1)', '--parse-ptype', `--eth-dest=1,${lab.sinkMac}`], prefix, timeoutMs);
 }
