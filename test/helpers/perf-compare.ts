@@ -20,11 +20,12 @@ function base(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
 }
 
-/** Records `pid` with perf for `seconds` at `hz` (task-clock, dwarf unwinding, 8 KiB of stack) into `out`. */
-export function perfRecord(pid: number, hz: number, seconds: number, out: string): Promise<void> {
+/** Records `pid` with perf for `seconds` at `hz` (task-clock, dwarf unwinding, 8 KiB of stack) into `out`;
+ * `signal` stops perf early (the promise then rejects). */
+export function perfRecord(pid: number, hz: number, seconds: number, out: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn('perf', ['record', '-q', '-o', out, '-e', 'task-clock', '-F', String(hz), '--call-graph', 'dwarf,8192',
-      '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'], ...(signal ? { signal } : {}) });
     let err = '';
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
     p.on('error', reject);

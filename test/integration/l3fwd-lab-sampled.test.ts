@@ -36,6 +36,7 @@ let lab: NsLab | undefined;
 let l3fwd: L3fwd | undefined;
 const children = new Set<ChildProcess>();
 const stopTraffic = new AbortController();
+const stopPerf = new AbortController();
 
 before(async () => {
   tracerBuildError = buildTracer();
@@ -48,6 +49,7 @@ before(async () => {
 
 after(async () => {
   stopTraffic.abort();
+  stopPerf.abort();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await l3fwd?.stop();
   lab?.down();
@@ -104,7 +106,7 @@ async function recordWithPerf(attempt: number): Promise<Recorded> {
     '--stage', `lookup1=inline:${exe}:rte_lpm_lookup`,
     '--packets-from', `dpdk:${l3fwd!.telemetry}:0:rx`, '--duration', String(SECONDS), '--sample-hz', String(HZ),
     '--no-debuginfod', '-o', out], () => {
-    perf = perfRecord(l3fwd!.pid, HZ, SECONDS, perfData);
+    perf = perfRecord(l3fwd!.pid, HZ, SECONDS, perfData, stopPerf.signal);
     perf.catch(() => undefined); // awaited below; an early failure must not go unhandled meanwhile
   });
   const recordS = (Date.now() - t0) / 1000;
