@@ -6,10 +6,10 @@
 // same seconds. Stages must resolve (ethdev ones into the af_packet PMD) and get samples; the call
 // chains, inlined functions as frames, must agree with perf's for ≥ 95% of our samples.
 // The LPM lookup is ~1 ns per packet, inlined twice: rte_lpm_lookupx4 for each 4 packets of a
-// burst (stage `lookup`), rte_lpm_lookup for a burst's last 1-3 (stage `lookup1`; af_packet's
-// bursts are short, so about as often). Together ~0.02-0.04% of the samples at the ~250-300 kpps a
-// Python sender reaches here, hence 30 s at 999 Hz; a recording where `lookup` got none, or with
-// too few samples on a busy machine, is repeated once.
+// burst (stage `lookup`), rte_lpm_lookup for a burst's last 1-3 (stage `lookup1`, ~1 in 5 of the
+// lookup's samples). Together ~0.02-0.1% of the samples at the 30-300 kpps a Python sender reaches
+// here, hence 30 s at 999 Hz; a recording where `lookup` got none, or with too few samples on a
+// busy machine, is repeated once.
 //   flock /work/heavy.lock node --import tsx --test test/integration/l3fwd-lab-sampled.test.ts   (root)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
