@@ -1,10 +1,11 @@
 // DPDK's l3fwd as a user builds it from Debian's dpdk-doc examples, with -g added and without frame
 // pointers (its Makefile's -O3), Rx checksum offload off (virtual ports lack it), fed by a pcap
-// port that replays UDP frames forever (net_pcap, infinite_rx) and forwarding to a null port: no
-// NIC, no hugepages.
+// port that replays UDP frames forever (net_pcap, infinite_rx) and forwarding to a null port, or
+// between two network namespaces over af_packet: no NIC, no hugepages.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NsLab } from '../integration/dpdk-lab.ts';
 
 export const EXAMPLES = '/usr/share/dpdk/examples';
 
@@ -36,10 +37,26 @@ export interface L3fwd {
 }
 
 /** Starts l3fwd (LPM, one lcore) on a pcap port and a null port; resolves when it forwards. */
-export async function startL3fwd(exe: string, pcap: string, prefix: string, timeoutMs = 60_000): Promise<L3fwd> {
-  const proc = spawn(exe, ['-l', '1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+export function startL3fwd(exe: string, pcap: string, prefix: string, timeoutMs = 60_000): Promise<L3fwd> {
+  return launch(exe, ['-l', '1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
     '--vdev', `net_pcap0,rx_pcap=${pcap},tx_pcap=/dev/null,infinite_rx=1`, '--vdev', 'net_null1',
-    '--', '-p', '0x3', '-P', '--parse-ptype', '--config=(0,0,1),(1,0,1)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--', '-p', '0x3', '-P', '--parse-ptype', '--config=(0,0,1),(1,0,1)'], prefix, timeoutMs);
+}
+
+/**
+ * Starts l3fwd (LPM, one lcore: the main one forwards, no second thread spins waiting for it)
+ * between the namespaces of an NsLab over af_packet: port 0 towards the generator, port 1 towards
+ * the sink (its MAC as the next hop). Its main() needs the
+ * Rx checksum offload off (buildL3fwd's edit). Resolves when it forwards.
+ */
+export function startL3fwdAfPacket(exe: string, lab: Pick<NsLab, 'ports' | 'sinkMac'>, prefix: string, timeoutMs = 60_000): Promise<L3fwd> {
+  return launch(exe, ['-l', '1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', prefix,
+    '--vdev', `net_af_packet0,iface=${lab.ports[0]},framecnt=8192,qpairs=2`, '--vdev', `net_af_packet1,iface=${lab.ports[1]},framecnt=8192,qpairs=2`,
+    '--', '-p', '0x3', '-P', '--config=(0,0,1)', '--parse-ptype', `--eth-dest=1,${lab.sinkMac}`], prefix, timeoutMs);
+}
+
+async function launch(exe: string, args: string[], prefix: string, timeoutMs: number): Promise<L3fwd> {
+  const proc = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-100000)));
   proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-100000)));
@@ -55,7 +72,11 @@ export async function startL3fwd(exe: string, pcap: string, prefix: string, time
     },
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`l3fwd not forwarding within ${timeoutMs} ms\n${out.slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // the caller never gets an app to stop
+      rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+      reject(new Error(`l3fwd not forwarding within ${timeoutMs} ms\n${out.slice(-3000)}`));
+    }, timeoutMs);
     const check = (): void => {
       if (/entering main loop on lcore 1/.test(out)) {
         clearTimeout(timer);

@@ -20,11 +20,12 @@ function base(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
 }
 
-/** Records `pid` with perf for `seconds` at `hz` (task-clock, dwarf unwinding, 8 KiB of stack) into `out`. */
-export function perfRecord(pid: number, hz: number, seconds: number, out: string): Promise<void> {
+/** Records `pid` with perf for `seconds` at `hz` (task-clock, dwarf unwinding, 8 KiB of stack) into `out`;
+ * `signal` stops perf early (the promise then rejects). */
+export function perfRecord(pid: number, hz: number, seconds: number, out: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn('perf', ['record', '-q', '-o', out, '-e', 'task-clock', '-F', String(hz), '--call-graph', 'dwarf,8192',
-      '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'], ...(signal ? { signal } : {}) });
     let err = '';
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
     p.on('error', reject);
@@ -84,6 +85,32 @@ export function sessionChains(s: Session): Chain[] {
     else out.set(key, { names, count: st.count });
   }
   return [...out.values()];
+}
+
+// glibc functions under two symbols at one address, both local in its debug file: which of the two a
+// symbolizer shows is arbitrary (perf: __memcpy_*, clone3; libdw: __memmove_*, __clone3)
+const ALIASES: Array<[RegExp, string]> = [
+  [/^__memcpy_(\w+_unaligned\w*)$/, '__memmove_$1'],
+  [/^__clone3$/, 'clone3'],
+];
+
+/** One name for a function that has two (ALIASES). */
+export function aliasName(n: string): string {
+  for (const [re, to] of ALIASES) if (re.test(n)) return n.replace(re, to);
+  return n;
+}
+
+/** Chains with aliases named alike and direct recursion folded: f;f;f → f (compare its depth apart). */
+export function foldRecursion(cs: readonly Chain[]): Chain[] {
+  const m = new Map<string, Chain>();
+  for (const c of cs) {
+    const names = c.names.map(aliasName).filter((n, i, v) => n !== v[i - 1]);
+    const k = names.join(';');
+    const have = m.get(k);
+    if (have) have.count += c.count;
+    else m.set(k, { names, count: c.count });
+  }
+  return [...m.values()];
 }
 
 export interface Agreement {

@@ -4,79 +4,37 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildExample, startApp, type DpdkApp } from './dpdk-lab.ts';
+import { dirname, join } from 'node:path';
+import { buildExample, startNsLab, type NsLab } from './dpdk-lab.ts';
+import { startL3fwdAfPacket, type L3fwd } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import type { Session } from '../../src/core/session.ts';
 
 const NAME = `dpdkl${process.pid % 10000}`;
-const G = `${NAME}-g`;
-const S = `${NAME}-s`;
-const SINK_MAC = '02:50:4b:02:00:22';
-let app: DpdkApp | undefined;
-
-const sh = (...argv: string[]): string => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-
-function down(): void {
-  for (const ns of [G, S]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // not there
-    }
-  }
-  for (const dev of [`${NAME}-gr`, `${NAME}-sr`]) {
-    try {
-      execFileSync('ip', ['link', 'del', dev], { stdio: 'ignore' });
-    } catch {
-      // gone with its namespace peer
-    }
-  }
-}
-
-function up(): void {
-  down();
-  sh('ip', 'netns', 'add', G);
-  sh('ip', 'netns', 'add', S);
-  sh('ip', 'link', 'add', `${NAME}-gr`, 'type', 'veth', 'peer', 'name', 'g0', 'netns', G);
-  sh('ip', 'link', 'add', `${NAME}-sr`, 'type', 'veth', 'peer', 'name', 's0', 'netns', S, 'address', SINK_MAC);
-  for (const [ns, dev] of [['', `${NAME}-gr`], ['', `${NAME}-sr`], [G, 'g0'], [S, 's0']] as const) {
-    const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
-    execFileSync(pre[0] ?? 'ethtool', [...pre.slice(1), ...(pre.length ? ['ethtool'] : []), '-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
-    sh(...(ns ? ['ip', '-n', ns] : ['ip']), 'link', 'set', dev, 'up');
-  }
-  for (const dev of [`${NAME}-gr`, `${NAME}-sr`]) sh('sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`);
-  for (const ns of [G, S]) sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
-  sh('ip', '-n', G, 'addr', 'add', '10.202.0.1/24', 'dev', 'g0');
-  sh('ip', '-n', G, 'route', 'add', '198.18.1.0/24', 'via', '10.202.0.254');
-  sh('ip', '-n', G, 'neigh', 'replace', '10.202.0.254', 'lladdr', '02:50:4b:01:00:fe', 'dev', 'g0', 'nud', 'permanent');
-  sh('ip', '-n', S, 'addr', 'add', '198.18.1.2/24', 'dev', 's0');
-}
-
-function sinkRx(): number {
-  return Number(readFileSync(`/sys/class/net/${NAME}-sr/statistics/tx_packets`, 'utf8').trim());
-}
+let lab: NsLab | undefined;
+let app: L3fwd | undefined;
+let tmp = '';
+let built = ''; // buildExample's directory
 
 before(async () => {
   buildTracer();
   const exe = buildExample('l3fwd', (src) => src.replace('.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,', '.offloads = 0,'));
-  up();
-  app = await startApp(exe, [
-    '-l', '0,1', '--no-huge', '-m', '512', '--no-pci', '--file-prefix', `pktpath-${NAME}`,
-    '--vdev', `net_af_packet0,iface=${NAME}-gr,framecnt=8192,qpairs=2`, '--vdev', `net_af_packet1,iface=${NAME}-sr,framecnt=8192,qpairs=2`,
-    '--', '-p', '0x3', '-P', '--config=(0,0,1)', '--parse-ptype', `--eth-dest=1,${SINK_MAC}`,
-  ], /entering main loop on lcore 1/);
+  built = dirname(dirname(dirname(exe))); // DIR/l3fwd/build/l3fwd
+  lab = startNsLab(NAME);
+  app = await startL3fwdAfPacket(exe, lab, `pktpath-${NAME}`);
 });
 
 after(async () => {
   await app?.stop();
-  down();
+  lab?.down();
+  for (const d of [tmp, built]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 test('ethdev:rx:0 and ethdev:tx:1 count what the sink received', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-')), 's.json');
+  tmp = mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-'));
+  const out = join(tmp, 's.json');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER,
     '--stage', 'rx=ethdev:rx:0', '--stage', 'tx=ethdev:tx:1', '--duration', '8', '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
   let err = '';
@@ -89,10 +47,10 @@ test('ethdev:rx:0 and ethdev:tx:1 count what the sink received', async () => {
   });
   const exit = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   await ready;
-  const before0 = sinkRx();
+  const before0 = lab!.sinkRx();
   const n = 20000;
   // 20 kpps for 1 s from the generator namespace: af_packet carries that without loss here
-  execFileSync('ip', ['netns', 'exec', G, 'python3', '-c', [
+  execFileSync('ip', ['netns', 'exec', lab!.gen, 'python3', '-c', [
     'import socket, time',
     's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     `n = ${n}; t0 = time.monotonic()`,
@@ -104,11 +62,11 @@ test('ethdev:rx:0 and ethdev:tx:1 count what the sink received', async () => {
   ].join('\n')]);
   // the sink may lag on this busy machine: wait until its count stops moving
   let last = -1;
-  for (let i = 0; i < 30 && sinkRx() !== last; i++) {
-    last = sinkRx();
+  for (let i = 0; i < 30 && lab!.sinkRx() !== last; i++) {
+    last = lab!.sinkRx();
     await new Promise((r) => setTimeout(r, 300));
   }
-  const sink = sinkRx() - before0;
+  const sink = lab!.sinkRx() - before0;
   assert.equal(await exit, 0, err);
   const s = JSON.parse(readFileSync(out, 'utf8')) as Session;
   const rx = s.stages.find((x) => x.name === 'rx')!;

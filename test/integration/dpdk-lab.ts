@@ -156,22 +156,30 @@ export function startNsLab(name: string, sinkMac = '02:50:4b:02:00:22'): NsLab {
     for (const dev of ports) quiet(['ip', 'link', 'del', dev]);
   };
   const sh = (...argv: string[]): string => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  const up = (): void => {
+    sh('ip', 'netns', 'add', gen);
+    sh('ip', 'netns', 'add', sink);
+    sh('ip', 'link', 'add', ports[0], 'type', 'veth', 'peer', 'name', 'g0', 'netns', gen);
+    sh('ip', 'link', 'add', ports[1], 'type', 'veth', 'peer', 'name', 's0', 'netns', sink, 'address', sinkMac);
+    for (const [ns, dev] of [['', ports[0]], ['', ports[1]], [gen, 'g0'], [sink, 's0']] as const) {
+      const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
+      execFileSync(pre.length ? 'ip' : 'ethtool', [...pre.slice(1), ...(pre.length ? ['ethtool'] : []), '-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
+      sh(...(ns ? ['ip', '-n', ns] : ['ip']), 'link', 'set', dev, 'up');
+    }
+    for (const dev of ports) sh('sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`);
+    for (const ns of [gen, sink]) sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
+    sh('ip', '-n', gen, 'addr', 'add', '10.202.0.1/24', 'dev', 'g0');
+    sh('ip', '-n', gen, 'route', 'add', '198.18.1.0/24', 'via', '10.202.0.254');
+    sh('ip', '-n', gen, 'neigh', 'replace', '10.202.0.254', 'lladdr', '02:50:4b:01:00:fe', 'dev', 'g0', 'nud', 'permanent');
+    sh('ip', '-n', sink, 'addr', 'add', '198.18.1.2/24', 'dev', 's0');
+  };
   down();
-  sh('ip', 'netns', 'add', gen);
-  sh('ip', 'netns', 'add', sink);
-  sh('ip', 'link', 'add', ports[0], 'type', 'veth', 'peer', 'name', 'g0', 'netns', gen);
-  sh('ip', 'link', 'add', ports[1], 'type', 'veth', 'peer', 'name', 's0', 'netns', sink, 'address', sinkMac);
-  for (const [ns, dev] of [['', ports[0]], ['', ports[1]], [gen, 'g0'], [sink, 's0']] as const) {
-    const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
-    execFileSync(pre.length ? 'ip' : 'ethtool', [...pre.slice(1), ...(pre.length ? ['ethtool'] : []), '-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
-    sh(...(ns ? ['ip', '-n', ns] : ['ip']), 'link', 'set', dev, 'up');
+  try {
+    up();
+  } catch (e) {
+    down(); // a half-built lab is not left behind
+    throw e;
   }
-  for (const dev of ports) sh('sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`);
-  for (const ns of [gen, sink]) sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
-  sh('ip', '-n', gen, 'addr', 'add', '10.202.0.1/24', 'dev', 'g0');
-  sh('ip', '-n', gen, 'route', 'add', '198.18.1.0/24', 'via', '10.202.0.254');
-  sh('ip', '-n', gen, 'neigh', 'replace', '10.202.0.254', 'lladdr', '02:50:4b:01:00:fe', 'dev', 'g0', 'nud', 'permanent');
-  sh('ip', '-n', sink, 'addr', 'add', '198.18.1.2/24', 'dev', 's0');
   const rx = (): number => {
     const j = JSON.parse(sh('ip', '-n', sink, '-s', '-j', 'link', 'show', 's0')) as Array<{ stats64: { rx: { packets: number } } }>;
     return j[0]!.stats64.rx.packets;
@@ -182,9 +190,10 @@ export function startNsLab(name: string, sinkMac = '02:50:4b:02:00:22'): NsLab {
 
 /**
  * UDP from the generator namespace to 198.18.1.2 at `pps` for `seconds`, from `flows` source ports
- * (af_packet's fanout spreads flows over a port's queues). Resolves with the packets sent.
+ * (af_packet's fanout spreads flows over a port's queues). Resolves with the packets sent; `signal`
+ * stops the sender early (the promise then rejects).
  */
-export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8): Promise<number> {
+export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8, signal?: AbortSignal): Promise<number> {
   const py = [
     'import socket, time',
     `socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(${flows})]`,
@@ -199,7 +208,8 @@ export function sendUdp(lab: NsLab, pps: number, seconds: number, flows = 8): Pr
     'print(sent)',
   ].join('\n');
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', lab.gen, 'python3', '-c', py], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', lab.gen, 'python3', '-c', py], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}) });
+    c.on('error', reject); // an abort comes here too
     let out = '';
     c.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     c.stderr!.on('data', (b: Buffer) => (out += b.toString()));

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Recorder } from '../../src/tracer/recorder.ts';
 import { symbolizeSession } from '../../src/symbols/symbolize-session.ts';
-import { agreement, largestDifferences, perfChains, perfRecord, sessionChains, type Chain } from '../helpers/perf-compare.ts';
+import { agreement, foldRecursion, largestDifferences, perfChains, perfRecord, sessionChains, type Chain } from '../helpers/perf-compare.ts';
 import { buildL3fwd, startL3fwd, writeUdpPcap, type L3fwd } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer, record, startExecutable, type Target } from './sampler-run.ts';
 
@@ -38,23 +38,6 @@ after(async () => {
   for (const t of targets) t.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-// glibc's memcpy and memmove variants are one function under two symbols at one address; which of
-// the two a symbolizer shows is arbitrary (perf: memcpy, libdw: memmove)
-const alias = (n: string): string => n.replace(/^__memcpy_(\w+_unaligned\w*)$/, '__memmove_$1');
-
-/** Direct recursion folded: f;f;f → f (the depth reported apart); aliases named alike. */
-function foldRecursion(cs: readonly Chain[]): Chain[] {
-  const m = new Map<string, Chain>();
-  for (const c of cs) {
-    const names = c.names.map(alias).filter((n, i, v) => n !== v[i - 1]);
-    const k = names.join(';');
-    const have = m.get(k);
-    if (have) have.count += c.count;
-    else m.set(k, { names, count: c.count });
-  }
-  return [...m.values()];
-}
 
 /** Mean number of `fn` frames per sample, over the samples that have it. */
 function meanDepth(cs: readonly Chain[], fn: string): number {
