@@ -35,6 +35,11 @@ function cpuNs(pid: number): number {
   return sum;
 }
 
+/** Each CPU's steal time so far, in s (/proc/stat; USER_HZ is 100 on Linux). */
+function stealS(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => Number(l.split(/\s+/)[8] ?? 0) / 100);
+}
+
 test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agree with independent counts', async (ctx) => {
   buildTracer();
   lab = await startDemoLab({ burst: 32, fwdArgs: ['--busy-poll'] });
@@ -49,6 +54,7 @@ test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agre
   const stages = ['fwd_rx', 'fwd_parse', 'fwd_route_lookup', 'fwd_rewrite', 'fwd_tx'].map((s) => ({
     name: s, spec: `uprobe:${lab!.fwdBinary}:${s}`,
   }));
+  const steal0 = stealS();
   const cpu0 = cpuNs(lab.fwdPid);
   const t0 = process.hrtime.bigint();
   // (no symbolizing after the recording: it would take this 2-core machine's CPU from the forwarder
@@ -56,6 +62,10 @@ test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agre
   const report = await recordSampledCli(lab.fwdPid, stages, `dpdk:${lab.telemetrySocket}:0:rx`, 999, 8, ['--no-symbolize']);
   const cpu1 = cpuNs(lab.fwdPid);
   const t1 = process.hrtime.bigint();
+  // Time the hypervisor took from a CPU: the scheduler's clock (schedstat) leaves it out, the
+  // task-clock the samples follow does not (seen: 0.703 vs 0.623 while this VM's host faulted in
+  // memory another job had just touched). The largest share any one CPU lost over the span.
+  const stolen = Math.max(0, ...stealS().map((v, i) => (v - (steal0[i] ?? v)) / (Number(t1 - t0) / 1e9)));
   const sent = await traffic;
   assert.ok(sent.sent > pps * 15, `the generator sent ${sent.sent}`);
 
@@ -74,11 +84,13 @@ test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agre
   assert.ok(s.sched_s !== undefined && s.sched_s > 0, `the window's schedstat: ${info}`);
   const windowShare = s.sched_s / s.window_s;
   assert.ok(
-    Math.abs(sampledShare - windowShare) < 0.1 * windowShare,
-    `CPU share from samples ${sampledShare.toFixed(3)} vs schedstat over the window ${windowShare.toFixed(3)}`,
+    Math.abs(sampledShare - windowShare) < 0.1 * windowShare + stolen,
+    `CPU share from samples ${sampledShare.toFixed(3)} vs schedstat over the window ${windowShare.toFixed(3)} (steal: up to ${stolen.toFixed(3)} of a CPU)`,
   );
+  // and the sampler against the task-clock it samples, which steal does not touch
+  assert.ok(s.cpu_s !== undefined && Math.abs(s.samples / s.sample_hz - s.cpu_s) < 0.05 * s.cpu_s, `samples vs task-clock: ${info}`);
   const spanShare = (cpu1 - cpu0) / Number(t1 - t0);
-  assert.ok(spanShare > 0 && spanShare < 1.1 * sampledShare, `schedstat over the whole span ${spanShare.toFixed(3)} vs samples ${sampledShare.toFixed(3)}`);
+  assert.ok(spanShare > 0 && spanShare < 1.1 * sampledShare + stolen, `schedstat over the whole span ${spanShare.toFixed(3)} vs samples ${sampledShare.toFixed(3)}`);
   const attributed = s.stages.reduce((a, x) => a + x.samples, 0);
   ctx.diagnostic(`attributed ${attributed} of ${s.samples} samples: ${s.stages.map((x) => `${x.name} ${x.samples}`).join(', ')}`);
   assert.ok(attributed <= s.samples);
