@@ -202,8 +202,8 @@ export interface SampledStage {
   module: string | null; // basename of its binary; null: any module
   samples: number; // samples whose nearest stage frame from the leaf is this stage
   inclusive_samples: number; // samples with this stage anywhere on the stack
-  /** Additive: the ELF address ranges the stage was matched by (offsets, graph nodes, inlined code), module by
-   * basename; absent when matched by the function's name. */
+  /** Additive: the ELF address ranges the stage was matched by (offsets, graph nodes, inlined code); the module
+   * as resolved (a path or a basename), compared with the frames' by basename; absent when matched by the function's name. */
   ranges?: Array<{ module: string; lo: number; hi: number }>;
   /** Additive: the stage's spec as the user gave it. */
   spec?: string;

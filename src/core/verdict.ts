@@ -41,6 +41,8 @@ export interface StageCost {
   idle_ns_per_packet: number | null;
   /** Sampled mode: the interval of ns_per_packet from the sample count. */
   ci_ns: [number, number] | null;
+  /** Sampled mode: too few samples for its number to stand (see sampled.ts). */
+  too_few_samples?: boolean;
 }
 
 /** Sampled mode: a poll stage whose samples include its idle polling (no busy/idle split): listed, never ranked. */
@@ -115,7 +117,8 @@ function build(mode: Verdict['mode'], costs: StageCost[], below: BelowResolution
   const weakest = ranked[0] ?? null;
   const next = ranked[1] ?? null;
   let gain: Verdict['gain'] = null;
-  if (weakest && next && path > 0) {
+  // A next-worst of too few samples is a number that does not stand (sampled.ts): no gain from it.
+  if (weakest && next && path > 0 && next.too_few_samples !== true) {
     const saved = weakest.ns_per_packet - next.ns_per_packet;
     const newPath = path - saved;
     if (newPath > 0) gain = { saved_ns_per_packet: saved, path_ns_per_packet: newPath, packets_per_s_one_core: 1e9 / newPath, rate_gain: path / newPath - 1 };
@@ -185,6 +188,7 @@ export function sampledVerdict(r: SampledReport): Verdict {
     costs.push({
       name: s.name, ns_per_packet: ns, share: 0, basis: 'sampled', poll: s.poll === true, idle_ns_per_packet: idle,
       ci_ns: [s.ci_low_ns * scale, s.ci_high_ns * scale],
+      too_few_samples: s.too_few_samples === true,
     });
   }
   return build('sampled', costs, [], true, idleIncl);
@@ -238,6 +242,9 @@ export function verdictDetails(v: Verdict): string[] {
       `If ${v.weakest.name} cost as much as ${v.next.name} (${fmtVerdictNs(v.next.ns_per_packet)}/packet), the path would save ` +
         `${fmtVerdictNs(v.gain.saved_ns_per_packet)}/packet: ${fmtRate(v.gain.packets_per_s_one_core)} per core (+${pct(v.gain.rate_gain)}).`,
     );
+  }
+  if (v.weakest && v.next && !v.gain && v.next.too_few_samples === true) {
+    out.push(`The next-worst stage, ${v.next.name}, got too few samples to say what the path would gain if ${v.weakest.name} cost as much.`);
   }
   if (v.separable === false && v.weakest && v.next) out.push(`${v.weakest.name} and ${v.next.name} are within counting noise of each other: record longer or sample faster to tell them apart.`);
   const idle = v.stages.filter((s) => s.idle_ns_per_packet !== null && s.idle_ns_per_packet > 0);

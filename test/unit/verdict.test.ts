@@ -94,6 +94,24 @@ test('sampled mode: the costs and intervals from samples; overlapping intervals 
   assert.equal(sampledVerdict(r).separable, true);
 });
 
+test('sampled mode: a next-worst of too few samples gives no gain, and the details say why', () => {
+  const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
+  const r = {
+    sample_hz: 999, samples: 400, window_s: 1, packets: 1000, packets_source: 'x', packets_per_second: 1000,
+    stages: [
+      { ...base, name: 'tx', samples: 351, ns_per_packet: 1232, ci_low_ns: 1100, ci_high_ns: 1370 },
+      { ...base, name: 'pkt_cls', samples: 1, ns_per_packet: 9, ci_low_ns: 0.2, ci_high_ns: 50, too_few_samples: true },
+    ],
+  } as SampledReport;
+  const v = sampledVerdict(r);
+  assert.equal(v.weakest?.name, 'tx');
+  assert.equal(v.next?.name, 'pkt_cls');
+  assert.equal(v.gain, null);
+  assert.match(verdictDetails(v).join('\n'), /pkt_cls, got too few samples to say what the path would gain/);
+  r.stages[1] = { ...r.stages[1]!, samples: 60, ns_per_packet: 540, too_few_samples: false };
+  assert.ok(sampledVerdict(r).gain, 'with enough samples the gain is stated');
+});
+
 test('sampled mode: a poll stage\'s samples include idle polling: listed with its number, never ranked', () => {
   // the DPDK lab at ~12 kpps: the rx node's samples are mostly empty polls (19 µs/pkt), tx pays a sendto per burst
   const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
