@@ -36,26 +36,15 @@ const Attach = obj({
   first_insn: nullable(str()),
   single_step: bool(),
   warning: nullable(str()),
-  first_bytes: stream.stage.properties.first_bytes,
-  entry_offset: stream.stage.properties.entry_offset,
-  entry_insn: stream.stage.properties.entry_insn,
-  untimed_insns: stream.stage.properties.untimed_insns,
-  untimed_prefix: stream.stage.properties.untimed_prefix,
+  ...Type.Pick(stream.stage, ['first_bytes', 'entry_offset', 'entry_insn', 'untimed_insns', 'untimed_prefix']).properties,
   function: Type.Optional(str()),
   copies: Type.Optional(list(obj({ symbol: str(), address: str(), size: count(), entry: bool() }), 'copies')),
 });
 
-const cal = stream.calibration.properties;
 const Calibration = obj({
-  class: cal.class,
-  method: cal.method,
-  runs: cal.runs,
-  inner_ns: cal.inner_ns,
-  inner_spread_ns: cal.inner_spread_ns,
-  outer_ns: cal.outer_ns,
-  outer_spread_ns: cal.outer_spread_ns,
-  inner_mean_ns: cal.inner_mean_ns,
-  inner_mean_spread_ns: cal.inner_mean_spread_ns,
+  ...Type.Pick(stream.calibration, [
+    'class', 'method', 'runs', 'inner_ns', 'inner_spread_ns', 'outer_ns', 'outer_spread_ns', 'inner_mean_ns', 'inner_mean_spread_ns',
+  ]).properties,
   // a session may say "normal" or a priority it was calibrated at: any string is shown as is
   sched: Type.Optional(str()),
   calibrations: Type.Optional(count()),
@@ -83,15 +72,9 @@ const Stage = obj({
   inside: Type.Optional(list(obj({ parent: count(), calls: nonneg(), sum_ns: nonneg() }), 'parents')),
 });
 
-const fr = stream.frame.properties;
 const Frame = obj({
-  id: fr.id,
-  fn: fr.fn,
-  off: fr.off,
-  module: fr.module,
+  ...Type.Pick(stream.frame, ['id', 'fn', 'off', 'module', 'addr', 'kernel']).properties,
   build_id: nullable(str()),
-  addr: fr.addr,
-  kernel: fr.kernel,
   elf_addr: Type.Optional(nullable(str())),
   // the stream's names plus "debug" (a debug file named it where the session was read)
   named_by: Type.Optional(nullable(str())),

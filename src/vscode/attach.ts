@@ -2,7 +2,7 @@
 // Both accept an argument object ({host, pid, stages, durationSeconds, sampleHz}) that skips the
 // pickers, for tests and keybindings.
 import * as vscode from 'vscode';
-import type { Log } from './log.ts';
+import { errorReporter, type Log } from './log.ts';
 import { basename } from 'node:path';
 import { openTransport } from '../remote/open.ts';
 import type { Transport } from '../remote/transport.ts';
@@ -202,10 +202,7 @@ async function pickStages(
 }
 
 export function registerAttach(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
-  const fail = (msg: string): void => {
-    log.appendLine(`error: ${msg}`);
-    void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', msg));
-  };
+  const fail = errorReporter(log);
   context.subscriptions.push(
     vscode.commands.registerCommand('pktpath.attach', async (arg?: unknown): Promise<string | undefined> => {
       const a = asArgs(arg);

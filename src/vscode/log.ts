@@ -25,3 +25,11 @@ export function createLog(): Log {
     dispose: () => ch.dispose(),
   };
 }
+
+/** Says an error in the log and in an error notification. */
+export function errorReporter(log: Log): (msg: string) => void {
+  return (msg: string): void => {
+    log.appendLine(`error: ${msg}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', msg));
+  };
+}

@@ -14,15 +14,12 @@ import type { Recording } from './recording.ts';
 import { passphraseAsker } from './secrets.ts';
 import { settings } from './settings.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
-import type { Log } from './log.ts';
+import { errorReporter, type Log } from './log.ts';
 
 const LAST_PACKETS_FROM = 'pktpath.lastPacketsFrom';
 
 export function registerProfileSelection(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
-  const fail = (msg: string): void => {
-    log.appendLine(`error: ${msg}`);
-    void vscode.window.showErrorMessage(vscode.l10n.t('Packet Path: {0}', msg));
-  };
+  const fail = errorReporter(log);
   context.subscriptions.push(
     vscode.commands.registerCommand('pktpath.profileSelection', async (arg?: unknown): Promise<string | undefined> => {
       const a = asArgs(arg);

@@ -13,6 +13,7 @@ import { main } from '../../src/cli/main.ts';
 import { StreamDecoder } from '../../src/tracer/decoder.ts';
 import { Recorder } from '../../src/tracer/recorder.ts';
 import { sessionProblem } from '../../src/core/session-schema.ts';
+import { rng } from '../../bench/render-synthetic.ts'; // seeded: a case can be replayed
 
 export type FuzzKind = 'session' | 'stream' | 'argv';
 
@@ -27,18 +28,6 @@ export interface FuzzResult {
   /** cases that ran (a mutation that could not be written is not one) */
   cases: Record<FuzzKind, number>;
   crashes: Crash[];
-}
-
-/** mulberry32: small, seeded, good enough to pick mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const RAW_JS_ERROR = /TypeError|RangeError|ReferenceError|is not a function|is not iterable|Cannot read propert|Cannot convert|Maximum call stack|Invalid typed array|Invalid array length|\bat .*\(.*:\d+:\d+\)/;
