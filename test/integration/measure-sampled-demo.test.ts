@@ -83,14 +83,19 @@ test('sampled mode on the DPDK demo: telemetry packets, CPU time and stages agre
   const sampledShare = s.samples / s.sample_hz / s.window_s;
   assert.ok(s.sched_s !== undefined && s.sched_s > 0, `the window's schedstat: ${info}`);
   const windowShare = s.sched_s / s.window_s;
+  // The task-clock the samples follow runs ahead of schedstat by ~10 µs per time the thread is
+  // switched in (0.245 s over ~21k switch-ins in 7 s; 0.57 s over ~62k on a busier run): the
+  // tracer's shift_bound (timer lateness × switch-ins ÷ CPU time) bounds that (0.38 and 0.94 s).
+  const perSwitch = ((s.shift_bound ?? 0) * (s.cpu_s ?? 0)) / s.window_s;
   assert.ok(
-    Math.abs(sampledShare - windowShare) < 0.1 * windowShare + stolen,
-    `CPU share from samples ${sampledShare.toFixed(3)} vs schedstat over the window ${windowShare.toFixed(3)} (steal: up to ${stolen.toFixed(3)} of a CPU)`,
+    Math.abs(sampledShare - windowShare) < 0.1 * windowShare + stolen + perSwitch,
+    `CPU share from samples ${sampledShare.toFixed(3)} vs schedstat over the window ${windowShare.toFixed(3)} ` +
+      `(steal: up to ${stolen.toFixed(3)} of a CPU; switch-ins: up to ${perSwitch.toFixed(3)})`,
   );
   // and the sampler against the task-clock it samples, which steal does not touch
   assert.ok(s.cpu_s !== undefined && Math.abs(s.samples / s.sample_hz - s.cpu_s) < 0.05 * s.cpu_s, `samples vs task-clock: ${info}`);
   const spanShare = (cpu1 - cpu0) / Number(t1 - t0);
-  assert.ok(spanShare > 0 && spanShare < 1.1 * sampledShare + stolen, `schedstat over the whole span ${spanShare.toFixed(3)} vs samples ${sampledShare.toFixed(3)}`);
+  assert.ok(spanShare > 0 && spanShare < 1.1 * sampledShare + stolen + perSwitch, `schedstat over the whole span ${spanShare.toFixed(3)} vs samples ${sampledShare.toFixed(3)}`);
   const attributed = s.stages.reduce((a, x) => a + x.samples, 0);
   ctx.diagnostic(`attributed ${attributed} of ${s.samples} samples: ${s.stages.map((x) => `${x.name} ${x.samples}`).join(', ')}`);
   assert.ok(attributed <= s.samples);
