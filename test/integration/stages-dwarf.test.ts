@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli-run.ts';
 import { buildL3fwd, startL3fwd, writeUdpPcap, type L3fwd } from '../helpers/l3fwd.ts';
 import { buildReport } from '../../src/core/report.ts';
 import { ROOT, TRACER, buildTracer, startExecutable, type Target } from './sampler-run.ts';
+import { startSshLab } from '../helpers/sshd.ts';
 
 let dir = '';
 let target: Target | undefined;
@@ -119,6 +120,26 @@ test('inline: and lines: stages on a -g build attribute samples as addr2line rea
   assert.ok(p.counts[0]! > 0 && p.counts[1]! > 0, `both stages sampled: ${p.counts}`);
   target.stop();
   target = undefined;
+});
+
+test('over SSH (--host): the host\'s tracer reads the host\'s DWARF; the stage resolves to the same ranges as locally', async () => {
+  const bin = join(dir, 'inline_chain');
+  target = await startExecutable(bin, ['60']);
+  const ssh = await startSshLab();
+  try {
+    const local = await recordSampled(target.pid, [`round=inline:${bin}:mix_round`]);
+    const remote = await recordSampled(target.pid, [`round=inline:${bin}:mix_round`], ['--host', ssh.alias.key, '--ssh-config', ssh.config]);
+    const resolved = (e: string): string | undefined => /stage round: mix_round: \d+ inlined instances, \d+ out-of-line copies, \d+ ranges, \d+ bytes/.exec(e)?.[0];
+    assert.ok(resolved(remote.stderr), `resolved over SSH:\n${remote.stderr}`);
+    assert.equal(resolved(remote.stderr), resolved(local.stderr), 'the same ranges over SSH as locally');
+    assert.equal(remote.s.target.host, ssh.alias.key);
+    const round = remote.s.sampled!.stages[0]!;
+    assert.ok(remote.s.sampled!.samples > 50 && round.samples / remote.s.sampled!.samples > 0.5, `share in round over SSH: ${round.samples} of ${remote.s.sampled!.samples}`);
+  } finally {
+    await ssh.stop();
+    target.stop();
+    target = undefined;
+  }
 });
 
 test('a stripped build\'s inline: stage resolves through its -g build (same build-id)', async () => {
