@@ -38,3 +38,19 @@ export function dpdkPicks(q: DpdkQuery): DpdkPicks {
     : !picks.some((p) => p.picked) ? `none of the ${picks.length} DPDK stages found in process ${q.pid} can be probed` : null;
   return { picks, notes, none };
 }
+
+/**
+ * Where sampled mode should count a DPDK process's packets, as a --packets-from value: with
+ * rte_graph, the node that has processed the most objects so far (rte_graph's own counters: the
+ * packets of the path pass it); else DPDK telemetry of the first rx port, in the process's runtime
+ * directory (`filePrefix` from discovery; DPDK's default is "rte"). null: nothing to count on.
+ */
+export function defaultPacketsFrom(q: DpdkQuery, filePrefix: string | null, runtimeDir = '/var/run/dpdk'): string | null {
+  if (q.nodes.length > 0) {
+    const busiest = q.nodes.reduce((a, n) => (n.objs > a.objs ? n : a), q.nodes[0]!);
+    return `graph:${busiest.name}`;
+  }
+  const rx = q.ports.find((p) => p.dir === 'rx');
+  if (!rx) return null;
+  return `dpdk:${runtimeDir}/${filePrefix ?? 'rte'}/dpdk_telemetry.v2:${rx.port}:rx`;
+}

@@ -1,6 +1,6 @@
 // "Attach to Process…" and "Profile Kernel Path…": pick a host, a process and stages, then record.
-// Both accept an argument object ({host, pid, stages, durationSeconds, sampleHz}) that skips the
-// pickers, for tests and keybindings.
+// Both accept an argument object ({host, pid, stages, durationSeconds, sampleHz}; for DPDK stages
+// also mode: exact|sampled and packetsFrom) that skips the pickers, for tests and keybindings.
 import * as vscode from 'vscode';
 import { errorReporter, type Log } from './log.ts';
 import { basename } from 'node:path';
@@ -21,6 +21,8 @@ import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
+import type { SampledStageOption } from '../tracer/sampled.ts';
+import { chooseDpdkMode } from './dpdk-mode.ts';
 
 /** How long and how fast Attach samples the target to see which functions run. */
 const PRESAMPLE_S = 1;
@@ -227,6 +229,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
         let exe = argString(a, 'binary') ?? null;
         let command: string | null = null;
         let isDpdk: boolean | null = null; // null: discovery did not see the process
+        let filePrefix: string | null = null;
         if (pid === undefined) {
           const p = await pickProcess(transport);
           if (!p) return undefined;
@@ -235,6 +238,7 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
             exe = p.exe;
             command = p.command.join(' ');
             isDpdk = p.dpdk !== null;
+            filePrefix = p.dpdk?.filePrefix ?? null;
           }
         }
         if (!exe) {
@@ -265,24 +269,35 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
         // graph:/ethdev: stages become uprobes as `pktpath record` resolves them; the session keeps the specs
         let stages = picked;
         let specs: ReadonlyMap<string, string> | undefined;
+        let sampled: { packetsFrom: string; byRange: SampledStageOption[] } | undefined;
         try {
           const split = splitStages(picked);
           if (split.dpdk.length > 0) {
             const q = query ?? (await queryDpdk(transport, (await tracerOnHost(transport, cfg.tracerPath || undefined)).path, pid));
+            const how = await chooseDpdkMode(context, a, q, filePrefix);
+            if (!how) return undefined;
             const taken = new Set(split.plain.map((s) => s.slice(0, s.indexOf('='))));
-            const r = resolveDpdkStages(q, split.dpdk, false, 'exact', taken, (l) => log.appendLine(l));
-            stages = [...split.plain, ...r.exact];
-            specs = r.original;
+            const r = resolveDpdkStages(q, split.dpdk, false, how.mode, taken, (l) => log.appendLine(l));
+            if (how.mode === 'sampled') {
+              stages = split.plain;
+              sampled = { packetsFrom: how.packetsFrom, byRange: r.sampled };
+            } else {
+              stages = [...split.plain, ...r.exact];
+              specs = r.original;
+            }
           }
         } catch (e) {
           fail((e as Error).message);
           return undefined;
         }
-        log.appendLine(`attach ${host} pid ${pid} (${exe}): ${stages.join(' ')}`);
+        log.appendLine(`attach ${host} pid ${pid} (${exe}): ${[...stages, ...(sampled?.byRange.map((s) => `${s.name}=${s.spec}`) ?? [])].join(' ')}` +
+          (sampled ? `, sampled, packets from ${sampled.packetsFrom}` : ''));
+        const duration = argNumber(a, 'durationSeconds') ?? cfg.durationSeconds;
+        const hz = argNumber(a, 'sampleHz') ?? cfg.sampleHz;
         result = await recording.run({
           host, pid, stages, transport, command: command ?? exe, ...(specs ? { specs } : {}),
-          durationSeconds: argNumber(a, 'durationSeconds') ?? cfg.durationSeconds,
-          sampleHz: argNumber(a, 'sampleHz') ?? cfg.sampleHz,
+          // sampled mode needs a duration and a rate: 10 s at 999 Hz unless set
+          ...(sampled ? { sampled, durationSeconds: duration > 0 ? duration : 10, sampleHz: hz > 0 ? hz : 999 } : { durationSeconds: duration, sampleHz: hz }),
         });
       } finally {
         await transport.close().catch(() => undefined);

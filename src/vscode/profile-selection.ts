@@ -6,7 +6,6 @@
 import * as vscode from 'vscode';
 import type { Transport } from '../remote/transport.ts';
 import { openTransport } from '../remote/open.ts';
-import { parseCounterSource } from '../tracer/counters.ts';
 import { selectionStage } from '../core/selection-stage.ts';
 import { asArgs, argNumber, argString } from './args.ts';
 import { pickHost, pickProcess, rememberHost } from './attach.ts';
@@ -15,8 +14,7 @@ import { passphraseAsker } from './secrets.ts';
 import { settings } from './settings.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { errorReporter, type Log } from './log.ts';
-
-const LAST_PACKETS_FROM = 'pktpath.lastPacketsFrom';
+import { askPacketsFrom } from './packets-from.ts';
 
 export function registerProfileSelection(context: vscode.ExtensionContext, recording: Recording, log: Log): void {
   const fail = errorReporter(log);
@@ -65,22 +63,14 @@ export function registerProfileSelection(context: vscode.ExtensionContext, recor
           file: editor.document.uri.fsPath, startLine: sel.start.line, endLine: sel.end.line, endCharacter: sel.end.character,
           word, wordIsFunction: word !== null && fns.some((f) => f.name === word),
         }, exe);
-        const last = context.workspaceState.get<string>(LAST_PACKETS_FROM, '');
-        const packetsFrom = argString(a, 'packetsFrom') ?? (await vscode.window.showInputBox({
-          title: vscode.l10n.t('Packet Path: where are {0}\'s packets counted?', stage.spec),
-          placeHolder: 'dev:IFACE[:rx|tx][@NETNS] or dpdk:/var/run/dpdk/PREFIX/dpdk_telemetry.v2[:PORT][:rx|tx]',
-          value: last,
-          validateInput: (v) => {
-            try {
-              parseCounterSource(v.trim());
-              return null;
-            } catch (e) {
-              return (e as Error).message;
-            }
-          },
-        }))?.trim();
+        let packetsFrom: string | undefined;
+        try {
+          packetsFrom = await askPacketsFrom(context, vscode.l10n.t('Packet Path: where are {0}\'s packets counted?', stage.spec), argString(a, 'packetsFrom'));
+        } catch (e) {
+          fail((e as Error).message);
+          return undefined;
+        }
         if (!packetsFrom) return undefined;
-        await context.workspaceState.update(LAST_PACKETS_FROM, packetsFrom);
         log.appendLine(`profile selection: ${host} pid ${pid}: ${stage.name}=${stage.spec}, packets from ${packetsFrom}`);
         const r = await recording.run({
           host, pid, stages: [`${stage.name}=${stage.spec}`], transport, command: exe, sampled: { packetsFrom },

@@ -18,6 +18,7 @@ import { passphraseAsker } from './secrets.ts';
 import { hint, sessionFileName, statusText } from './recording-text.ts';
 import { recordSampledFromEditor } from './sampled-recording.ts';
 import { restoreSpecs } from '../tracer/dpdk-resolve.ts';
+import type { SampledStageOption } from '../tracer/sampled.ts';
 
 export interface RecordingRequest {
   host: string;
@@ -29,8 +30,9 @@ export interface RecordingRequest {
   command?: string | null;
   /** For a transport the caller already opened (Attach discovers processes over it). */
   transport?: Transport;
-  /** Sampled mode (no stage probes; inline: and lines: stages): where packets are counted. */
-  sampled?: { packetsFrom: string };
+  /** Sampled mode (no stage probes; inline: and lines: stages): where packets are counted, and
+   * stages already resolved to address ranges (DPDK). */
+  sampled?: { packetsFrom: string; byRange?: SampledStageOption[] };
   /** Stage name -> the spec to show (graph:NODE) for stages given to the tracer as the uprobes they resolved to. */
   specs?: ReadonlyMap<string, string>;
 }
@@ -150,7 +152,7 @@ export class Recording implements vscode.Disposable {
           if (req.sampled) {
             // sampled mode has no calibration to wait for: it records from the start
             recP = recordSampledFromEditor(transport, {
-              pid: req.pid!, stages: req.stages, packetsFrom: req.sampled.packetsFrom,
+              pid: req.pid!, stages: req.stages, packetsFrom: req.sampled.packetsFrom, ...(req.sampled.byRange ? { byRange: req.sampled.byRange } : {}),
               durationS: req.durationSeconds > 0 ? req.durationSeconds : 10, sampleHz: req.sampleHz > 0 ? Math.round(req.sampleHz) : 999,
             }, abort.signal, this.log);
             ready = true;

@@ -13,10 +13,14 @@ import { TRACER, buildTracer } from './tracer-util.ts';
 import { LocalTransport } from '../../src/remote/local.ts';
 import { discover } from '../../src/remote/discovery.ts';
 import { queryDpdk } from '../../src/tracer/dpdk-query.ts';
-import { dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
+import { defaultPacketsFrom, dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
 import { autoStages } from '../../src/tracer/dpdk-stages.ts';
 import { resolveDpdkStages, restoreSpecs, splitStages } from '../../src/tracer/dpdk-resolve.ts';
 import { recordSession } from '../../src/tracer/record-session.ts';
+import { recordSampled } from '../../src/tracer/sampled.ts';
+import { parseCounterSource } from '../../src/tracer/counters.ts';
+import { sampledReport } from '../../src/core/sampled.ts';
+import { sampledVerdict } from '../../src/core/verdict.ts';
 
 let app: DpdkApp;
 const t = new LocalTransport();
@@ -57,4 +61,29 @@ test('Attach on a graph process pre-selects its nodes and records them as graph:
   assert.deepEqual(s.stages.map((st) => st.spec).sort(), d.picks.map((p) => p.spec).sort());
   const lookup = s.stages.find((st) => st.spec === 'graph:ip4_lookup')!;
   assert.ok(lookup.calls > 0 && lookup.packets > 0, `ip4_lookup: ${lookup.calls} calls, ${lookup.packets} packets`);
+});
+
+test('Attach in sampled mode: the nodes by address range, packets on the busiest node, every node sampled', async () => {
+  const c = (await discover(t)).find((x) => x.pid === app.pid);
+  const q = await queryDpdk(t, TRACER, app.pid);
+  const packetsFrom = defaultPacketsFrom(q, c?.dpdk?.filePrefix ?? null);
+  assert.ok(packetsFrom?.startsWith('graph:'), `a graph process counts on a node: ${packetsFrom}`);
+  const split = splitStages(dpdkPicks(q).picks.map((p) => p.stage));
+  const r = resolveDpdkStages(q, split.dpdk, false, 'sampled', new Set(), () => undefined);
+  assert.equal(r.sampled.length, split.dpdk.length);
+  // what the editor's sampled recording does with Attach's request (src/vscode/sampled-recording.ts)
+  const src = parseCounterSource(packetsFrom!);
+  assert.equal(src.kind, 'graph');
+  const s = await recordSampled(t, {
+    tracer: TRACER, root: true, pid: app.pid, stages: r.sampled, packets: { ...src, pid: app.pid, tracer: TRACER } as typeof src,
+    durationS: 3, sampleHz: 999, intervalMs: 500,
+  });
+  const rep = sampledReport(s);
+  assert.ok(rep && rep.packets > 0, `packets counted on ${packetsFrom}: ${rep?.packets}`);
+  const byName = new Map(rep.stages.map((x) => [x.name, x]));
+  const lookup = [...byName.values()].find((x) => x.symbol === 'graph:ip4_lookup' || x.name === 'ip4_lookup');
+  assert.ok(lookup && lookup.samples > 0, `ip4_lookup sampled: ${rep.stages.map((x) => `${x.name} ${x.samples}`).join(', ')}`);
+  const v = sampledVerdict(rep);
+  console.log(`sampled Attach: ${rep.samples} samples, ${rep.packets} packets on ${packetsFrom}; ${rep.stages.map((x) => `${x.name} ${x.ns_per_packet.toFixed(1)} ns/pkt (${x.samples})`).join(', ')}; weakest ${v.weakest?.name}`);
+  assert.ok(v.weakest, v.reason ?? '');
 });

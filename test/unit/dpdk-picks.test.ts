@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDpdkQuery } from '../../src/tracer/dpdk-query.ts';
-import { dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
+import { defaultPacketsFrom, dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
 import { autoStages } from '../../src/tracer/dpdk-stages.ts';
 import { resolveDpdkStages, restoreSpecs, splitStages } from '../../src/tracer/dpdk-resolve.ts';
 import { parseSession } from '../../src/core/session-io.ts';
@@ -61,4 +61,13 @@ test('picked items resolve to uprobes as the CLI resolves them; the session show
 
 test('a stage the query does not know is refused with what it has', () => {
   assert.throws(() => resolveDpdkStages(q, splitStages(['x=graph:nope']).dpdk, false, 'exact', new Set(), () => undefined), (e: unknown) => e instanceof SpecError && /its nodes: /.test(e.message));
+});
+
+test('sampled mode counts packets on the busiest rte_graph node, else on the first rx port\'s telemetry', () => {
+  assert.equal(defaultPacketsFrom(q, 'x'), 'graph:ethdev_rx-0-0');
+  const fresh = { ...q, nodes: q.nodes.map((n) => ({ ...n, objs: n.name === 'pkt_cls' ? 10 : 0 })) };
+  assert.equal(defaultPacketsFrom(fresh, null), 'graph:pkt_cls');
+  assert.equal(defaultPacketsFrom({ ...q, nodes: [] }, 'l3fwd-7'), 'dpdk:/var/run/dpdk/l3fwd-7/dpdk_telemetry.v2:0:rx');
+  assert.equal(defaultPacketsFrom({ ...q, nodes: [] }, null), 'dpdk:/var/run/dpdk/rte/dpdk_telemetry.v2:0:rx');
+  assert.equal(defaultPacketsFrom({ ...q, nodes: [], ports: q.ports.filter((p) => p.dir === 'tx') }, null), null);
 });
