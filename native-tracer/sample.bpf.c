@@ -298,30 +298,45 @@ static __always_inline void timer_late(struct bpf_perf_event_data *ctx, struct p
 	}
 }
 
-static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
+/* A sample of the target counted, and the lateness of its timer: its stats, or NULL when the sample
+ * is another process's. *t0 is when the program started. */
+static __always_inline struct pktpath_sample_stats *count_sample(struct bpf_perf_event_data *ctx, __u64 id, bool late, __u64 *t0)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct pktpath_sample_stats *st;
 	__u32 zero = 0;
 
 	if (target_tgid > 0 && (__u32)(id >> 32) != (__u32)target_tgid)
-		return 0;
-	__u64 t0 = bpf_ktime_get_ns();
-	int r;
-
+		return NULL;
+	*t0 = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&stats, &zero);
 	if (!st)
-		return 0;
+		return NULL;
 	st->samples++;
 	if (late)
 		timer_late(ctx, st);
+	return st;
+}
+
+/* with the lateness, the time each sample takes from the thread (sampled.ts corrects for it) */
+static __always_inline void count_run(struct pktpath_sample_stats *st, __u64 t0)
+{
+	st->run_ns += bpf_ktime_get_ns() - t0;
+	st->run_n++;
+}
+
+static __always_inline int sample(struct bpf_perf_event_data *ctx, bool late)
+{
+	__u64 id = bpf_get_current_pid_tgid(), t0 = 0;
+	struct pktpath_sample_stats *st = count_sample(ctx, id, late, &t0);
+	int r;
+
+	if (!st)
+		return 0;
 	if (active & 1)
 		r = record(ctx, &stacks1, &counts1, st, id);
 	else
 		r = record(ctx, &stacks0, &counts0, st, id);
-	/* with the lateness, the time each sample takes from the thread (sampled.ts corrects for it) */
-	st->run_ns += bpf_ktime_get_ns() - t0;
-	st->run_n++;
+	count_run(st, t0);
 	return r;
 }
 
@@ -353,49 +368,30 @@ static __always_inline void send_uret_chain(struct bpf_perf_event_data *ctx, __u
  * The program only keeps the sampler's own time, as above. */
 static __always_inline int pass(struct bpf_perf_event_data *ctx, bool late)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pktpath_sample_stats *st;
-	__u32 zero = 0;
+	__u64 id = bpf_get_current_pid_tgid(), t0 = 0;
+	struct pktpath_sample_stats *st = count_sample(ctx, id, late, &t0);
 
-	if (target_tgid > 0 && (__u32)(id >> 32) != (__u32)target_tgid)
-		return 0;
-	__u64 t0 = bpf_ktime_get_ns();
-
-	st = bpf_map_lookup_elem(&stats, &zero);
 	if (!st)
-		return 1;
-	st->samples++;
-	if (late) {
-		timer_late(ctx, st);
+		return 0;
+	if (late)
 		send_uret_chain(ctx, (__u32)id);
-	}
-	st->run_ns += bpf_ktime_get_ns() - t0;
-	st->run_n++;
+	count_run(st, t0);
 	return 1;
 }
 
-SEC("perf_event")
-int pktpath_sample(struct bpf_perf_event_data *ctx)
-{
-	return sample(ctx, false);
-}
+/* The four entry points the loader picks one of by name: with or without the stacks, and "late"
+ * (the timer's lateness read through a kfunc of kernels >= 6.2, so a program of its own that older
+ * kernels never load). */
+#define SAMPLE_ENTRY(name, fn, late)                          \
+	SEC("perf_event")                                     \
+	int name(struct bpf_perf_event_data *ctx)             \
+	{                                                     \
+		return fn(ctx, late);                         \
+	}
 
-SEC("perf_event")
-int pktpath_sample_pass(struct bpf_perf_event_data *ctx)
-{
-	return pass(ctx, false);
-}
-
-SEC("perf_event")
-int pktpath_sample_pass_late(struct bpf_perf_event_data *ctx)
-{
-	return pass(ctx, true);
-}
-
-SEC("perf_event")
-int pktpath_sample_late(struct bpf_perf_event_data *ctx)
-{
-	return sample(ctx, true);
-}
+SAMPLE_ENTRY(pktpath_sample, sample, false)
+SAMPLE_ENTRY(pktpath_sample_late, sample, true)
+SAMPLE_ENTRY(pktpath_sample_pass, pass, false)
+SAMPLE_ENTRY(pktpath_sample_pass_late, pass, true)
 
 char LICENSE[] SEC("license") = "GPL";

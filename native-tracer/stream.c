@@ -189,8 +189,8 @@ void stream_tick(FILE *out, const struct tick_rec *t)
 
 void stream_calibration(FILE *out, const struct calibration_rec *c)
 {
-	fprintf(out, "{\"type\":\"calibration\",\"stage\":%d,\"class\":", c->stage);
-	json_write_strz(out, c->cls);
+	fprintf(out, "{\"type\":\"calibration\",\"stage\":%d", c->stage);
+	str_member(out, ",\"class\":", c->cls);
 	str_member(out, ",\"method\":", c->method);
 	fprintf(out, ",\"runs\":%u,\"inner_ns\":%.1f,\"inner_spread_ns\":%.1f,\"outer_ns\":%.1f,"
 		"\"outer_spread_ns\":%.1f,\"sched\":", c->runs, c->inner_ns, c->inner_spread_ns, c->outer_ns,
