@@ -67,6 +67,11 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     const sym = page.locator('.monaco-editor .view-lines span', { hasText: /^fwd_parse$/ }).first();
     const other = page.locator('.monaco-editor .view-lines span', { hasText: /^uint16_t$/ }).first();
     await sym.waitFor({ timeout: 60000 });
+    // The extension has activated and read the workspace's session when its CodeLens shows: wait
+    // for that (a cold code-server on a busy machine took over 50 s), then hover.
+    const lens = page.locator('.contentWidgets .codelens-decoration, .monaco-editor .codelens-decoration', { hasText: 'packet' }).first();
+    await lens.waitFor({ timeout: 180_000 });
+    say('codelens:', JSON.stringify(await lens.innerText()));
     const hover = page.locator('.monaco-hover:visible', { hasText: 'ns per packet' });
     for (let i = 0; ; i++) {
       // A hover that came back empty (extension still activating) is not recomputed for the same
@@ -91,9 +96,6 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     await shot(page, 'hover.png');
     await hover.screenshot({ path: join(o.shots, 'hover-only.png') });
     screenshots.push(join(o.shots, 'hover-only.png'));
-    const lens = page.locator('.contentWidgets .codelens-decoration, .monaco-editor .codelens-decoration', { hasText: 'packet' }).first();
-    await lens.waitFor({ timeout: 15000 });
-    say('codelens:', JSON.stringify(await lens.innerText()));
 
     // Line heat (on by default): whole-line backgrounds on sampled lines of fwd.c.
     await page.mouse.move(0, 0);
