@@ -23,7 +23,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--force-unchecked-offsets]  (probe a uprobe:BIN:0xADDR that cannot be checked to start an instruction)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]|graph:NODE]
-    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port)
+    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port
+                      and the functions a 1 s sample shows between them)
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
         (default dwarf, 8192), or frame pointers and a stack scan)
@@ -179,7 +180,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
       try {
         const tracer = await tracerOnHost(t, opts.tracer);
         const taken = new Set(ds.plain.map((a) => a.slice(0, a.indexOf('='))));
-        dpdk = await resolveDpdk(t, tracer.path, opts.pid!, ds.dpdk, auto, mode, taken, io);
+        dpdk = await resolveDpdk(t, tracer.path, opts.pid!, ds.dpdk, auto, mode, taken, io, opts.tracer);
       } catch (e) {
         if (e instanceof SpecError) throw new UsageError(e.message);
         throw e;

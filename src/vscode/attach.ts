@@ -16,15 +16,13 @@ import { settings } from './settings.ts';
 import { sshConfigHosts } from './ssh-hosts.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { checkBuildId } from './local-binary.ts';
-import { recordSession, tracerOnHost } from '../tracer/record-session.ts';
+import { tracerOnHost } from '../tracer/record-session.ts';
+import { PRESAMPLE_S, presample } from '../tracer/presample.ts';
 import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
 
-/** How long and how fast Attach samples the target to see which functions run. */
-const PRESAMPLE_S = 1;
-const PRESAMPLE_HZ = 4999;
 
 /** The program's functions that ran in a short CPU sample of the target (no probes), or null when
  * sampling failed (then nothing is pre-selected and the picker says why). */
@@ -33,7 +31,7 @@ async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): 
     const cfg = settings();
     const s = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: sampling process {0} for {1} s to see what runs…', pid, PRESAMPLE_S) },
-      () => recordSession(t, { pid, stages: [], sampleHz: PRESAMPLE_HZ, durationS: PRESAMPLE_S, intervalMs: 500, ...(cfg.tracerPath ? { tracer: cfg.tracerPath } : {}) }),
+      () => presample(t, pid, cfg.tracerPath || undefined),
     );
     const fns = runningFunctions(s, exe);
     log.appendLine(`pre-sample of ${pid}: ${s.samples} samples; running: ${fns.map((f) => `${f.fn}${f.loop ? ' (loop)' : ''} ${f.samples}`).join(', ') || 'none of the program\'s functions'}`);
