@@ -1,10 +1,10 @@
 // The program's functions on a DPDK poller's rx→tx path, from a short CPU sample (no probes): the
-// polling thread's stacks are the ones under the loop that calls the ethdev burst functions (the
-// program's functions on a stack above a burst function's frame); what else of the program runs on
-// those stacks, other than that loop and the burst functions, is on the path. `--auto-stages` adds
+// polling thread's stacks are the ones under the program's callers of the ethdev burst functions
+// (its functions on a stack above a burst function's frame); what of the program runs on those
+// stacks, other than the loop around it all and the burst functions, is on the path. `--auto-stages` adds
 // them as stages when the process runs no rte_graph.
-import type { Frame, Session } from './session.ts';
-import { runningFunctions } from './running.ts';
+import type { Frame, Session, StackSample } from './session.ts';
+import { LOOP_SHARE, runningFunctions } from './running.ts';
 import { cloneBase } from './gcc-clones.ts';
 
 /** At most this many path functions become stages (each exact-mode probe costs every call). */
@@ -18,11 +18,20 @@ export interface BurstFn {
   fn: string | null;
 }
 
+export interface FunctionCopy {
+  symbol: string;
+  /** ELF address of its first byte (the sampled address less the offset in the symbol); null when the frame had none. */
+  start: number | null;
+  samples: number;
+}
+
 export interface PathFunction {
   /** The function (GCC copies folded into their base name, as runningFunctions does). */
   fn: string;
   /** The ELF symbol the sample named (a uprobe takes it); null when no symbol named it. */
   symbol: string | null;
+  /** Each copy of it that ran (by its start in the ELF), most samples first; empty when no symbol named it. */
+  copies: FunctionCopy[];
   samples: number;
   own: number;
 }
@@ -30,10 +39,12 @@ export interface PathFunction {
 export interface PathPick {
   /** Samples of the whole process. */
   samples: number;
-  /** Samples on the polling thread(s): stacks holding a loop function (all stacks when no burst frame was seen). */
+  /** Samples on the polling thread(s): stacks under a burst function's caller (all stacks when no burst frame was seen). */
   pollSamples: number;
   /** How the polling thread was told: by the burst functions' callers, or (none sampled) by runningFunctions' loop share. */
   by: 'burst-callers' | 'loop-share';
+  /** The program's functions seen calling a burst function. */
+  callers: string[];
   /** The loop(s) around the path: never stages. */
   loops: string[];
   /** On the path, most samples first, at most MAX_PATH_FUNCTIONS. */
@@ -62,36 +73,61 @@ export function pathFunctions(s: Session, exe: string, bursts: readonly BurstFn[
   const mod = basename(exe);
   const byId = new Map(s.frames.map((f) => [f.id, f] as const));
   const ours = (f: Frame | undefined): f is Frame => !!f && !f.kernel && !f.inline && basename(f.module) === mod;
-  // the program's callers of a burst function: the loop that polls (and main etc. above it)
-  const loops = new Set<string>();
+  // the program's callers of a burst function: the poll loop (and main etc. above it), or a
+  // wrapper the loop calls (l3fwd's send_burst)
+  const callers = new Set<string>();
   for (const st of s.stacks) {
     if (!(st.count > 0)) continue;
     const at = st.frames.findIndex((id) => { const f = byId.get(id); return !!f && inBurst(f, bursts); });
     if (at < 0) continue;
     for (const id of st.frames.slice(at + 1)) {
       const f = byId.get(id);
-      if (ours(f)) loops.add(cloneBase(f.fn));
+      if (ours(f)) callers.add(cloneBase(f.fn));
     }
   }
-  const by: PathPick['by'] = loops.size > 0 ? 'burst-callers' : 'loop-share';
-  // the polling thread's stacks: under one of those loops (a stats or interrupt thread is not)
-  const poll = loops.size === 0 ? s.stacks : s.stacks.filter((st) => st.frames.some((id) => { const f = byId.get(id); return ours(f) && loops.has(cloneBase(f.fn)); }));
-  const sub: Session = { ...s, stacks: poll };
-  const running = runningFunctions(sub, exe);
-  for (const r of running) if (r.loop) loops.add(r.fn);
-  const symbolOf = new Map<string, string>();
-  for (const f of s.frames) {
-    if (!ours(f) || f.named_by === 'eh_frame' || /\+0x[0-9a-f]+$/i.test(f.fn)) continue;
-    const sym = f.symbol ?? (f.named_by === 'debug' ? null : f.fn);
-    if (sym && !symbolOf.has(cloneBase(f.fn))) symbolOf.set(cloneBase(f.fn), sym);
+  const by: PathPick['by'] = callers.size > 0 ? 'burst-callers' : 'loop-share';
+  // the polling thread's stacks: under one of those callers (a stats or interrupt thread is not)
+  const under = (st: StackSample): boolean => st.frames.some((id) => { const f = byId.get(id); return ours(f) && callers.has(cloneBase(f.fn)); });
+  const poll = callers.size === 0 ? s.stacks : s.stacks.filter(under);
+  const running = runningFunctions({ ...s, stacks: poll }, exe);
+  const reached = poll.reduce((a, st) => a + (st.count > 0 && st.frames.some((id) => ours(byId.get(id))) ? st.count : 0), 0);
+  // the loop: runningFunctions' (main, a loop mostly calling others), or a burst caller on nearly
+  // every polling stack (a loop with its work inlined is the innermost of the program's frames there)
+  const loops = new Set(running.filter((r) => r.loop || (callers.has(r.fn) && r.samples >= LOOP_SHARE * reached)).map((r) => r.fn));
+  // each copy that ran, by its start: a static function of one name can be in several objects
+  // (l3fwd's send_burst.isra.0 in its lpm, em and fib files), and a uprobe by name cannot tell them apart
+  const copies = new Map<string, Map<string, FunctionCopy>>();
+  for (const st of poll) {
+    if (!(st.count > 0)) continue;
+    const seen = new Set<string>();
+    for (const id of st.frames) {
+      const f = byId.get(id);
+      if (!ours(f) || f.named_by === 'eh_frame' || /\+0x[0-9a-f]+$/i.test(f.fn)) continue;
+      const symbol = f.symbol ?? (f.named_by === 'debug' ? null : f.fn);
+      if (!symbol) continue;
+      const ea = f.elf_addr ? parseInt(f.elf_addr, 16) : NaN;
+      const at = Number.isFinite(ea) && f.off >= 0 && ea >= f.off ? ea - f.off : null;
+      const key = `${symbol}@${at ?? '?'}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const base = cloneBase(f.fn);
+      let m = copies.get(base);
+      if (!m) copies.set(base, (m = new Map()));
+      let c = m.get(key);
+      if (!c) m.set(key, (c = { symbol, start: at, samples: 0 }));
+      c.samples += st.count;
+    }
   }
   const burstNames = new Set(bursts.flatMap((b) => (b.fn ? [cloneBase(b.fn)] : [])));
   const path: PathFunction[] = running
     .filter((r) => !loops.has(r.fn) && !burstNames.has(r.fn) && !/\+0x[0-9a-f]+$/i.test(r.fn))
-    .map((r) => ({ fn: r.fn, symbol: symbolOf.get(r.fn) ?? null, samples: r.samples, own: r.own }));
+    .map((r) => {
+      const cs = [...(copies.get(r.fn)?.values() ?? [])].sort((a, b) => b.samples - a.samples || (a.start ?? 0) - (b.start ?? 0));
+      return { fn: r.fn, symbol: cs[0]?.symbol ?? null, copies: cs, samples: r.samples, own: r.own };
+    });
   return {
     samples: s.stacks.reduce((a, st) => a + (st.count > 0 ? st.count : 0), 0),
     pollSamples: poll.reduce((a, st) => a + (st.count > 0 ? st.count : 0), 0),
-    by, loops: [...loops].sort(), functions: path.slice(0, MAX_PATH_FUNCTIONS), dropped: path.slice(MAX_PATH_FUNCTIONS),
+    by, callers: [...callers].sort(), loops: [...loops].sort(), functions: path.slice(0, MAX_PATH_FUNCTIONS), dropped: path.slice(MAX_PATH_FUNCTIONS),
   };
 }

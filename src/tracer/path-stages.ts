@@ -28,7 +28,7 @@ export function addPathStages(pick: PathPick, exe: string, mode: 'exact' | 'samp
     return lines;
   }
   const thread = pick.by === 'burst-callers'
-    ? `the polling thread (${pick.pollSamples} of ${pick.samples} samples under ${pick.loops.join(', ')}, the caller(s) of the burst functions)`
+    ? `the polling thread (${pick.pollSamples} of ${pick.samples} samples under ${pick.callers.join(', ')}, the program's callers of the burst functions; loop: ${pick.loops.join(', ')})`
     : `the process (no burst function sampled: ${pick.pollSamples} samples; loop by share: ${pick.loops.join(', ') || 'none'})`;
   if (pick.functions.length === 0) {
     lines.push(`path: no function of ${exe} other than the loop seen in ${SAMPLE} of ${thread}: what runs between rx and tx is inlined into the loop; the ethdev stages only`);
@@ -37,16 +37,20 @@ export function addPathStages(pick: PathPick, exe: string, mode: 'exact' | 'samp
   lines.push(`path: ${pick.functions.length} function(s) seen in ${SAMPLE} of ${thread}: ${pick.functions.map((f) => f.fn).join(', ')}`);
   const names = new Set([...taken, ...r.original.keys(), ...r.exact.map((s) => s.slice(0, s.indexOf('='))), ...r.sampled.map((s) => s.name)]);
   for (const f of pick.functions) {
-    if (!f.symbol) {
+    if (f.copies.length === 0) {
       lines.push(`  ${f.fn}: ${f.samples} samples, but no ELF symbol names it (inlined everywhere?): skipped`);
       continue;
     }
-    const name = freeName(f.fn, names);
-    names.add(name);
-    const spec = `uprobe:${exe}:${f.symbol}`;
-    lines.push(`  ${name}=${spec}: ${f.samples} samples (${f.own} its own)`);
-    if (mode === 'exact') r.exact.push(`${name}=${spec}`);
-    else r.sampled.push({ name, spec });
+    // by address: a name may have several copies (static functions of one name in several files)
+    for (const c of f.copies) {
+      const name = freeName(f.fn, names);
+      names.add(name);
+      const spec = `uprobe:${exe}:${c.start !== null ? `0x${c.start.toString(16)}` : c.symbol}`;
+      const copies = f.copies.length > 1 ? `, one of ${f.copies.length} copies that ran` : '';
+      lines.push(`  ${name}=${spec}: ${c.symbol}, ${c.samples} of its ${f.samples} samples (${f.own} its own${copies})`);
+      if (mode === 'exact') r.exact.push(`${name}=${spec}`);
+      else r.sampled.push({ name, spec });
+    }
   }
   if (pick.dropped.length) lines.push(`  left out (at most ${pick.functions.length} path stages): ${pick.dropped.map((f) => `${f.fn} (${f.samples})`).join(', ')}`);
   return lines;
