@@ -130,3 +130,36 @@ test('--auto-stages under traffic adds the functions a 1 s sample shows between 
     await sending;
   }
 });
+
+test('--auto-stages --mode sampled under traffic: the path functions are stages by their ranges, with samples', async () => {
+  const stop = new AbortController();
+  const sending = sendUdp(lab!, 20000, 60, 8, stop.signal).catch(() => 0);
+  try {
+    const r = await record(['--auto-stages', '--mode', 'sampled', '--packets-from', `dpdk:${app!.telemetry}:1:tx`, '--duration', '6']);
+    console.log(r.err.split('\n').filter((l) => /^auto-stages: (path|  [A-Za-z0-9_.-]+=uprobe)/.test(l)).join('\n'));
+    assert.equal(r.code, 0, r.err);
+    const added = pathStages(r.err);
+    assert.ok(added.length > 0, r.err);
+    const st = r.session!.sampled!.stages;
+    for (const a of added) {
+      const x = st.find((y) => y.name === a.name);
+      assert.ok(x, `stage ${a.name} is in the sampled session`);
+      // send_burst holds the tx burst stage: its samples under tx count there (samples: nearest stage from the leaf)
+      assert.ok(x.inclusive_samples > 0, `stage ${a.name} (${a.spec}) has ${x.inclusive_samples} samples`);
+    }
+    console.log(`l3fwd --auto-stages --mode sampled: ${st.map((x) => `${x.name} ${x.samples} samples (${x.inclusive_samples} inclusive)`).join(', ')} of ${r.session!.sampled!.samples}`);
+  } finally {
+    stop.abort();
+    await sending;
+  }
+});
+
+test('--auto-stages with no traffic says what the idle poll loop\'s sample shows, and keeps the ethdev stages', async () => {
+  const r = await record(['--auto-stages', '--duration', '2']);
+  const path = r.err.split('\n').filter((l) => /^auto-stages: (path|  [A-Za-z0-9_.-]+=uprobe)/.test(l));
+  console.log(`idle l3fwd:\n${path.join('\n')}`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(path[0] ?? '', /^auto-stages: path: .*a 1 s sample at 999 Hz/);
+  const names = r.session!.stages.map((s) => s.name);
+  for (const n of ['rx0', 'tx0', ...pathStages(r.err).map((a) => a.name)]) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+});
