@@ -17,7 +17,7 @@ import { sshConfigHosts } from './ssh-hosts.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { checkBuildId } from './local-binary.ts';
 import { tracerOnHost } from '../tracer/record-session.ts';
-import { PRESAMPLE_S, presample } from '../tracer/presample.ts';
+import { ATTACH_PRESAMPLE_HZ, PRESAMPLE_S, presample } from '../tracer/presample.ts';
 import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
@@ -31,7 +31,7 @@ async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): 
     const cfg = settings();
     const s = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: sampling process {0} for {1} s to see what runs…', pid, PRESAMPLE_S) },
-      () => presample(t, pid, cfg.tracerPath || undefined),
+      () => presample(t, pid, cfg.tracerPath || undefined, ATTACH_PRESAMPLE_HZ),
     );
     const fns = runningFunctions(s, exe);
     log.appendLine(`pre-sample of ${pid}: ${s.samples} samples; running: ${fns.map((f) => `${f.fn}${f.loop ? ' (loop)' : ''} ${f.samples}`).join(', ') || 'none of the program\'s functions'}`);

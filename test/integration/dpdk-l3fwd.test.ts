@@ -136,7 +136,7 @@ test('--auto-stages --mode sampled under traffic: the path functions are stages 
   const sending = sendUdp(lab!, 20000, 60, 8, stop.signal).catch(() => 0);
   try {
     const r = await record(['--auto-stages', '--mode', 'sampled', '--packets-from', `dpdk:${app!.telemetry}:1:tx`, '--duration', '6']);
-    console.log(r.err.split('\n').filter((l) => /^auto-stages: (path|  [A-Za-z0-9_.-]+=uprobe)/.test(l)).join('\n'));
+    console.log(r.err.split('\n').filter((l) => /^auto-stages: (path| {2}[A-Za-z0-9_.-]+=uprobe)/.test(l)).join('\n'));
     assert.equal(r.code, 0, r.err);
     const added = pathStages(r.err);
     assert.ok(added.length > 0, r.err);
@@ -156,7 +156,7 @@ test('--auto-stages --mode sampled under traffic: the path functions are stages 
 
 test('--auto-stages with no traffic says what the idle poll loop\'s sample shows, and keeps the ethdev stages', async () => {
   const r = await record(['--auto-stages', '--duration', '2']);
-  const path = r.err.split('\n').filter((l) => /^auto-stages: (path|  [A-Za-z0-9_.-]+=uprobe)/.test(l));
+  const path = r.err.split('\n').filter((l) => /^auto-stages: (path| {2}[A-Za-z0-9_.-]+=uprobe)/.test(l));
   console.log(`idle l3fwd:\n${path.join('\n')}`);
   assert.equal(r.code, 0, r.err);
   assert.match(path[0] ?? '', /^auto-stages: path: .*a 1 s sample at 999 Hz/);
