@@ -3,6 +3,7 @@
 // them (core/path-functions.ts); those with an ELF symbol become uprobe: stages (exact mode) or
 // symbol-range stages (sampled mode). What was found and how is said one line each.
 import type { Transport } from '../remote/transport.ts';
+import { targetExe } from '../remote/target-exe.ts';
 import type { Session } from '../core/session.ts';
 import { pathFunctions, type PathPick } from '../core/path-functions.ts';
 import type { DpdkQuery } from './dpdk-query.ts';
@@ -56,15 +57,6 @@ export function addPathStages(pick: PathPick, exe: string, mode: 'exact' | 'samp
   return lines;
 }
 
-/** The target's executable (its own process first: no root needed for the user's own). */
-async function exeOf(t: Transport, pid: number): Promise<string> {
-  let x = await t.exec(['readlink', `/proc/${pid}/exe`]);
-  if (x.code !== 0 || !x.stdout.trim()) x = await t.exec(['readlink', `/proc/${pid}/exe`], { root: true });
-  const exe = x.stdout.trim();
-  if (x.code !== 0 || !exe) throw new Error(`process ${pid}: cannot read its executable: ${x.stderr.trim()}`);
-  return exe;
-}
-
 /**
  * With no rte_graph and at least one started port: samples the target and adds the path functions
  * to `r`. `tracer` is the local tracer binary (recordSession deploys it). A failed sample keeps the
@@ -76,7 +68,7 @@ export async function samplePathStages(
 ): Promise<void> {
   if (q.nodes.length > 0 || q.ports.length === 0) return;
   try {
-    const exe = await exeOf(t, pid);
+    const exe = await targetExe(t, pid);
     const s = await sample(t, pid, tracer);
     const pick = pathFunctions(s, exe, q.ports.map((p) => p.burst));
     for (const l of addPathStages(pick, exe, mode, taken, r)) say(`auto-stages: ${l}`);

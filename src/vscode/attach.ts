@@ -22,7 +22,7 @@ import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
-
+import { targetExe } from '../remote/target-exe.ts';
 
 /** The program's functions that ran in a short CPU sample of the target (no probes), or null when
  * sampling failed (then nothing is pre-selected and the picker says why). */
@@ -236,12 +236,10 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           }
         }
         if (!exe) {
-          // The user's own process needs no root (the tracer may run with capabilities, without sudo).
-          let r = await transport.exec(['readlink', `/proc/${pid}/exe`]);
-          if (r.code !== 0 || !r.stdout.trim()) r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
-          exe = r.stdout.trim();
-          if (r.code !== 0 || !exe) {
-            fail(`process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);
+          try {
+            exe = await targetExe(transport, pid);
+          } catch (e) {
+            fail(`process ${pid} on ${host} is not running (or not readable): ${(e as Error).message}. Pick it again.`);
             return undefined;
           }
         }
