@@ -103,8 +103,8 @@ export function pathFunctions(s: Session, exe: string, bursts: readonly BurstFn[
     for (const id of st.frames) {
       const f = byId.get(id);
       if (!ours(f) || f.named_by === 'eh_frame' || /\+0x[0-9a-f]+$/i.test(f.fn)) continue;
-      const symbol = f.symbol ?? (f.named_by === 'debug' ? null : f.fn);
-      if (!symbol) continue;
+      // an out-of-line frame is at a symbol: `symbol` when a debug file renamed it, else its name
+      const symbol = f.symbol ?? f.fn;
       const ea = f.elf_addr ? parseInt(f.elf_addr, 16) : NaN;
       const at = Number.isFinite(ea) && f.off >= 0 && ea >= f.off ? ea - f.off : null;
       const key = `${symbol}@${at ?? '?'}`;

@@ -123,3 +123,9 @@ test(`at most ${MAX_PATH_FUNCTIONS} path functions; the rest are named as left o
   assert.deepEqual(p.dropped.map((f) => f.fn), [`f${MAX_PATH_FUNCTIONS}`, `f${MAX_PATH_FUNCTIONS + 1}`]);
   assert.match(addPathStages(p, EXE, 'exact', new Set(), resolved()).at(-1)!, /left out \(at most 8 path stages\): f8 \(12\), f9 \(11\)/);
 });
+
+test('frames a debug file named keep their ELF symbol: `symbol` when renamed, else the name', () => {
+  const frames = FRAMES.map((f) => (f.id === 7 ? { ...f, named_by: 'debug' } : f.id === 6 ? { ...f, fn: 'send_burst', named_by: 'debug', symbol: 'send_burst.isra.0' } : f));
+  const p = pathFunctions({ ...l3fwdSample(), frames }, EXE, BURSTS);
+  assert.deepEqual(p.functions.map((f) => [f.fn, f.symbol, f.copies[0]?.start]), [['send_burst', 'send_burst.isra.0', 0x63b0], ['lpm_cb_parse_ptype', 'lpm_cb_parse_ptype', 0x12300]]);
+});
