@@ -32,6 +32,8 @@ export interface PathFunction {
   symbol: string | null;
   /** Each copy of it that ran (by its start in the ELF), most samples first; empty when no symbol named it. */
   copies: FunctionCopy[];
+  /** Seen only as code inlined into another function (DWARF inline frames): no symbol, no call to probe. */
+  inlined: boolean;
   samples: number;
   own: number;
 }
@@ -85,6 +87,18 @@ export function pathFunctions(s: Session, exe: string, bursts: readonly BurstFn[
       if (ours(f)) callers.add(cloneBase(f.fn));
     }
   }
+  // inlined into a caller above a burst frame: the burst call itself (rte_eth_rx_burst), not a stage
+  const wrappers = new Set<string>();
+  for (const st of s.stacks) {
+    const at = st.count > 0 ? st.frames.findIndex((id) => { const f = byId.get(id); return !!f && inBurst(f, bursts); }) : -1;
+    for (const id of at < 0 ? [] : st.frames.slice(at + 1)) {
+      const f = byId.get(id);
+      if (f?.inline && basename(f.module) === mod) wrappers.add(cloneBase(f.fn));
+    }
+  }
+  const inlinedOnly = new Set<string>();
+  const outOfLine = new Set<string>();
+  for (const f of s.frames) if (!f.kernel && basename(f.module) === mod) (f.inline ? inlinedOnly : outOfLine).add(cloneBase(f.fn));
   const by: PathPick['by'] = callers.size > 0 ? 'burst-callers' : 'loop-share';
   // the polling thread's stacks: under one of those callers (a stats or interrupt thread is not)
   const under = (st: StackSample): boolean => st.frames.some((id) => { const f = byId.get(id); return ours(f) && callers.has(cloneBase(f.fn)); });
@@ -120,10 +134,10 @@ export function pathFunctions(s: Session, exe: string, bursts: readonly BurstFn[
   }
   const burstNames = new Set(bursts.flatMap((b) => (b.fn ? [cloneBase(b.fn)] : [])));
   const path: PathFunction[] = running
-    .filter((r) => !loops.has(r.fn) && !burstNames.has(r.fn) && !/\+0x[0-9a-f]+$/i.test(r.fn))
+    .filter((r) => !loops.has(r.fn) && !burstNames.has(r.fn) && !wrappers.has(r.fn) && !/\+0x[0-9a-f]+$/i.test(r.fn))
     .map((r) => {
       const cs = [...(copies.get(r.fn)?.values() ?? [])].sort((a, b) => b.samples - a.samples || (a.start ?? 0) - (b.start ?? 0));
-      return { fn: r.fn, symbol: cs[0]?.symbol ?? null, copies: cs, samples: r.samples, own: r.own };
+      return { fn: r.fn, symbol: cs[0]?.symbol ?? null, copies: cs, inlined: cs.length === 0 && inlinedOnly.has(r.fn) && !outOfLine.has(r.fn), samples: r.samples, own: r.own };
     });
   return {
     samples: s.stacks.reduce((a, st) => a + (st.count > 0 ? st.count : 0), 0),

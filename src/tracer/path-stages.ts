@@ -6,6 +6,7 @@ import type { Transport } from '../remote/transport.ts';
 import { targetExe } from '../remote/target-exe.ts';
 import type { Session } from '../core/session.ts';
 import { pathFunctions, type PathPick } from '../core/path-functions.ts';
+import { parseDwarfStage } from '../symbols/stage-ranges.ts';
 import type { DpdkQuery } from './dpdk-query.ts';
 import type { ResolvedDpdk } from './dpdk-resolve.ts';
 import { PRESAMPLE_HZ, PRESAMPLE_S, presample } from './presample.ts';
@@ -38,8 +39,22 @@ export function addPathStages(pick: PathPick, exe: string, mode: 'exact' | 'samp
   lines.push(`path: ${pick.functions.length} function(s) seen in ${SAMPLE} of ${thread}: ${pick.functions.map((f) => f.fn).join(', ')}`);
   const names = new Set([...taken, ...r.original.keys(), ...r.exact.map((s) => s.slice(0, s.indexOf('='))), ...r.sampled.map((s) => s.name)]);
   for (const f of pick.functions) {
+    if (f.copies.length === 0 && f.inlined && mode === 'sampled') {
+      // its code inside the loop, by DWARF: every place it was inlined (stage-ranges.ts)
+      const name = freeName(f.fn, names);
+      names.add(name);
+      const spec = `inline:${exe}:${f.fn}`;
+      try {
+        r.dwarf.push(parseDwarfStage(name, spec));
+      } catch (e) {
+        lines.push(`  ${f.fn}: ${f.samples} samples, inlined, but ${(e as Error).message}: skipped`);
+        continue;
+      }
+      lines.push(`  ${name}=${spec}: ${f.samples} samples (${f.own} its own), inlined: its code by DWARF`);
+      continue;
+    }
     if (f.copies.length === 0) {
-      lines.push(`  ${f.fn}: ${f.samples} samples, but no ELF symbol names it (inlined everywhere?): skipped`);
+      lines.push(`  ${f.fn}: ${f.samples} samples, but no ELF symbol names it (${f.inlined ? 'inlined: an inline: stage in --mode sampled' : 'inlined everywhere?'}): skipped`);
       continue;
     }
     // by address: a name may have several copies (static functions of one name in several files)
@@ -64,12 +79,15 @@ export function addPathStages(pick: PathPick, exe: string, mode: 'exact' | 'samp
  */
 export async function samplePathStages(
   t: Transport, pid: number, tracer: string | undefined, q: DpdkQuery, mode: 'exact' | 'sampled', taken: ReadonlySet<string>, r: ResolvedDpdk, say: (line: string) => void,
+  symbolize?: (s: Session) => Promise<Session>,
   sample: (t: Transport, pid: number, tracer?: string) => Promise<Session> = presample,
 ): Promise<void> {
   if (q.nodes.length > 0 || q.ports.length === 0) return;
   try {
     const exe = await targetExe(t, pid);
-    const s = await sample(t, pid, tracer);
+    let s = await sample(t, pid, tracer);
+    // sampled mode takes inlined code as inline: stages: the sample's inline frames come from DWARF
+    if (mode === 'sampled' && symbolize) s = await symbolize(s);
     const pick = pathFunctions(s, exe, q.ports.map((p) => p.burst));
     for (const l of addPathStages(pick, exe, mode, taken, r)) say(`auto-stages: ${l}`);
   } catch (e) {

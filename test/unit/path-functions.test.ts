@@ -65,14 +65,23 @@ test('the polling thread is under the burst functions\' callers; the loop and PL
   assert.deepEqual(p.functions[0]!.copies, [{ symbol: 'send_burst.isra.0', start: 0x63b0, samples: 30 }]);
 });
 
-test('a function inlined into the loop (a DWARF inline frame) has no symbol: said and skipped', () => {
-  const p = pathFunctions(l3fwdSample([{ frames: [12, 3, 4, 5], count: 40 }]), EXE, BURSTS);
+test('code inlined into the loop (DWARF inline frames): skipped in exact mode, an inline: stage in sampled mode', () => {
+  // rte_eth_rx_burst inlined above the PMD's rx: the burst call itself, never a stage
+  const frames = [...FRAMES, fr(13, 'rte_eth_rx_burst', EXE, 0x5a10, 0, { inline: true, named_by: 'debug' })];
+  const sample = { ...l3fwdSample([{ frames: [12, 3, 4, 5], count: 40 }, { frames: [1, 13, 3, 4, 5], count: 50 }]), frames };
+  const p = pathFunctions(sample, EXE, BURSTS);
+  assert.ok(!p.functions.some((f) => f.fn === 'rte_eth_rx_burst'), p.functions.map((f) => f.fn).join());
   const lpm = p.functions.find((f) => f.fn === 'rte_lpm_lookup');
-  assert.ok(lpm && lpm.copies.length === 0 && lpm.symbol === null);
+  assert.ok(lpm && lpm.copies.length === 0 && lpm.symbol === null && lpm.inlined);
   const r = resolved();
   const lines = addPathStages(p, EXE, 'exact', new Set(), r);
-  assert.match(lines.join('\n'), /rte_lpm_lookup: 40 samples, but no ELF symbol names it \(inlined everywhere\?\): skipped/);
+  assert.match(lines.join('\n'), /rte_lpm_lookup: 40 samples, but no ELF symbol names it \(inlined: an inline: stage in --mode sampled\): skipped/);
   assert.ok(!r.exact.some((s) => s.startsWith('rte_lpm_lookup=')));
+  const sm = resolved();
+  const sl = addPathStages(p, EXE, 'sampled', new Set(), sm);
+  assert.deepEqual(sm.dwarf.map((d) => [d.name, d.spec, d.kind]), [['rte_lpm_lookup', `inline:${EXE}:rte_lpm_lookup`, 'inline']]);
+  assert.match(sl.join('\n'), /^ {2}rte_lpm_lookup=inline:\S+:rte_lpm_lookup: 40 samples \(40 its own\), inlined: its code by DWARF$/m);
+  assert.ok(!sm.sampled.some((x) => x.name === 'rte_lpm_lookup'));
 });
 
 test('no burst function sampled: the loop by its share, over the whole process', () => {
@@ -85,7 +94,7 @@ test('no burst function sampled: the loop by its share, over the whole process',
 
 function resolved(): ResolvedDpdk {
   return {
-    exact: ['rx0=uprobe:x:0x38e0:packets=ret'], sampled: [{ name: 'rx0', spec: 'ethdev:rx:0' }],
+    exact: ['rx0=uprobe:x:0x38e0:packets=ret'], sampled: [{ name: 'rx0', spec: 'ethdev:rx:0' }], dwarf: [],
     original: new Map([['rx0', 'ethdev:rx:0'], ['tx0', 'ethdev:tx:0']]), query: { pid: 1, nodes: [], ports: [] } as unknown as DpdkQuery,
   };
 }
