@@ -117,10 +117,13 @@ export function pathFunctions(s: Session, exe: string, bursts: readonly BurstFn[
     for (const id of st.frames) {
       const f = byId.get(id);
       if (!ours(f) || f.named_by === 'eh_frame' || /\+0x[0-9a-f]+$/i.test(f.fn)) continue;
-      // an out-of-line frame is at a symbol: `symbol` when a debug file renamed it, else its name
-      const symbol = f.symbol ?? f.fn;
+      // an out-of-line frame is at a symbol: the tracer's (kept when a debug file renamed the frame),
+      // else `symbol` when a debug file renamed it, else its name; the offset is from that start
+      const byTracer = f.tracer && (f.tracer.named_by === 'symtab' || f.tracer.named_by === 'dynsym') ? f.tracer : null;
+      const symbol = byTracer?.fn ?? f.symbol ?? f.fn;
+      const off = byTracer?.off ?? f.off;
       const ea = f.elf_addr ? parseInt(f.elf_addr, 16) : NaN;
-      const at = Number.isFinite(ea) && f.off >= 0 && ea >= f.off ? ea - f.off : null;
+      const at = Number.isFinite(ea) && off >= 0 && ea >= off ? ea - off : null;
       const key = `${symbol}@${at ?? '?'}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -86,8 +86,8 @@ export async function samplePathStages(
   try {
     const exe = await targetExe(t, pid);
     let s = await sample(t, pid, tracer);
-    // sampled mode takes inlined code as inline: stages: the sample's inline frames come from DWARF
-    if (mode === 'sampled' && symbolize) s = await symbolize(s);
+    // inline frames come from DWARF: sampled mode makes inline: stages of them, exact mode says it skips them
+    if (symbolize) s = await symbolize(s);
     const pick = pathFunctions(s, exe, q.ports.map((p) => p.burst));
     for (const l of addPathStages(pick, exe, mode, taken, r)) say(`auto-stages: ${l}`);
   } catch (e) {

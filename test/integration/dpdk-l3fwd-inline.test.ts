@@ -63,3 +63,23 @@ test('sampled --auto-stages on a -g l3fwd: code inlined into the poll loop becom
   }
   console.log(`-g l3fwd --auto-stages --mode sampled: ${st.map((x) => `${x.name} ${x.samples} (${x.inclusive_samples} inclusive)`).join(', ')} of ${s.sampled!.samples} samples`);
 });
+
+test('exact --auto-stages on a -g l3fwd: code inlined into the loop is named and skipped (no call to probe)', async () => {
+  const out = join(tmp || (tmp = mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-inline-'))), 'exact.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER,
+    '--auto-stages', '--duration', '2', '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  const lines = err.split('\n').filter((l) => /^auto-stages: (path| {2}\S)/.test(l));
+  console.log(lines.join('\n'));
+  assert.equal(code, 0, err);
+  // idle or not, the poll loop reads the TSC on every pass (rte_rdtsc, inlined): the sample sees it
+  assert.ok(lines.some((l) => /^auto-stages: {3}\S+: \d+ samples, but no ELF symbol names it \(inlined: an inline: stage in --mode sampled\): skipped$/.test(l)), err);
+  assert.ok(!/=inline:/.test(err), 'no inline: stage in exact mode');
+  const s = JSON.parse(readFileSync(out, 'utf8')) as Session;
+  for (const m of err.matchAll(/^auto-stages: {3}([A-Za-z0-9_.-]+)=uprobe:/gm)) {
+    const st = s.stages.find((x) => x.name === m[1]);
+    assert.ok(st && st.calls > 0, `${m[1]}: ${st?.calls} calls`);
+  }
+});

@@ -134,7 +134,8 @@ test(`at most ${MAX_PATH_FUNCTIONS} path functions; the rest are named as left o
 });
 
 test('frames a debug file named keep their ELF symbol: `symbol` when renamed, else the name', () => {
-  const frames = FRAMES.map((f) => (f.id === 7 ? { ...f, named_by: 'debug' } : f.id === 6 ? { ...f, fn: 'send_burst', named_by: 'debug', symbol: 'send_burst.isra.0' } : f));
+  const frames = FRAMES.map((f) => (f.id === 7 ? { ...f, named_by: 'debug' }
+    : f.id === 6 ? { ...f, fn: 'send_burst', off: 0x4, named_by: 'debug', symbol: 'send_burst.isra.0', tracer: { fn: 'send_burst.isra.0', off: 0x10, named_by: 'symtab' } } : f));
   const p = pathFunctions({ ...l3fwdSample(), frames }, EXE, BURSTS);
   assert.deepEqual(p.functions.map((f) => [f.fn, f.symbol, f.copies[0]?.start]), [['send_burst', 'send_burst.isra.0', 0x63b0], ['lpm_cb_parse_ptype', 'lpm_cb_parse_ptype', 0x12300]]);
 });
