@@ -23,7 +23,8 @@ export const RECORD_USAGE = `pktpath record (--pid PID | --kernel) --stage NAME=
     [--force-unchecked-offsets]  (probe a uprobe:BIN:0xADDR that cannot be checked to start an instruction)
     [--netns NAME|PATH|INODE]  (skb-keyed tracepoint stages count only that namespace's packets)
     [--mode exact|sampled] [--packets-from dev:IFACE[:rx|tx][@NETNS]|dpdk:SOCKET[:PORT][:rx|tx]|graph:NODE]
-    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port)
+    [--auto-stages]  (a DPDK target: one stage per rte_graph node, else ethdev rx/tx per port
+                      and the functions a 1 s sample shows between them)
     [--no-bpf]  (sampled mode: sample through perf rings, as the tracer does where BPF is not permitted)
     [--unwind dwarf|fp] [--stack-bytes N]  (sampled stacks: DWARF CFI over N bytes of stack copied per sample
         (default dwarf, 8192), or frame pointers and a stack scan)
@@ -179,7 +180,11 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
       try {
         const tracer = await tracerOnHost(t, opts.tracer);
         const taken = new Set(ds.plain.map((a) => a.slice(0, a.indexOf('='))));
-        dpdk = await resolveDpdk(t, tracer.path, opts.pid!, ds.dpdk, auto, mode, taken, io);
+        // the pre-sample's inline frames (sampled mode's inline: stages) are named here, as the session's are
+        const symbolize = (s: Session): Promise<Session> => symbolizeForCli(s, values, io, {
+          ...(values.host === undefined && values.tracer !== undefined ? { tracer: values.tracer } : {}), quiet: true,
+        });
+        dpdk = await resolveDpdk(t, tracer.path, opts.pid!, ds.dpdk, auto, mode, taken, io, opts.tracer, symbolize);
       } catch (e) {
         if (e instanceof SpecError) throw new UsageError(e.message);
         throw e;
@@ -187,7 +192,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
       opts.stages = [...ds.plain, ...dpdk.exact];
     }
     const recorded = mode === 'sampled'
-      ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values, byRange: dpdk?.sampled ?? [] })
+      ? await recordSampledMode(t, opts, values['packets-from']!, abort.signal, io, values['no-bpf'] === true, { dwarf: split.dwarf, order: values.stage ?? [], symbols: values, byRange: dpdk?.sampled ?? [], found: dpdk?.dwarf ?? [] })
       : await recordExact(t, { ...opts, killSignal: kill.signal }, abort.signal, io, values.quiet === true);
     if (typeof recorded === 'number') return recorded;
     const shown = dpdk ? restoreSpecs(recorded, dpdk.original) : recorded;
@@ -257,7 +262,7 @@ async function recordExact(t: Transport, opts: RecordOptions, signal: AbortSigna
 
 async function recordSampledMode(
   t: Transport, opts: RecordOptions, packetsFrom: string, signal: AbortSignal, io: Io, noBpf: boolean,
-  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues; byRange: SampledStageOption[] },
+  d: { dwarf: DwarfStage[]; order: string[]; symbols: SymbolValues; byRange: SampledStageOption[]; found: DwarfStage[] },
 ): Promise<Session> {
   // Sampled mode's module; loaded lazily so exact mode never depends on it.
   let mod: typeof import('../tracer/sampled.ts');
@@ -284,6 +289,15 @@ async function recordSampledMode(
   const byName = new Map([...stages, ...(await resolveSampledDwarfStages(t, tracer.path, d.dwarf, d.symbols, io)), ...d.byRange].map((s) => [s.name, s]));
   const ordered = d.order.map((text) => byName.get(text.slice(0, text.indexOf('='))) ?? byName.get(text)).filter((s) => s !== undefined);
   for (const s of d.byRange) if (!ordered.includes(s)) ordered.push(s); // --auto-stages: in the order found
+  // --auto-stages' inline: stages, after them; one that does not resolve is left out, not fatal
+  for (const st of d.found) {
+    try {
+      ordered.push(...(await resolveSampledDwarfStages(t, tracer.path, [st], d.symbols, io)));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      io.err(`auto-stages: path: ${st.name}=${st.spec} left out: ${e.message}`);
+    }
+  }
   io.err(`sampled mode: ${opts.sampleHz ?? 999} Hz for ${opts.durationS} s, packets from ${packetsFrom}`);
   return mod.recordSampled(
     t,

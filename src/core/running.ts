@@ -6,7 +6,7 @@
 // as the caller of other functions of the program, and
 // so is main (the entry point: a loop written inside it is the whole program, not a stage; the
 // uretprobe trampoline of a probed stage hides main from the stacks under it, so the share alone
-// would not always tell).
+// would not always tell). A PLT stub (`f@plt`) is the way to a library's function, not one of the program's.
 import type { Session } from './session.ts';
 import { isProbeFrame } from './probe-frames.ts';
 import { cloneBase } from './gcc-clones.ts';
@@ -32,7 +32,7 @@ function basename(p: string): string {
 export function runningFunctions(s: Session, exe: string): RunningFunction[] {
   const mod = basename(exe);
   const ours = new Map<number, string>();
-  for (const f of s.frames) if (!f.kernel && basename(f.module) === mod && !isProbeFrame(f) && !/^0x[0-9a-f]+$/i.test(f.fn)) ours.set(f.id, cloneBase(f.fn));
+  for (const f of s.frames) if (!f.kernel && basename(f.module) === mod && !isProbeFrame(f) && !/^0x[0-9a-f]+$/i.test(f.fn) && !f.fn.endsWith('@plt')) ours.set(f.id, cloneBase(f.fn));
   const by = new Map<string, RunningFunction>();
   let reached = 0;
   for (const st of s.stacks) {

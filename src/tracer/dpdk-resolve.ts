@@ -6,6 +6,7 @@ import type { SampledStageOption } from './sampled.ts';
 import type { DpdkQuery } from './dpdk-query.ts';
 import { autoStages, isDpdkSpec, parseDpdkSpec, resolveDpdkStage } from './dpdk-stages.ts';
 import { SpecError } from './spec.ts';
+import type { DwarfStage } from '../symbols/stage-ranges.ts';
 
 export interface SplitStages {
   /** Stages the tracer takes as they are. */
@@ -34,6 +35,8 @@ export interface ResolvedDpdk {
   exact: string[];
   /** Sampled mode: stages by address range. */
   sampled: SampledStageOption[];
+  /** Sampled mode: `inline:` stages --auto-stages found (code inlined into the poll loop), resolved from DWARF. */
+  dwarf: DwarfStage[];
   /** Stage name -> the spec the user gave (or auto-stages chose), for the session. */
   original: Map<string, string>;
   query: DpdkQuery;
@@ -55,7 +58,7 @@ export function resolveDpdkStages(
     }
     if (a.stages.length === 0) throw new SpecError(`--auto-stages: nothing found in process ${q.pid}`);
   }
-  const out: ResolvedDpdk = { exact: [], sampled: [], original: new Map(), query: q };
+  const out: ResolvedDpdk = { exact: [], sampled: [], dwarf: [], original: new Map(), query: q };
   for (const w of wanted) {
     const r = resolveDpdkStage(w.name, w.spec, q);
     say(`stage ${w.name}: ${w.spec} is ${r.found}`);

@@ -16,17 +16,15 @@ import { settings } from './settings.ts';
 import { sshConfigHosts } from './ssh-hosts.ts';
 import { workspaceCFunctions } from './workspace-functions.ts';
 import { checkBuildId } from './local-binary.ts';
-import { recordSession, tracerOnHost } from '../tracer/record-session.ts';
+import { tracerOnHost } from '../tracer/record-session.ts';
+import { ATTACH_PRESAMPLE_HZ, PRESAMPLE_S, presample } from '../tracer/presample.ts';
 import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
 import type { SampledStageOption } from '../tracer/sampled.ts';
 import { chooseDpdkMode } from './dpdk-mode.ts';
-
-/** How long and how fast Attach samples the target to see which functions run. */
-const PRESAMPLE_S = 1;
-const PRESAMPLE_HZ = 4999;
+import { targetExe } from '../remote/target-exe.ts';
 
 /** The program's functions that ran in a short CPU sample of the target (no probes), or null when
  * sampling failed (then nothing is pre-selected and the picker says why). */
@@ -35,7 +33,7 @@ async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): 
     const cfg = settings();
     const s = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: sampling process {0} for {1} s to see what runs…', pid, PRESAMPLE_S) },
-      () => recordSession(t, { pid, stages: [], sampleHz: PRESAMPLE_HZ, durationS: PRESAMPLE_S, intervalMs: 500, ...(cfg.tracerPath ? { tracer: cfg.tracerPath } : {}) }),
+      () => presample(t, pid, cfg.tracerPath || undefined, ATTACH_PRESAMPLE_HZ),
     );
     const fns = runningFunctions(s, exe);
     log.appendLine(`pre-sample of ${pid}: ${s.samples} samples; running: ${fns.map((f) => `${f.fn}${f.loop ? ' (loop)' : ''} ${f.samples}`).join(', ') || 'none of the program\'s functions'}`);
@@ -242,12 +240,10 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
           }
         }
         if (!exe) {
-          // The user's own process needs no root (the tracer may run with capabilities, without sudo).
-          let r = await transport.exec(['readlink', `/proc/${pid}/exe`]);
-          if (r.code !== 0 || !r.stdout.trim()) r = await transport.exec(['readlink', `/proc/${pid}/exe`], { root: true });
-          exe = r.stdout.trim();
-          if (r.code !== 0 || !exe) {
-            fail(`process ${pid} on ${host} is not running (or not readable): ${r.stderr.trim()}. Pick it again.`);
+          try {
+            exe = await targetExe(transport, pid);
+          } catch (e) {
+            fail(`process ${pid} on ${host} is not running (or not readable): ${(e as Error).message}. Pick it again.`);
             return undefined;
           }
         }

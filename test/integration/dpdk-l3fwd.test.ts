@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildExample, startNsLab, type NsLab } from './dpdk-lab.ts';
+import { buildExample, sendUdp, startNsLab, type NsLab } from './dpdk-lab.ts';
 import { startL3fwdAfPacket, type L3fwd } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import type { Session } from '../../src/core/session.ts';
@@ -80,4 +80,86 @@ test('ethdev:rx:0 and ethdev:tx:1 count what the sink received', async () => {
   assert.ok(sink > 0.5 * n, `sink got ${sink} of ${n}`);
   assert.equal(rx.packets, sink);
   assert.equal(tx.packets, sink);
+});
+
+/** Runs `pktpath record ARGS` on l3fwd; resolves with its exit code, stderr and the session. */
+async function record(args: string[]): Promise<{ code: number | null; err: string; session: Session | null }> {
+  tmp ||= mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-'));
+  const out = join(tmp, `auto-${args.join('').length}-${Date.now()}.json`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER, ...args, '-o', out],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  let session: Session | null = null;
+  try {
+    session = JSON.parse(readFileSync(out, 'utf8')) as Session;
+  } catch { /* asserted by the caller */ }
+  return { code, err, session };
+}
+
+/** The stages --auto-stages added from its sample: `NAME=uprobe:...` lines under `auto-stages: path:`. */
+function pathStages(err: string): Array<{ name: string; spec: string }> {
+  return [...err.matchAll(/^auto-stages: {3}([A-Za-z0-9_.-]+)=(uprobe:\S+): /gm)].map((m) => ({ name: m[1]!, spec: m[2]! }));
+}
+
+test('--auto-stages under traffic adds the functions a 1 s sample shows between ethdev rx and tx', async () => {
+  const stop = new AbortController();
+  const sending = sendUdp(lab!, 20000, 60, 8, stop.signal).catch(() => 0);
+  try {
+    const r = await record(['--auto-stages', '--duration', '4']);
+    console.log(r.err.split('\n').filter((l) => /^(auto-stages|stage )/.test(l)).join('\n'));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^auto-stages: no rte_graph: ethdev burst functions of 2 started port\(s\)/m);
+    // the poll loop (everything of the LPM path inlined into it at -O3) is found by calling the burst functions, and is no stage
+    assert.match(r.err, /^auto-stages: path: .*a 1 s sample at 999 Hz of the polling thread \(\d+ of \d+ samples under [^;]*; loop: [^)]*lpm_main_loop/m);
+    const added = pathStages(r.err);
+    // under traffic the sample sees the rx callback (--parse-ptype) and the tx wrapper, never inlined
+    assert.ok(added.some((a) => /^(lpm_cb_parse_ptype|send_burst)$/.test(a.name)), `path stages: ${added.map((a) => a.name).join(', ')}`);
+    const s = r.session!;
+    for (const a of added) {
+      const st = s.stages.find((x) => x.name === a.name);
+      assert.ok(st, `stage ${a.name} is in the session`);
+      assert.equal(st.spec, a.spec);
+      assert.ok(st.calls > 0, `stage ${a.name} (${a.spec}) counted ${st.calls} calls`);
+    }
+    console.log(`l3fwd --auto-stages path stages: ${added.map((a) => `${a.name} ${s.stages.find((x) => x.name === a.name)!.calls} calls`).join(', ') || 'none'}`);
+    for (const n of ['rx0', 'tx0']) assert.ok((s.stages.find((x) => x.name === n)?.packets ?? 0) > 0, `${n} counted packets`);
+  } finally {
+    stop.abort();
+    await sending;
+  }
+});
+
+test('--auto-stages --mode sampled under traffic: the path functions are stages by their ranges, with samples', async () => {
+  const stop = new AbortController();
+  const sending = sendUdp(lab!, 20000, 60, 8, stop.signal).catch(() => 0);
+  try {
+    const r = await record(['--auto-stages', '--mode', 'sampled', '--packets-from', `dpdk:${app!.telemetry}:1:tx`, '--duration', '6']);
+    console.log(r.err.split('\n').filter((l) => /^auto-stages: (path| {2}[A-Za-z0-9_.-]+=uprobe)/.test(l)).join('\n'));
+    assert.equal(r.code, 0, r.err);
+    const added = pathStages(r.err);
+    assert.ok(added.length > 0, r.err);
+    const st = r.session!.sampled!.stages;
+    for (const a of added) {
+      const x = st.find((y) => y.name === a.name);
+      assert.ok(x, `stage ${a.name} is in the sampled session`);
+      // send_burst holds the tx burst stage: its samples under tx count there (samples: nearest stage from the leaf)
+      assert.ok(x.inclusive_samples > 0, `stage ${a.name} (${a.spec}) has ${x.inclusive_samples} samples`);
+    }
+    console.log(`l3fwd --auto-stages --mode sampled: ${st.map((x) => `${x.name} ${x.samples} samples (${x.inclusive_samples} inclusive)`).join(', ')} of ${r.session!.sampled!.samples}`);
+  } finally {
+    stop.abort();
+    await sending;
+  }
+});
+
+test('--auto-stages with no traffic says what the idle poll loop\'s sample shows, and keeps the ethdev stages', async () => {
+  const r = await record(['--auto-stages', '--duration', '2']);
+  const path = r.err.split('\n').filter((l) => /^auto-stages: (path| {2}[A-Za-z0-9_.-]+=uprobe)/.test(l));
+  console.log(`idle l3fwd:\n${path.join('\n')}`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(path[0] ?? '', /^auto-stages: path: .*a 1 s sample at 999 Hz/);
+  const names = r.session!.stages.map((s) => s.name);
+  for (const n of ['rx0', 'tx0', ...pathStages(r.err).map((a) => a.name)]) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
 });

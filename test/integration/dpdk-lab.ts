@@ -10,8 +10,9 @@ import { TRACER } from './tracer-util.ts';
 
 export const EXAMPLES = '/usr/share/dpdk/examples';
 
-/** Copies an example out and builds it with its Makefile; `edit` may change main.c first. A failed build throws. */
-export function buildExample(name: string, edit?: (src: string) => string): string {
+/** Copies an example out and builds it with its Makefile; `edit` may change main.c first; `cflags`
+ * go before the Makefile's own (-O3 stays). A failed build throws. */
+export function buildExample(name: string, edit?: (src: string) => string, cflags?: string): string {
   if (!existsSync(join(EXAMPLES, name))) throw new Error(`${EXAMPLES}/${name} missing: apt-get install -y dpdk-doc dpdk-dev libdpdk-dev (scripts/setup.sh)`);
   const dir = join(mkdtempSync(join(tmpdir(), 'pktpath-dpdk-')), name);
   cpSync(join(EXAMPLES, name), dir, { recursive: true });
@@ -24,7 +25,7 @@ export function buildExample(name: string, edit?: (src: string) => string): stri
     if (after === before) throw new Error(`${name}: the edit changed nothing in main.c`);
     writeFileSync(main, after);
   }
-  execFileSync('make', ['-C', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('make', ['-C', dir], { stdio: ['ignore', 'pipe', 'pipe'], ...(cflags ? { env: { ...process.env, CFLAGS: cflags } } : {}) });
   return join(dir, 'build', name);
 }
 
