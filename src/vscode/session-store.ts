@@ -9,6 +9,9 @@ import { sessionsFolder } from './settings.ts';
 import type { EditorSelection } from '../shared/messages.ts';
 
 const BASELINE_KEY = 'pktpath.baseline';
+// "Compare with…" of a session, kept for a window reload: the views' own saved state can predate it
+// (VS Code persists a webview's state with the editors, not when the page sets it)
+const COMPARE_KEY = 'pktpath.compare';
 
 /** The session the current one is compared against, and why. */
 export interface Comparison {
@@ -108,7 +111,17 @@ export class SessionStore implements vscode.Disposable {
   /** Compares the current session against `uri` ("Compare with…"); null: back to the baseline, if any. */
   compareWith(uri: vscode.Uri | null): void {
     this.chosenBase = uri;
+    const cur = this.current?.uri?.toString();
+    if (cur) void this.memento?.update(COMPARE_KEY, uri ? { session: cur, base: uri.toString() } : undefined);
     this.changeComparison.fire();
+  }
+
+  /** The "Compare with…" last chosen for `session`, or null. */
+  rememberedBase(session: vscode.Uri): vscode.Uri | null {
+    const c = this.memento?.get<unknown>(COMPARE_KEY);
+    if (typeof c !== 'object' || c === null) return null;
+    const { session: s, base } = c as { session?: unknown; base?: unknown };
+    return s === session.toString() && typeof base === 'string' ? vscode.Uri.parse(base) : null;
   }
 
   /** What the current session is compared against: the chosen one, else the baseline (never itself). */

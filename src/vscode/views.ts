@@ -122,7 +122,8 @@ export class ViewsPanel implements vscode.Disposable {
     const st = (typeof state === 'object' && state !== null ? state : {}) as SavedPage;
     const parse = (k: unknown): vscode.Uri | null => (typeof k === 'string' && /^[a-z][\w+.-]*:\//i.test(k) ? vscode.Uri.parse(k) : null);
     const uri = parse(st.session_key);
-    const base = parse(st.base_key);
+    // the page's state can predate its last "Compare with…" (see the store): the store remembers it too
+    const base = parse(st.base_key) ?? (uri ? this.store.rememberedBase(uri) : null);
     try {
       if (uri) await this.store.open(uri);
       if (base) this.store.compareWith(base);
