@@ -4,8 +4,8 @@
 // between two network namespaces over af_packet: no NIC, no hugepages.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { NsLab } from '../integration/dpdk-lab.ts';
+import { dirname, join } from 'node:path';
+import { buildExample, startNsLab, type NsLab } from '../integration/dpdk-lab.ts';
 
 export const EXAMPLES = '/usr/share/dpdk/examples';
 
@@ -91,4 +91,34 @@ async function launch(exe: string, args: string[], prefix: string, timeoutMs: nu
     });
   });
   return app;
+}
+
+/** l3fwd built with DPDK's own Makefile (Rx checksum offload off, as af_packet needs), running in a namespace lab of its own. */
+export interface L3fwdLab {
+  lab: NsLab;
+  app: L3fwd;
+  /** Stops l3fwd, removes the lab and the build. */
+  stop(): Promise<void>;
+}
+
+export async function startL3fwdLab(name: string, cflags?: string): Promise<L3fwdLab> {
+  const exe = buildExample('l3fwd', (src) => src.replace('.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,', '.offloads = 0,'), cflags);
+  const built = dirname(dirname(dirname(exe))); // DIR/l3fwd/build/l3fwd
+  const lab = startNsLab(name);
+  let app: L3fwd;
+  try {
+    app = await startL3fwdAfPacket(exe, lab, `pktpath-${name}`);
+  } catch (e) {
+    lab.down();
+    rmSync(built, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    lab, app,
+    stop: async () => {
+      await app.stop();
+      lab.down();
+      rmSync(built, { recursive: true, force: true });
+    },
+  };
 }

@@ -6,42 +6,36 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { buildExample, sendUdp, startNsLab, type NsLab } from './dpdk-lab.ts';
-import { startL3fwdAfPacket, type L3fwd } from '../helpers/l3fwd.ts';
+import { join } from 'node:path';
+import { sendUdp } from './dpdk-lab.ts';
+import { startL3fwdLab, type L3fwdLab } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import type { Session } from '../../src/core/session.ts';
 
 const NAME = `dpdki${process.pid % 10000}`;
-let lab: NsLab | undefined;
-let app: L3fwd | undefined;
+let l3: L3fwdLab | undefined;
 let tmp = '';
-let built = '';
 
 before(async () => {
   buildTracer();
-  const exe = buildExample('l3fwd', (src) => src.replace('.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,', '.offloads = 0,'), '-g');
-  built = dirname(dirname(dirname(exe)));
-  lab = startNsLab(NAME);
-  app = await startL3fwdAfPacket(exe, lab, `pktpath-${NAME}`);
+  l3 = await startL3fwdLab(NAME, '-g');
 });
 
 after(async () => {
-  await app?.stop();
-  lab?.down();
-  for (const d of [tmp, built]) if (d) rmSync(d, { recursive: true, force: true });
+  await l3?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 test('sampled --auto-stages on a -g l3fwd: code inlined into the poll loop becomes inline: stages with samples', async () => {
   tmp = mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-inline-'));
   const out = join(tmp, 's.json');
   const stop = new AbortController();
-  const sending = sendUdp(lab!, 20000, 60, 8, stop.signal).catch(() => 0);
+  const sending = sendUdp(l3!.lab, 20000, 60, 8, stop.signal).catch(() => 0);
   let err = '';
   let code: number | null;
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER,
-      '--auto-stages', '--mode', 'sampled', '--packets-from', `dpdk:${app!.telemetry}:1:tx`, '--duration', '6', '-o', out],
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(l3!.app.pid), '--tracer', TRACER,
+      '--auto-stages', '--mode', 'sampled', '--packets-from', `dpdk:${l3!.app.telemetry}:1:tx`, '--duration', '6', '-o', out],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
@@ -66,7 +60,7 @@ test('sampled --auto-stages on a -g l3fwd: code inlined into the poll loop becom
 
 test('exact --auto-stages on a -g l3fwd: code inlined into the loop is named and skipped (no call to probe)', async () => {
   const out = join(tmp || (tmp = mkdtempSync(join(tmpdir(), 'pktpath-l3fwd-inline-'))), 'exact.json');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER,
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(l3!.app.pid), '--tracer', TRACER,
     '--auto-stages', '--duration', '2', '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
