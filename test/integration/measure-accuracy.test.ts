@@ -120,16 +120,19 @@ async function exactAttempt(stages: readonly string[], cls: 'push' | 'nop' | 'si
     return r;
   });
   const info = describe(rows, truth);
-  const failures: string[] = [];
   // One counting switch for all stages: one loop calls each stage once per iteration.
   const calls = rows.map((r) => r.calls);
   assert.ok(Math.max(...calls) - Math.min(...calls) <= 2, `consistent counts: ${calls.join(', ')}`);
+  const failures: string[] = [];
   // The probes really cost something, and the raw means show it: the correction matters. What a
   // probe costs depends on the host (push-first: ~0.3 us on one boot of this VM, ~0.7 on another,
-  // ~1 us on a CI machine), so the check is against what the tracer calibrated, not a number.
-  const excess = rows.reduce((a, r) => a + r.raw_mean_ns! - truth.get(r.name)!, 0) / rows.length;
-  const stated = rows.reduce((a, r) => a + r.probe_overhead_ns!, 0) / rows.length;
-  assert.ok(stated > 0 && excess > 0.5 * stated, `raw means exceed the truth by ${excess.toFixed(0)} ns on average, the calibrated probe cost ${stated.toFixed(0)} ns: ${info}`);
+  // ~1 us on a CI machine), so the check is against what the tracer calibrated, not a number; on
+  // the shortest stage, which the machine's drift (a few % of every stage, either way) moves least.
+  const shortest = rows.reduce((a, r) => (truth.get(r.name)! < truth.get(a.name)! ? r : a), rows[0]!);
+  const excess = shortest.raw_mean_ns! - truth.get(shortest.name)!;
+  if (!(shortest.probe_overhead_ns! > 0 && excess > 0.5 * shortest.probe_overhead_ns!)) {
+    failures.push(`${shortest.name}: the raw mean exceeds the truth by ${excess.toFixed(0)} ns, the calibrated probe cost is ${shortest.probe_overhead_ns!.toFixed(0)} ns: ${info}`);
+  }
   for (const r of rows) {
     const tr = truth.get(r.name)!;
     assert.equal(r.single_step, singleStep, `${r.name} single_step`);
