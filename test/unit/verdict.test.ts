@@ -76,15 +76,20 @@ test('no verdict without a measured stage; one stage has no next-worst and no ga
   assert.equal(one.packets_per_s_one_core, 4e6);
 });
 
-test('sampled mode: the costs and intervals from samples; overlapping intervals are not separable', () => {
+/** A sampled report of `samples` samples over 1000 packets in 1 s, with these stages. */
+function sampledOf(samples: number, stages: Array<Partial<SampledReport['stages'][number]> & { name: string }>): SampledReport {
   const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
-  const r = {
-    sample_hz: 999, samples: 100, window_s: 1, packets: 1000, packets_source: 'x', packets_per_second: 1000,
-    stages: [
-      { ...base, name: 'a', samples: 40, ns_per_packet: 400, ci_low_ns: 300, ci_high_ns: 520 },
-      { ...base, name: 'b', samples: 35, ns_per_packet: 350, ci_low_ns: 250, ci_high_ns: 470 },
-    ],
+  return {
+    sample_hz: 999, samples, window_s: 1, packets: 1000, packets_source: 'x', packets_per_second: 1000,
+    stages: stages.map((st) => ({ ...base, ...st })),
   } as SampledReport;
+}
+
+test('sampled mode: the costs and intervals from samples; overlapping intervals are not separable', () => {
+  const r = sampledOf(100, [
+    { name: 'a', samples: 40, ns_per_packet: 400, ci_low_ns: 300, ci_high_ns: 520 },
+    { name: 'b', samples: 35, ns_per_packet: 350, ci_low_ns: 250, ci_high_ns: 470 },
+  ]);
   const v = sampledVerdict(r);
   assert.equal(v.mode, 'sampled');
   assert.equal(v.weakest?.name, 'a');
@@ -95,14 +100,10 @@ test('sampled mode: the costs and intervals from samples; overlapping intervals 
 });
 
 test('sampled mode: a next-worst of too few samples gives no gain, and the details say why', () => {
-  const base = { symbol: 's', inclusive_samples: 0, share: 0, raw_ns_per_packet: 0, confidence: 0.95 };
-  const r = {
-    sample_hz: 999, samples: 400, window_s: 1, packets: 1000, packets_source: 'x', packets_per_second: 1000,
-    stages: [
-      { ...base, name: 'tx', samples: 351, ns_per_packet: 1232, ci_low_ns: 1100, ci_high_ns: 1370 },
-      { ...base, name: 'pkt_cls', samples: 1, ns_per_packet: 9, ci_low_ns: 0.2, ci_high_ns: 50, too_few_samples: true },
-    ],
-  } as SampledReport;
+  const r = sampledOf(400, [
+    { name: 'tx', samples: 351, ns_per_packet: 1232, ci_low_ns: 1100, ci_high_ns: 1370 },
+    { name: 'pkt_cls', samples: 1, ns_per_packet: 9, ci_low_ns: 0.2, ci_high_ns: 50, too_few_samples: true },
+  ]);
   const v = sampledVerdict(r);
   assert.equal(v.weakest?.name, 'tx');
   assert.equal(v.next?.name, 'pkt_cls');
