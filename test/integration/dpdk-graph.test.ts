@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,7 @@ const run = promisify(execFile);
 let app: DpdkApp;
 let dir: string;
 let nodes: string[];
+let worker: number;
 
 before(async () => {
   buildTracer();
@@ -35,21 +36,29 @@ before(async () => {
   // the main lcore busy-waits printing stats: leave the CPU to the worker lcore
   execFileSync('renice', ['-n', '19', '-p', String(app.pid)], { stdio: 'ignore' });
   nodes = dpdkQuery(app.pid).nodes.map((n) => n.addr);
+  const tids = readdirSync(`/proc/${app.pid}/task`).map(Number);
+  worker = tids.find((t) => readFileSync(`/proc/${app.pid}/task/${t}/comm`, 'utf8').trim() === 'rte-worker-1')!;
+  assert.ok(worker, `no rte-worker-1 thread among ${tids.join(', ')}`);
 });
 
 after(async () => {
   await app?.stop();
 });
 
-async function graphNow(): Promise<DpdkQuery> {
+/** rte_graph's counters, with the worker thread's time on its CPU (schedstat) read just before. */
+interface Poll extends DpdkQuery { worker_run_ns: number }
+
+async function graphNow(): Promise<Poll> {
+  const runNs = Number(readFileSync(`/proc/${app.pid}/task/${worker}/schedstat`, 'utf8').split(' ')[0]);
   const r = await run(TRACER, ['--dpdk-query', '--pid', String(app.pid), '--nodes', nodes.join(',')]);
-  return parseDpdkQuery(r.stdout);
+  return { ...parseDpdkQuery(r.stdout), worker_run_ns: runNs };
 }
 
-interface Recorded { session: Session; stderr: string; readyMonoNs: bigint | null; polls: DpdkQuery[] }
+interface Recorded { session: Session; stderr: string; readyMonoNs: bigint | null; polls: Poll[] }
 
-/** `pktpath record` as a user runs it, with rte_graph's counters polled alongside. */
-async function record(args: string[]): Promise<Recorded> {
+/** `pktpath record` as a user runs it, with rte_graph's counters polled alongside every `pollMs` (each poll is a
+ * process on this 2-core machine, so only as often as the test needs). */
+async function record(args: string[], pollMs: number): Promise<Recorded> {
   const out = join(dir, `s-${Date.now()}.json`);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app.pid), '--tracer', TRACER, '-q', ...args, '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
   let stderr = '';
@@ -59,14 +68,25 @@ async function record(args: string[]): Promise<Recorded> {
     if (readyMonoNs === null && /^ready: /m.test(stderr)) readyMonoNs = process.hrtime.bigint();
   });
   const exit = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
-  const polls: DpdkQuery[] = [];
+  const polls: Poll[] = [];
   let done = false;
-  void exit.then(() => (done = true));
+  let wake = (): void => {};
+  void exit.then(() => {
+    done = true;
+    wake();
+  });
   const poller = (async () => {
     while (!done) {
       polls.push(await graphNow());
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, pollMs);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
     }
+    polls.push(await graphNow());
   })();
   const code = await exit;
   await poller;
@@ -85,47 +105,70 @@ function objsAt(polls: DpdkQuery[], node: string, monoNs: number): number {
   throw new Error(`no rte_graph polls around ${monoNs}`);
 }
 
-test('--auto-stages --mode sampled: one stage per node function, named, against rte_graph\'s own cycles per object', async () => {
-  const r = await record(['--auto-stages', '--mode', 'sampled', '--packets-from', 'graph:pkt_cls', '--duration', '10', '--sample-hz', '999']);
-  assert.match(r.stderr, /auto-stages: rte_graph: 6 node functions in 1 graph\(s\) \(worker_1\)/);
-  const rep = sampledReport(r.session)!;
+const BUSY = ['ethdev_rx-0-0', 'ip4_lookup', 'ethdev_tx-1', 'ip4_rewrite', 'pkt_cls'];
+
+interface Compared { rec: Recorded; rows: string; graph: Map<string, number>; sampled: Map<string, number>; misses: string[] }
+
+/** One sampled recording of every node, each node's ns per packet beside rte_graph's cycles per object over the
+ * same window (the recording's own first and last counter reads). */
+async function sampledAgainstGraph(): Promise<Compared> {
+  // polled only at the ends: the TSC rate and the worker's own CPU time come from them
+  const rec = await record(['--auto-stages', '--mode', 'sampled', '--packets-from', 'graph:pkt_cls', '--duration', '10', '--sample-hz', '999'], 60_000);
+  const rep = sampledReport(rec.session)!;
   assert.ok(rep, 'a sampled report');
-  const specs = r.session.sampled!.stages.map((s) => s.symbol).sort();
-  assert.deepEqual(specs, ['graph:ethdev_rx-0-0', 'graph:ethdev_tx-1', 'graph:ip4_lookup', 'graph:ip4_rewrite', 'graph:pkt_cls', 'graph:pkt_drop']);
-  const a = r.polls[0]!;
-  const b = r.polls[r.polls.length - 1]!;
+  const a = rec.polls[0]!;
+  const b = rec.polls[rec.polls.length - 1]!;
   const hz = tscHz(a, b);
-  const rows: string[] = [];
-  const busy = ['ethdev_rx-0-0', 'ip4_lookup', 'ethdev_tx-1', 'ip4_rewrite'];
-  let graphSum = 0;
-  let sampledSum = 0;
-  const cmp = new Map<string, { graph: number; sampled: number }>();
+  const onCpu = (b.worker_run_ns - a.worker_run_ns) / (b.mono_ns - a.mono_ns);
+  const graph = new Map<string, number>();
+  const sampled = new Map<string, number>();
+  const lines: string[] = [];
+  const misses: string[] = [];
   for (const st of rep.stages) {
     const node = st.symbol.slice('graph:'.length);
-    const on = (q: DpdkQuery) => q.nodes.filter((n) => n.name === node);
-    const dc = on(b).reduce((s, n) => s + n.cycles, 0) - on(a).reduce((s, n) => s + n.cycles, 0);
-    const dobj = on(b).reduce((s, n) => s + n.objs, 0) - on(a).reduce((s, n) => s + n.objs, 0);
-    const graphNs = dobj > 0 ? (dc / dobj / hz) * 1e9 : 0;
-    cmp.set(node, { graph: graphNs, sampled: st.ns_per_packet });
-    graphSum += graphNs;
-    sampledSum += st.ns_per_packet;
-    rows.push(`${node.padEnd(16)} sampled ${st.ns_per_packet.toFixed(1).padStart(7)} ns/pkt (${st.ci_low_ns.toFixed(1)}–${st.ci_high_ns.toFixed(1)}, ${st.samples} samples)   rte_graph ${graphNs.toFixed(1).padStart(7)} ns/obj`);
+    const gc = rec.session.sampled!.stages.find((s) => s.symbol === st.symbol)!.graph_counters;
+    assert.ok(gc, `${st.symbol}: rte_graph's counters over the window are in the session`);
+    const graphNs = gc.objs > 0 ? (gc.cycles / gc.objs / hz) * 1e9 : 0;
+    graph.set(node, graphNs);
+    sampled.set(node, st.ns_per_packet);
+    const bound = Math.max(0.15 * graphNs, 2);
+    const ok = Math.abs(st.ns_per_packet - graphNs) <= bound;
+    if (BUSY.includes(node) && !ok) misses.push(node);
+    lines.push(`${node.padEnd(16)} sampled ${st.ns_per_packet.toFixed(1).padStart(7)} ns/pkt (${st.ci_low_ns.toFixed(1)}–${st.ci_high_ns.toFixed(1)}, ${st.samples} samples)   ` +
+      `rte_graph ${graphNs.toFixed(1).padStart(7)} ns/obj   ${(((st.ns_per_packet - graphNs) / (graphNs || 1)) * 100).toFixed(1).padStart(6)}%${ok ? '' : '  outside ±' + bound.toFixed(1) + ' ns'}`);
   }
-  const cpu = rep.cpu_s !== undefined ? rep.cpu_s / rep.window_s : null;
-  console.log(`l3fwd-graph ${(rep.packets_per_second / 1e6).toFixed(2)} Mpps, TSC ${(hz / 1e9).toFixed(3)} GHz, worker on CPU ${cpu === null ? '?' : `${(cpu * 100).toFixed(0)}%`} of the window\n${rows.join('\n')}\n` +
-    `sum: sampled ${sampledSum.toFixed(1)} ns/pkt, rte_graph ${graphSum.toFixed(1)} ns/obj`);
-  // rte_graph counts TSC cycles around each node call: wall time, the worker's preemption included
-  // (this 2-core machine is shared); samples count CPU time. So the two agree on each node's share
-  // of the path; in absolute ns they agree only as far as the worker kept its CPU.
-  for (const node of busy) {
-    const c = cmp.get(node)!;
-    const gs = (c.graph / graphSum) * 100;
-    const ss = (c.sampled / sampledSum) * 100;
-    assert.ok(Math.abs(gs - ss) <= Math.max(0.15 * gs, 4), `${node}: share ${ss.toFixed(1)}% sampled vs ${gs.toFixed(1)}% rte_graph\n${rows.join('\n')}`);
+  const rows = `l3fwd-graph ${(rep.packets_per_second / 1e6).toFixed(2)} Mpps, TSC ${(hz / 1e9).toFixed(3)} GHz, ` +
+    `worker thread on its CPU ${(onCpu * 100).toFixed(1)}% of the recording, sampler ${((rep.sampler_share ?? 0) * 100).toFixed(1)}%\n${lines.join('\n')}`;
+  return { rec, rows, graph, sampled, misses };
+}
+
+test('--auto-stages --mode sampled: one stage per node function, named, each within max(15%, 2 ns) of rte_graph\'s own cycles per object', async () => {
+  // rte_graph counts TSC cycles around each node call: wall time, so the worker's preemption by anything else on
+  // this 2-core machine lands in whichever node it interrupts; samples count CPU time. A recording on a busy
+  // machine is repeated (bounded), not failed.
+  let c: Compared | null = null;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    c = await sampledAgainstGraph();
+    console.log(`attempt ${attempt}: ${c.rows}`);
+    if (c.misses.length === 0) break;
   }
-  assert.equal(cmp.get('pkt_drop')!.sampled, 0);
+  const { rec, rows, graph, sampled, misses } = c!;
+  assert.match(rec.stderr, /auto-stages: rte_graph: 6 node functions in 1 graph\(s\) \(worker_1\)/);
+  const specs = rec.session.sampled!.stages.map((s) => s.symbol).sort();
+  assert.deepEqual(specs, ['graph:ethdev_rx-0-0', 'graph:ethdev_tx-1', 'graph:ip4_lookup', 'graph:ip4_rewrite', 'graph:pkt_cls', 'graph:pkt_drop']);
+  assert.deepEqual(misses, [], `each node's ns per packet within max(15%, 2 ns) of rte_graph's\n${rows}`);
+  // and so each node's share of the path
+  const graphSum = BUSY.reduce((s, n) => s + graph.get(n)!, 0);
+  const sampledSum = BUSY.reduce((s, n) => s + sampled.get(n)!, 0);
+  for (const node of BUSY) {
+    const gs = (graph.get(node)! / graphSum) * 100;
+    const ss = (sampled.get(node)! / sampledSum) * 100;
+    assert.ok(Math.abs(gs - ss) <= Math.max(0.15 * gs, 4), `${node}: share ${ss.toFixed(1)}% sampled vs ${gs.toFixed(1)}% rte_graph\n${rows}`);
+  }
+  assert.equal(sampled.get('pkt_drop'), 0);
   // at full rate the rx source node hands over a full burst on almost every call: rte_graph's counters
   // show it, but sampled mode still cannot split its samples, so the verdict leaves it out
+  const rep = sampledReport(rec.session)!;
   const rx = rep.stages.find((s) => s.symbol === 'graph:ethdev_rx-0-0')!;
   const v = sampledVerdict(rep);
   console.log(`rx: poll ${rx.poll} (${rx.poll_by}), rte_graph ${rx.graph_calls} calls for ${rx.graph_objs} objects ` +
@@ -137,7 +180,7 @@ test('--auto-stages --mode sampled: one stage per node function, named, against 
 });
 
 test('graph:ip4_lookup in exact mode counts rte_graph\'s objects within 5%', async () => {
-  const r = await record(['--stage', 'lookup=graph:ip4_lookup', '--duration', '6']);
+  const r = await record(['--stage', 'lookup=graph:ip4_lookup', '--duration', '6'], 250);
   assert.match(r.stderr, /stage lookup: graph:ip4_lookup is rte_graph node ip4_lookup \(graph worker_1\): \/usr\/lib\/x86_64-linux-gnu\/librte_node\.so\.23\.0\+0x[0-9a-f]+ \[0x[0-9a-f]+, 0x[0-9a-f]+\) by \.eh_frame/);
   const st = r.session.stages.find((s) => s.name === 'lookup')!;
   assert.equal(st.spec, 'graph:ip4_lookup', 'the session keeps the spec as given');
