@@ -2,6 +2,7 @@
 // node, else ethdev rx/tx per port), as picker items, pre-selected when they resolve.
 import type { DpdkQuery } from './dpdk-query.ts';
 import { autoStages, resolveDpdkStage } from './dpdk-stages.ts';
+import type { PathCandidates } from './path-stages.ts';
 
 export interface DpdkPick {
   name: string;
@@ -37,6 +38,17 @@ export function dpdkPicks(q: DpdkQuery): DpdkPicks {
   const none = picks.length === 0 ? `no rte_graph node and no started ethdev port in process ${q.pid}`
     : !picks.some((p) => p.picked) ? `none of the ${picks.length} DPDK stages found in process ${q.pid} can be probed` : null;
   return { picks, notes, none };
+}
+
+/** The path functions --auto-stages would add, as picker items after the ethdev ones: out-of-line
+ * copies pre-selected (a uprobe in exact mode, the function's range in sampled mode); code inlined
+ * into the loop offered unselected, as it can only be sampled. Pure. */
+export function pathPicks(c: PathCandidates): DpdkPick[] {
+  return c.candidates.map((x) => ({
+    name: x.name, spec: x.spec, stage: `${x.name}=${x.spec}`,
+    found: x.inlined ? `${x.found}; sampled mode only` : x.found,
+    warnings: [], picked: !x.inlined,
+  }));
 }
 
 /**

@@ -20,6 +20,9 @@ import { tracerOnHost } from '../tracer/record-session.ts';
 import { ATTACH_PRESAMPLE_HZ, PRESAMPLE_S, presample } from '../tracer/presample.ts';
 import { queryDpdk, type DpdkQuery } from '../tracer/dpdk-query.ts';
 import { dpdkPicks, type DpdkPicks } from '../tracer/dpdk-picks.ts';
+import { addPathPicks, wantsPathStages } from '../tracer/path-stages.ts';
+import { splitDwarfStages } from '../cli/dwarf-stages.ts';
+import { symbolizeInEditor } from './symbols.ts';
 import { resolveDpdkStages, splitStages } from '../tracer/dpdk-resolve.ts';
 import { runningFunctions, type RunningFunction } from '../core/running.ts';
 import type { SampledStageOption } from '../tracer/sampled.ts';
@@ -44,8 +47,9 @@ async function sampleRunning(t: Transport, pid: number, exe: string, log: Log): 
   }
 }
 
-/** A DPDK process's own stages (rte_graph nodes, else ethdev ports), read by the tracer from its
- * memory; null (and the log says why) when the query fails or finds nothing to pre-select. */
+/** A DPDK process's own stages, as `pktpath record --auto-stages` finds them: its rte_graph nodes, else its
+ * ethdev ports and the functions a short sample shows between rx and tx; null (and the log says why) when
+ * the query fails or finds nothing to pre-select. */
 async function queryStages(t: Transport, pid: number, log: Log): Promise<{ q: DpdkQuery; picks: DpdkPicks } | null> {
   try {
     const cfg = settings();
@@ -58,6 +62,12 @@ async function queryStages(t: Transport, pid: number, log: Log): Promise<{ q: Dp
     if (picks.none) {
       log.appendLine(`dpdk query of ${pid}: ${picks.none}; sampling what runs instead`);
       return null;
+    }
+    if (wantsPathStages(q)) {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packet Path: sampling process {0} for {1} s to see what runs between rx and tx…', pid, PRESAMPLE_S) },
+        () => addPathPicks(t, pid, cfg.tracerPath || undefined, q, picks, (l) => log.appendLine(l), (s) => symbolizeInEditor(s, log)),
+      );
     }
     return { q, picks };
   } catch (e) {
@@ -180,7 +190,7 @@ async function pickStages(
   qp.canSelectMany = true;
   qp.title = `Packet Path: functions of ${basename(exe)} to measure (uprobes)`;
   qp.placeholder = !fns.length && !d ? vscode.l10n.t('No C functions in the workspace: type function names or NAME=SPEC, comma-separated')
-    : d ? vscode.l10n.t('The DPDK stages of the process (rte_graph nodes, else ethdev ports) are pre-selected; type NAME=SPEC and Enter to add a custom stage')
+    : d ? vscode.l10n.t('The DPDK stages of the process (rte_graph nodes, else ethdev ports and the functions a sample saw between them) are pre-selected; type NAME=SPEC and Enter to add a custom stage')
     : sampled.error ? vscode.l10n.t('Could not see what runs ({0}): pick the stages; type NAME=SPEC and Enter to add one', sampled.error)
       : vscode.l10n.t('Functions that ran in a {0} s sample are pre-selected; type NAME=SPEC and Enter to add a custom stage', PRESAMPLE_S);
   qp.items = items;
@@ -272,6 +282,8 @@ export function registerAttach(context: vscode.ExtensionContext, recording: Reco
             const q = query ?? (await queryDpdk(transport, (await tracerOnHost(transport, cfg.tracerPath || undefined)).path, pid));
             const how = await chooseDpdkMode(context, a, q, filePrefix);
             if (!how) return undefined;
+            // an inline: path stage can only be sampled: refused as `pktpath record` refuses it
+            if (how.mode === 'exact') splitDwarfStages(split.plain, 'exact');
             const taken = new Set(split.plain.map((s) => s.slice(0, s.indexOf('='))));
             const r = resolveDpdkStages(q, split.dpdk, false, how.mode, taken, (l) => log.appendLine(l));
             if (how.mode === 'sampled') {

@@ -11,6 +11,12 @@ import { sendUdp } from './dpdk-lab.ts';
 import { startL3fwdLab, type L3fwdLab } from '../helpers/l3fwd.ts';
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import type { Session } from '../../src/core/session.ts';
+import { LocalTransport } from '../../src/remote/local.ts';
+import { queryDpdk } from '../../src/tracer/dpdk-query.ts';
+import { dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
+import { addPathPicks } from '../../src/tracer/path-stages.ts';
+import { resolveDpdkStages, splitStages } from '../../src/tracer/dpdk-resolve.ts';
+import { recordSession } from '../../src/tracer/record-session.ts';
 
 const NAME = `dpdkl${process.pid % 10000}`;
 let l3: L3fwdLab | undefined;
@@ -156,4 +162,34 @@ test('--auto-stages with no traffic says what the idle poll loop\'s sample shows
   assert.match(path[0] ?? '', /^auto-stages: path: .*a 1 s sample at 999 Hz/);
   const names = r.session!.stages.map((s) => s.name);
   for (const n of ['rx0', 'tx0', ...pathStages(r.err).map((a) => a.name)]) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+});
+
+test('Attach without the UI: after the ethdev picks, the path functions --auto-stages adds, pre-selected; they record calls', async () => {
+  const stop = new AbortController();
+  const sending = sendUdp(l3!.lab, 20000, 60, 8, stop.signal).catch(() => 0);
+  const t = new LocalTransport();
+  try {
+    const q = await queryDpdk(t, TRACER, l3!.app.pid);
+    const d = dpdkPicks(q);
+    assert.equal(d.none, null);
+    const ethdev = d.picks.length;
+    const said: string[] = [];
+    await addPathPicks(t, l3!.app.pid, TRACER, q, d, (l) => said.push(l));
+    console.log(said.join('\n'));
+    const path = d.picks.slice(ethdev);
+    assert.ok(path.some((p) => p.picked && /^(lpm_cb_parse_ptype|send_burst)=uprobe:/.test(p.stage)), `path picks: ${path.map((p) => p.stage).join(', ')}\n${said.join('\n')}`);
+    // what the picker returns, recorded in exact mode as Attach records it
+    const split = splitStages(d.picks.filter((p) => p.picked).map((p) => p.stage));
+    const r = resolveDpdkStages(q, split.dpdk, false, 'exact', new Set(split.plain.map((s) => s.slice(0, s.indexOf('=')))), () => undefined);
+    const s = await recordSession(t, { pid: l3!.app.pid, stages: [...split.plain, ...r.exact], durationS: 3, intervalMs: 500, tracer: TRACER });
+    assert.equal(s.partial, false, s.partial_reason ?? '');
+    const counted = path.filter((p) => p.picked).map((p) => [p.name, s.stages.find((x) => x.name === p.name)?.calls ?? -1] as const);
+    console.log(`Attach path stages: ${counted.map(([n, c]) => `${n} ${c} calls`).join(', ')}`);
+    // the function the pre-sample saw most ran in the recording too
+    assert.ok(counted.length > 0 && counted[0]![1] > 0, counted.join('; '));
+  } finally {
+    stop.abort();
+    await sending;
+    await t.close();
+  }
 });

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parseSession } from '../../src/core/session-io.ts';
 import type { Frame, Session } from '../../src/core/session.ts';
 import { MAX_PATH_FUNCTIONS, pathFunctions, type BurstFn } from '../../src/core/path-functions.ts';
-import { addPathStages } from '../../src/tracer/path-stages.ts';
+import { addPathPicks, addPathStages } from '../../src/tracer/path-stages.ts';
+import type { DpdkPicks } from '../../src/tracer/dpdk-picks.ts';
+import type { Transport } from '../../src/remote/transport.ts';
+import { splitDwarfStages } from '../../src/cli/dwarf-stages.ts';
 import type { ResolvedDpdk } from '../../src/tracer/dpdk-resolve.ts';
 import type { DpdkQuery } from '../../src/tracer/dpdk-query.ts';
 
@@ -138,4 +141,35 @@ test('frames a debug file named keep their ELF symbol: `symbol` when renamed, el
     : f.id === 6 ? { ...f, fn: 'send_burst', off: 0x4, named_by: 'debug', symbol: 'send_burst.isra.0', tracer: { fn: 'send_burst.isra.0', off: 0x10, named_by: 'symtab' } } : f));
   const p = pathFunctions({ ...l3fwdSample(), frames }, EXE, BURSTS);
   assert.deepEqual(p.functions.map((f) => [f.fn, f.symbol, f.copies[0]?.start]), [['send_burst', 'send_burst.isra.0', 0x63b0], ['lpm_cb_parse_ptype', 'lpm_cb_parse_ptype', 0x12300]]);
+});
+
+test('Attach offers the path functions after the ethdev picks: copies pre-selected, inlined code unselected (sampled only)', async () => {
+  const frames = [...FRAMES, fr(13, 'rte_eth_rx_burst', EXE, 0x5a10, 0, { inline: true, named_by: 'debug' })];
+  const sample = { ...l3fwdSample([{ frames: [12, 3, 4, 5], count: 40 }, { frames: [1, 13, 3, 4, 5], count: 50 }]), frames };
+  const q = { pid: 7, tsc: 0, mono_ns: 0, graph_lib: null, ethdev_lib: null, nodes: [], warnings: [], ports: [
+    { port: 0, dir: 'rx', burst: { ...BURSTS[0]!, addr: '0x1' } }, { port: 1, dir: 'tx', burst: { ...BURSTS[1]!, addr: '0x2' } },
+  ] } as unknown as DpdkQuery;
+  const picks: DpdkPicks = { picks: [{ name: 'send_burst', spec: 'ethdev:tx:1', stage: 'send_burst=ethdev:tx:1', found: '', warnings: [], picked: true }], notes: [], none: null };
+  const said: string[] = [];
+  const t = { host: 'localhost', exec: async () => ({ code: 0, stdout: `${EXE}\n`, stderr: '' }) } as unknown as Transport;
+  await addPathPicks(t, 7, undefined, q, picks, (l) => said.push(l), undefined, async () => sample);
+  const added = picks.picks.slice(1);
+  assert.deepEqual(added.map((p) => [p.stage, p.picked]), [
+    [`rte_lpm_lookup=inline:${EXE}:rte_lpm_lookup`, false],
+    // the name an ethdev pick took is not reused
+    [`send_burst_2=uprobe:${EXE}:0x63b0`, true],
+    [`lpm_cb_parse_ptype=uprobe:${EXE}:0x12300`, true],
+  ]);
+  assert.match(added[0]!.found, /inlined: its code by DWARF; sampled mode only$/);
+  assert.match(said.join('\n'), /^auto-stages: path: 3 function\(s\) seen in a 1 s sample/m);
+  assert.match(said.join('\n'), /^auto-stages: {3}send_burst_2=uprobe:\S+:0x63b0: send_burst\.isra\.0, 30 of its 30 samples/m);
+  // exact mode refuses the inlined one, as `pktpath record` does
+  assert.throws(() => splitDwarfStages(added.map((p) => p.stage), 'exact'), /rte_lpm_lookup.*sampled/);
+  assert.deepEqual(splitDwarfStages(added.map((p) => p.stage), 'sampled').plain, added.slice(1).map((p) => p.stage));
+  // a failed pre-sample keeps the ethdev picks and says why
+  const kept: DpdkPicks = { ...picks, picks: picks.picks.slice(0, 1) };
+  const why: string[] = [];
+  await addPathPicks(t, 7, undefined, q, kept, (l) => why.push(l), undefined, async () => { throw new Error('no such process'); });
+  assert.equal(kept.picks.length, 1);
+  assert.deepEqual(why, ['auto-stages: path: a 1 s sample at 999 Hz failed (no such process): the ethdev stages only']);
 });
