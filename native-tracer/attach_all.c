@@ -58,7 +58,8 @@ int attach_at_start(struct tracer *t)
 		fprintf(stderr, "multi-uprobe links refused (%s): per-site links\n", strerror(-err));
 	for (int i = 0; i < t->nst; i++) {
 		struct stage_rt *s = &t->st[i];
-		if (s->ok && (s->ugroup >= 0 || stage_attach(t, s) == 0))
+		/* a stage sharing another's site is probed by that one's probes */
+		if (s->ok && (s->shares >= 0 || s->ugroup >= 0 || stage_attach(t, s) == 0))
 			nok++;
 		emit_stage(t, s);
 		if (!s->ok)
@@ -77,7 +78,7 @@ int attach_all(struct tracer *t)
 
 	uprobes_multi_attach(t);
 	for (int i = 0; i < t->nst; i++)
-		if (t->st[i].ok && (t->st[i].ugroup >= 0 || (!t->st[i].links[0] && stage_attach(t, &t->st[i]) == 0)))
+		if (t->st[i].ok && (t->st[i].shares >= 0 || t->st[i].ugroup >= 0 || (!t->st[i].links[0] && stage_attach(t, &t->st[i]) == 0)))
 			n++;
 	return n;
 }

@@ -93,5 +93,13 @@ int stages_load(struct tracer *t)
 		emit_bye(t->out, "error", NULL);
 		return 1;
 	}
+	err = stages_match_fill(t);
+	if (err) {
+		emit_error(t->out, true, NULL, "%s", err == -EEXIST
+			   ? "two stages at one site match the same argument value: each call can be one stage only"
+			   : "cannot fill the stages' argument values");
+		emit_bye(t->out, "error", NULL);
+		return 1;
+	}
 	return 0;
 }

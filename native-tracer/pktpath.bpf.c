@@ -51,6 +51,7 @@ struct pp_entry_stack {
 	__u64 ts[PKTPATH_MAX_DEPTH];
 	__u64 arg[PKTPATH_MAX_DEPTH];
 	__u8 outer[PKTPATH_MAX_DEPTH]; /* 1 + the thread's innermost stage when frame d was entered; 0: none */
+	__u8 which[PKTPATH_MAX_DEPTH]; /* 1 + the stage frame d's call is (of the stages sharing the site); 0: none */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -58,6 +59,15 @@ struct {
 	__type(key, struct pp_entry_key);
 	__type(value, struct pp_entry_stack);
 } entries SEC(".maps");
+
+/* Stages that share one uprobe site, told apart by an argument (stage_cfg.match_arg): (site, value)
+ * -> stage. Filled by the loader after load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PKTPATH_MAX_STAGES * PKTPATH_MAX_MATCH);
+	__type(key, struct pktpath_match_key);
+	__type(value, __u32);
+} match_of SEC(".maps");
 
 /* 1 + the innermost entry/return stage running on each thread (0: none), for the stage tree. */
 struct {
@@ -191,9 +201,11 @@ static __always_inline __u64 packets_of(__u32 stage, __u64 ret, __u64 arg)
 }
 
 /* ---- entry/return pairs ---- */
-static __always_inline void on_entry(__u32 stage, __u64 arg)
+/* `site` is the stage whose probe fired; `stage` the one the call is (PKTPATH_SLOTS: none of the
+ * stages sharing the site, a call that is pushed so its return pairs, and never counted). */
+static __always_inline void on_entry(__u32 site, __u32 stage, __u64 arg)
 {
-	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
+	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = site };
 	struct pp_entry_stack *st;
 	__u32 d, *cur, inner;
 
@@ -212,6 +224,14 @@ static __always_inline void on_entry(__u32 stage, __u64 arg)
 	d &= PKTPATH_MAX_DEPTH - 1;
 	/* written in place: an update of an LRU hash element allocates a new one (~1 us a call more here) */
 	cur = bpf_map_lookup_elem(&thread_stage, &key.tid);
+	if (stage >= PKTPATH_SLOTS) {
+		/* not one of ours: the thread's innermost stage stays what it was */
+		st->outer[d] = cur ? (__u8)*cur : 0;
+		st->which[d] = 0;
+		st->counted &= ~(1u << d);
+		return;
+	}
+	st->which[d] = (__u8)(stage + 1);
 	inner = stage + 1;
 	if (cur) {
 		st->outer[d] = (__u8)*cur;
@@ -228,25 +248,25 @@ static __always_inline void on_entry(__u32 stage, __u64 arg)
 		st->counted &= ~(1u << d);
 }
 
-static __always_inline void on_return(__u32 stage, __u64 ret)
+static __always_inline void on_return(__u32 site, __u64 ret)
 {
 	__u64 now = bpf_ktime_get_ns();
-	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = stage };
+	struct pp_entry_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .stage = site };
 	struct pp_entry_stack *st;
 	struct pktpath_nest_totals *nt;
-	__u32 d, outer, idx, *cur;
+	__u32 d, outer, idx, *cur, stage;
 	__u64 lat, pkts;
 
 	st = bpf_map_lookup_elem(&entries, &key);
 	if (!st || st->depth == 0) {
-		if (stage_counts(stage))
-			count_unmatched(stage);
+		if (stage_counts(site))
+			count_unmatched(site);
 		return;
 	}
 	d = --st->depth;
 	if (d >= PKTPATH_MAX_DEPTH) {
-		if (stage_counts(stage))
-			count_unmatched(stage); /* deeper than we keep timestamps for */
+		if (stage_counts(site))
+			count_unmatched(site); /* deeper than we keep timestamps for */
 		return;
 	}
 	KEEP(d);
@@ -255,6 +275,11 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	cur = bpf_map_lookup_elem(&thread_stage, &key.tid);
 	if (cur)
 		*cur = outer;
+	if (st->which[d] == 0)
+		return; /* a call of none of the site's stages */
+	stage = st->which[d] - 1;
+	if (stage >= PKTPATH_SLOTS)
+		return;
 	/* a call already in flight when counting began, or one ending after it stopped, is ignored */
 	if (!(st->counted & (1u << d)) || !stage_counts(stage))
 		return;
@@ -271,17 +296,16 @@ static __always_inline void on_return(__u32 stage, __u64 ret)
 	}
 }
 
-/* Reads all five argument registers at fixed offsets first: the verifier rejects a ctx access
- * whose offset depends on a value, which is what a switch over ctx fields compiles into. */
-static __always_inline __u64 uarg(struct pt_regs *ctx, __u32 stage)
+/* Argument n (0-based) of a uprobe. Reads all five argument registers at fixed offsets first: the
+ * verifier rejects a ctx access whose offset depends on a value, which is what a switch over ctx
+ * fields compiles into. */
+static __always_inline __u64 uarg_n(struct pt_regs *ctx, __u32 n)
 {
 	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx),
 	      a3 = PT_REGS_PARM4(ctx), a4 = PT_REGS_PARM5(ctx);
 
 	KEEP(a0); KEEP(a1); KEEP(a2); KEEP(a3); KEEP(a4);
-	if (stage >= PKTPATH_SLOTS || stage_cfg[stage].packets_from != PKTPATH_PKTS_ARG)
-		return 0;
-	switch (stage_cfg[stage].packets_arg) {
+	switch (n) {
 	case 0: return a0;
 	case 1: return a1;
 	case 2: return a2;
@@ -291,13 +315,42 @@ static __always_inline __u64 uarg(struct pt_regs *ctx, __u32 stage)
 	}
 }
 
+static __always_inline __u64 uarg(struct pt_regs *ctx, __u32 stage)
+{
+	KEEP(stage); /* checked again here, on the register the access uses, for the verifier */
+	if (stage >= PKTPATH_SLOTS || stage_cfg[stage].packets_from != PKTPATH_PKTS_ARG)
+		return 0;
+	return uarg_n(ctx, stage_cfg[stage].packets_arg);
+}
+
+/* The stage a call at `site` is: the site's own, or with match_arg the one its argument names
+ * (PKTPATH_SLOTS: none of them). */
+static __always_inline __u32 uprobe_stage(struct pt_regs *ctx, __u32 site)
+{
+	struct pktpath_match_key k = { .site = site };
+	__u32 *s;
+
+	if (site >= PKTPATH_SLOTS || !stage_cfg[site].match_arg)
+		return site;
+	k.val = uarg_n(ctx, stage_cfg[site].match_arg - 1);
+	s = bpf_map_lookup_elem(&match_of, &k);
+	return s && *s < PKTPATH_SLOTS ? *s : PKTPATH_SLOTS;
+}
+
+static __always_inline void uprobe_entry(struct pt_regs *ctx)
+{
+	__u32 site = bpf_get_attach_cookie(ctx), stage;
+
+	if (!pid_ok())
+		return;
+	stage = uprobe_stage(ctx, site);
+	on_entry(site, stage, uarg(ctx, stage));
+}
+
 SEC("uprobe")
 int stage_uentry(struct pt_regs *ctx)
 {
-	__u32 stage = bpf_get_attach_cookie(ctx);
-
-	if (pid_ok())
-		on_entry(stage, uarg(ctx, stage));
+	uprobe_entry(ctx);
 	return 0;
 }
 
@@ -314,10 +367,7 @@ int stage_ureturn(struct pt_regs *ctx)
 SEC("uprobe")
 int stage_uentry_multi(struct pt_regs *ctx)
 {
-	__u32 stage = bpf_get_attach_cookie(ctx);
-
-	if (pid_ok())
-		on_entry(stage, uarg(ctx, stage));
+	uprobe_entry(ctx);
 	return 0;
 }
 
@@ -335,7 +385,7 @@ int stage_kentry(struct pt_regs *ctx)
 	__u32 stage = bpf_get_attach_cookie(ctx);
 
 	if (pid_ok())
-		on_entry(stage, uarg(ctx, stage));
+		on_entry(stage, stage, uarg(ctx, stage));
 	return 0;
 }
 
@@ -356,7 +406,7 @@ static __always_inline void fentry_hit(void *ctx, __u32 stage)
 		return;
 	if (stage_cfg[stage].packets_from == PKTPATH_PKTS_ARG)
 		bpf_get_func_arg(ctx, stage_cfg[stage].packets_arg, &arg);
-	on_entry(stage, arg);
+	on_entry(stage, stage, arg);
 }
 
 static __always_inline void fexit_hit(void *ctx, __u32 stage)

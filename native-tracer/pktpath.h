@@ -11,6 +11,7 @@
 /* ---- limits ---------------------------------------------------------------------------------- */
 #define PKTPATH_MAX_STAGES 32   /* stages per recording */
 #define PKTPATH_MAX_DEPTH 16    /* nesting/recursion depth of one stage on one thread */
+#define PKTPATH_MAX_MATCH 16    /* argument values one stage matches (uprobe :argN=V,...) */
 #define PKTPATH_MAX_STACK 64    /* frames kept per sampled stack (user and kernel each) */
 #define PKTPATH_SCAN_BYTES 2048 /* user stack window scanned for return addresses (--pid) */
 #define PKTPATH_SCAN_MAX 16     /* candidate words kept per sample (a power of two) */

@@ -78,6 +78,29 @@ static int take_packets(char *rest, struct stage_spec *s, int allow_ret, char *e
 	return fail_msg(err, len, "bad packets=%s: expected ret, one or arg0..arg4", p);
 }
 
+/* ":argN=0xV[,0xV...]" at the end of a uprobe spec (after any :packets=); removes it from `rest`. */
+static int take_match(char *rest, struct stage_spec *s, char *err, size_t len)
+{
+	char *p = NULL, *c, *v;
+
+	for (c = strstr(rest, ":arg"); c; c = strstr(c + 1, ":arg"))
+		p = c;
+	if (!p || p[4] < '0' || p[4] > '4' || p[5] != '=')
+		return 0;
+	s->match_arg = 1 + (p[4] - '0');
+	*p = '\0';
+	for (v = strtok_r(p + 6, ",", &c); v; v = strtok_r(NULL, ",", &c)) {
+		if (s->nmatch == PKTPATH_MAX_MATCH)
+			return fail_msg(err, len, "arg%u=: at most %d values", s->match_arg - 1, PKTPATH_MAX_MATCH);
+		if (strncmp(v, "0x", 2) || parse_ull(v + 2, 16, &s->match_val[s->nmatch]))
+			return fail_msg(err, len, "arg%u=%s: expected 0x followed by hex digits", s->match_arg - 1, v);
+		s->nmatch++;
+	}
+	if (!s->nmatch)
+		return fail_msg(err, len, "arg%u=: no value", s->match_arg - 1);
+	return 0;
+}
+
 /* Splits off the text up to the next ':'; NULL when there is none. */
 static char *field(char **rest)
 {
@@ -117,7 +140,7 @@ int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t len)
 	kind = field(&rest);
 	if (!strcmp(kind, "uprobe")) {
 		s->kind = PKTPATH_KIND_UPROBE;
-		if (!rest || take_packets(rest, s, 1, err, len))
+		if (!rest || take_match(rest, s, err, len) || take_packets(rest, s, 1, err, len))
 			goto bad_uprobe;
 		a = field(&rest);  /* binary */
 		b = rest;          /* symbol or 0xADDR; may itself contain ':' (C++-style names) */
@@ -139,7 +162,7 @@ int parse_stage(const char *arg, struct stage_spec *s, char *err, size_t len)
 		goto out;
 bad_uprobe:
 		if (!*err)
-			fail_msg(err, len, "stage %s: expected uprobe:BINARY:SYMBOL or uprobe:BINARY:0xADDR[:packets=ret|argN]", s->name);
+			fail_msg(err, len, "stage %s: expected uprobe:BINARY:SYMBOL or uprobe:BINARY:0xADDR[:packets=ret|argN][:argN=0xV,...]", s->name);
 		goto out;
 	} else if (!strcmp(kind, "usdt")) {
 		s->kind = PKTPATH_KIND_USDT;

@@ -15,6 +15,12 @@ struct stage_spec {
 	char *category, *event;  /* tracepoint */
 	enum pktpath_packets_from packets_from;
 	unsigned int packets_arg;
+	/* uprobe ":argN=V[,V...]": only calls whose argument N is one of the values count (an rte_graph
+	 * node's process function serves several nodes; the node pointer tells them apart). match_arg
+	 * is 1 + N, 0: every call */
+	unsigned int match_arg;
+	unsigned int nmatch;
+	unsigned long long match_val[PKTPATH_MAX_MATCH];
 };
 
 struct options {

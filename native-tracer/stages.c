@@ -175,6 +175,48 @@ static bool usdt_binary_regular(struct stage_rt *s)
 	return true;
 }
 
+/* Stages told apart by the same argument at the same site share the first one's probes: one
+ * probe pair per call whatever the number of stages (rte_graph nodes sharing a process function),
+ * and match_of picks the stage. */
+static void share_sites(struct tracer *t)
+{
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+
+		if (!s->ok || s->sp->kind != PKTPATH_KIND_UPROBE || !s->sp->match_arg)
+			continue;
+		for (int j = 0; j < i; j++) {
+			struct stage_rt *o = &t->st[j];
+
+			if (o->ok && o->shares < 0 && o->sp->kind == PKTPATH_KIND_UPROBE && o->sp->match_arg == s->sp->match_arg &&
+			    o->file_off == s->file_off && !strcmp(o->binary, s->binary)) {
+				s->shares = j;
+				break;
+			}
+		}
+	}
+}
+
+int stages_match_fill(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.match_of);
+
+	for (int i = 0; i < t->nst; i++) {
+		struct stage_rt *s = &t->st[i];
+		struct pktpath_match_key k = { .site = s->shares >= 0 ? (unsigned)s->shares : (unsigned)i };
+		__u32 id = i;
+
+		if (!s->ok || !s->sp->match_arg)
+			continue;
+		for (unsigned v = 0; v < s->sp->nmatch; v++) {
+			k.val = s->sp->match_val[v];
+			if (bpf_map_update_elem(fd, &k, &id, BPF_NOEXIST))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
 void stages_prepare(struct tracer *t)
 {
 	struct pktpath_bpf *k = t->skel;
@@ -202,8 +244,10 @@ void stages_prepare(struct tracer *t)
 		s->ok = true;
 		s->fentry_slot = -1;
 		s->ugroup = -1;
+		s->shares = -1;
 		s->key = "call";
 		cfg->kind = s->sp->kind;
+		cfg->match_arg = s->sp->match_arg;
 		cfg->packets_from = s->sp->packets_from;
 		cfg->packets_arg = s->sp->packets_arg;
 		switch (s->sp->kind) {
@@ -297,6 +341,7 @@ void stages_prepare(struct tracer *t)
 	bpf_program__set_autoload(k->progs.skb_consumed, t->skb_free);
 	bpf_program__set_autoload(k->progs.skb_read, t->skb_free);
 	t->nst = t->o->nstages;
+	share_sites(t);
 	uprobes_multi_prepare(t);
 	btf__free(btf);
 }

@@ -41,6 +41,9 @@ struct stage_rt {
 	int fentry_slot;   /* -1 unless fentry */
 	struct bpf_link *links[2];
 	int ugroup;        /* attached through multi-uprobe group t->ugrp[ugroup]; -1: not */
+	/* another stage whose probes at the same site serve this one too (calls told apart by
+	 * sp->match_arg); -1: its own probes */
+	int shares;
 	/* cumulative totals and histogram at the previous drain, for deltas */
 	struct pktpath_stage_totals prev;
 	struct pktpath_nest_totals prev_nest[PKTPATH_MAX_STAGES]; /* by parent */
@@ -73,6 +76,8 @@ struct tracer {
 
 /* before load: pick programs, fill .rodata, resolve addresses and tracepoint argument types */
 void stages_prepare(struct tracer *t);
+/* after load: the argument values that pick a shared site's stage, into match_of (0, or -errno) */
+int stages_match_fill(struct tracer *t);
 /* after load */
 int stage_attach(struct tracer *t, struct stage_rt *s);
 void stage_detach(struct stage_rt *s);

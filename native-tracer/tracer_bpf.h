@@ -18,5 +18,14 @@ struct pktpath_stage_cfg {
 	unsigned int first_point;  /* the first point-event stage: starts each packet's timeline */
 	unsigned int dev_arg;      /* tracepoints: 1 + index of a struct net_device * argument, 0: none */
 	unsigned int last_point;   /* the last skb-keyed stage: ends it (the skb's entry is deleted) */
+	unsigned int match_arg;    /* uprobes: 1 + the argument whose value picks the stage of a call
+				    * (match_of: this site's stage and the others sharing its probes); 0: none */
+};
+
+/* match_of's key: the stage whose probes fire (the attach cookie) and an argument value. */
+struct pktpath_match_key {
+	unsigned int site;
+	unsigned int pad;
+	unsigned long long val;
 };
 #endif

@@ -80,13 +80,13 @@ int uprobes_multi_attach(struct tracer *t)
 		struct umulti_group *g;
 		int n = 0, fd;
 
-		if (!s->ok || s->sp->kind != PKTPATH_KIND_UPROBE || s->links[0] || s->ugroup >= 0)
+		if (!s->ok || s->sp->kind != PKTPATH_KIND_UPROBE || s->links[0] || s->ugroup >= 0 || s->shares >= 0)
 			continue;
 		/* every stage in this binary that is not attached yet */
 		for (int j = i; j < t->nst; j++) {
 			struct stage_rt *o = &t->st[j];
 
-			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 &&
+			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 && o->shares < 0 &&
 			    !strcmp(o->binary, s->binary)) {
 				off[n] = o->file_off;
 				eoff[n] = o->entry_off; /* later than off where reloc.c moved it */
@@ -108,7 +108,7 @@ int uprobes_multi_attach(struct tracer *t)
 		for (int j = i; j < t->nst; j++) {
 			struct stage_rt *o = &t->st[j];
 
-			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 &&
+			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 && o->shares < 0 &&
 			    !strcmp(o->binary, s->binary))
 				o->ugroup = t->nugrp;
 		}

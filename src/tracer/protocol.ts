@@ -6,6 +6,8 @@ export const STREAM_VERSION = 1;
 
 export const MAX_STAGES = 32;
 export const MAX_DEPTH = 16;
+/** Argument values one uprobe stage's `:argN=` matches. */
+export const MAX_MATCH = 16;
 export const MAX_STACK = 64;
 
 export const HIST_SUB_BITS = 4;

@@ -2,7 +2,7 @@
 // accepts (native-tracer/spec.c). Names and specs are data: they travel to the tracer as argv
 // elements, never through a shell, but they are still held to a strict alphabet so a typo or a
 // hostile value is refused here with a message that says what is wrong.
-import { MAX_STAGES, type PacketsSpec, type StageKindName } from './protocol.ts';
+import { MAX_MATCH, MAX_STAGES, type PacketsSpec, type StageKindName } from './protocol.ts';
 
 export interface StageArg {
   name: string;
@@ -16,6 +16,7 @@ const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const SYMBOL_RE = /^[A-Za-z_][A-Za-z0-9_.@$:]*$/;
 const TP_RE = /^[A-Za-z0-9_]+$/;
 const OFFSET_RE = /^0x[0-9a-fA-F]+$/;
+const MATCH_RE = /:arg(\d)=((?:0x[0-9a-fA-F]+,)*0x[0-9a-fA-F]+)$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
@@ -42,13 +43,21 @@ export function parseStageArg(arg: string): StageArg {
   const bad = (why: string): never => {
     throw new SpecError(`stage ${name}: ${JSON.stringify(spec)}: ${why}`);
   };
-  // A trailing :packets=... belongs to every kind that counts packets (as the tracer reads it).
+  // A uprobe's trailing :argN=0xV,... keeps the calls whose argument N is one of the values (then
+  // :packets=... before it belongs to every kind that counts packets, as the tracer reads them).
   let body = spec;
+  const match = MATCH_RE.exec(spec);
+  if (match) {
+    if (!spec.startsWith('uprobe:')) bad(`:arg${match[1]}= picks the calls of uprobe stages only`);
+    if (Number(match[1]) > 4) bad(`:arg${match[1]}=: arguments arg0..arg4 can be read`);
+    if (match[2]!.split(',').length > MAX_MATCH) bad(`:arg${match[1]}=: at most ${MAX_MATCH} values`);
+    body = spec.slice(0, match.index);
+  }
   let pk: string | undefined;
-  const at = spec.indexOf(':packets=');
+  const at = body.indexOf(':packets=');
   if (at >= 0) {
-    body = spec.slice(0, at);
-    pk = spec.slice(at + 1);
+    pk = body.slice(at + 1);
+    body = body.slice(0, at);
   }
   const colon = body.indexOf(':');
   const kind = colon < 0 ? body : body.slice(0, colon);
@@ -59,7 +68,7 @@ export function parseStageArg(arg: string): StageArg {
       const c = rest.indexOf(':');
       const binary = c < 0 ? '' : rest.slice(0, c);
       const site = c < 0 ? '' : rest.slice(c + 1);
-      if (binary === '' || site === '') bad('expected uprobe:BINARY:SYMBOL[:packets=ret|argN] or uprobe:BINARY:0xOFFSET[:packets=...]');
+      if (binary === '' || site === '') bad('expected uprobe:BINARY:SYMBOL[:packets=ret|argN][:argN=0xV,...] or uprobe:BINARY:0xOFFSET[:packets=...]');
       if (/^0x/i.test(site)) {
         if (!OFFSET_RE.test(site) || /^0x0*$/i.test(site)) bad(`bad offset "${site}" (0x followed by hex digits, not 0)`);
       } else if (!SYMBOL_RE.test(site)) bad(`"${site}" is not a symbol name`);

@@ -32,6 +32,8 @@ const badSpecs: Array<[string[], RegExp]> = [
   [['--pid', '1', '--stage', 'x=uprobe:/bin/true:main;rm -rf /'], /bad symbol/],
   [['--pid', '1', '--stage', 'x=uprobe:/bin/true:main:packets=arg9'], /bad packets=arg9/],
   [['--pid', '1', '--stage', 'x=usdt:/bin/true:prov'], /expected usdt:BINARY:PROVIDER:NAME/],
+  [['--pid', '1', '--stage', 'x=uprobe:/bin/true:0x10:arg1=0xZZ'], /arg1=0xZZ: expected 0x followed by hex digits/],
+  [['--pid', '1', '--stage', `x=uprobe:/bin/true:0x10:arg1=${Array.from({ length: 17 }, (_, i) => `0x${i + 1}`).join(',')}`], /arg1=: at most 16 values/],
   [['--pid', '1', '--stage', 'x=tracepoint:net'], /expected tracepoint:CATEGORY:NAME/],
   [['--pid', '1', '--stage', 'x=bogus:thing'], /unknown probe kind 'bogus'/],
   [['--pid', '1', '--stage', 'nospec'], /expected NAME=SPEC/],

@@ -139,6 +139,13 @@ test('stage specs: the grammar of the tracer', () => {
   assert.equal(parseStageArg('x=usdt:/opt/fwd:pktpath:rx:packets=arg1').packets, 'arg1');
   assert.equal(parseStageArg('q=tracepoint:net:net_dev_queue').kind, 'tracepoint');
   assert.equal(parseStageArg('k=kprobe:ip_forward').kind, 'kprobe');
+  // the calls whose argument 1 is one of the values (rte_graph nodes sharing a process function)
+  assert.equal(parseStageArg('n=uprobe:/lib/librte_node.so:0x4830:packets=ret:arg1=0x11e483c00,0x21e483c00').packets, 'ret');
+  assert.equal(parseStageArg('n=uprobe:/lib/x.so:0x4830:arg0=0x1').packets, 'one');
+  const many = Array.from({ length: 17 }, (_, i) => `0x${i + 1}`).join(',');
+  for (const bad of ['x=uprobe:/a:0x10:arg5=0x1', `x=uprobe:/a:0x10:arg1=${many}`, 'x=kprobe:f:arg1=0x1', 'x=uprobe:/a:0x10:packets=ret:arg1=0x1,', 'x=uprobe:/a:0x10:arg1=12']) {
+    assert.throws(() => parseStageArg(bad), SpecError, bad);
+  }
   for (const bad of ['x=uprobe:/opt/fwd', 'x=uprobe::f', 'x=uprobe:/a:0x', 'x=usdt:/a:p:n:packets=ret', 'x=tracepoint:net', 'x=uprobe:/a:f:packets=arg9', '=uprobe:/a:f', 'x=uprobe:/a\n:f']) {
     assert.throws(() => parseStageArg(bad), SpecError, bad);
   }

@@ -44,6 +44,7 @@ test("protocol.ts's constants are pktpath.h's", () => {
     ['STREAM_VERSION', protocol.STREAM_VERSION],
     ['MAX_STAGES', protocol.MAX_STAGES],
     ['MAX_DEPTH', protocol.MAX_DEPTH],
+    ['MAX_MATCH', protocol.MAX_MATCH],
     ['MAX_STACK', protocol.MAX_STACK],
     ['HIST_SUB_BITS', protocol.HIST_SUB_BITS],
     ['HIST_SUB', protocol.HIST_SUB],
