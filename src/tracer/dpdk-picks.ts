@@ -25,7 +25,8 @@ export interface DpdkPicks {
 }
 
 export function dpdkPicks(q: DpdkQuery): DpdkPicks {
-  const a = autoStages(q);
+  // one item per node (exact mode records each); sampled mode folds nodes of one function into the first
+  const a = autoStages(q, true);
   const notes = [...q.warnings.map((w) => `dpdk: ${w}`), ...a.notes];
   const picks: DpdkPick[] = a.stages.map((s) => {
     try {

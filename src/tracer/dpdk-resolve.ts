@@ -50,7 +50,8 @@ export function resolveDpdkStages(
   for (const w of q.warnings) say(`dpdk: ${w}`);
   const wanted = [...dpdk];
   if (auto) {
-    const a = autoStages(q);
+    // exact mode tells nodes sharing a function apart (one stage each); a sample cannot
+    const a = autoStages(q, mode === 'exact');
     for (const n of a.notes) say(`auto-stages: ${n}`);
     for (const s of a.stages) {
       if (taken.has(s.name) || wanted.some((w) => w.name === s.name || w.spec === s.spec)) continue;
@@ -61,6 +62,12 @@ export function resolveDpdkStages(
   const out: ResolvedDpdk = { exact: [], sampled: [], dwarf: [], original: new Map(), query: q };
   for (const w of wanted) {
     const r = resolveDpdkStage(w.name, w.spec, q);
+    const same = mode === 'sampled' && r.range ? out.sampled.find((x) => x.ranges?.some((g) => g.module === r.range!.module && g.lo === r.range!.lo && g.hi === r.range!.hi)) : undefined;
+    if (same) {
+      // one function, one set of samples: a second stage of it would count them twice
+      say(`stage ${w.name}: ${w.spec} runs the function of stage ${same.name}: in sampled mode its samples are ${same.name}'s (exact mode tells the nodes apart)`);
+      continue;
+    }
     say(`stage ${w.name}: ${w.spec} is ${r.found}`);
     for (const m of r.warnings) say(`stage ${w.name}: warning: ${m}`);
     out.original.set(w.name, w.spec);

@@ -7,6 +7,7 @@ import type { AddressRange } from '../core/sampled.ts';
 import type { SampledPollKind } from '../core/session.ts';
 import type { DpdkFunction, DpdkNode, DpdkQuery } from './dpdk-query.ts';
 import { SpecError } from './spec.ts';
+import { MAX_MATCH } from './protocol.ts';
 
 export type DpdkSpec = { kind: 'graph'; node: string } | { kind: 'ethdev'; dir: 'rx' | 'tx'; port: number };
 
@@ -91,13 +92,21 @@ export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): Dpdk
     }
     const warnings: string[] = [];
     const sharing = [...new Set(q.nodes.filter((n) => n.name !== d.node && sameFn(n.process, first.process)).map((n) => n.name))];
-    if (sharing.length) warnings.push(`node ${d.node} shares its process function with ${sharing.join(', ')}: a probe or a sample there counts for all of them`);
+    // the graph calls process(graph, node, objs, nb_objs): exact mode keeps the calls whose node argument is this
+    // node's (in each graph); a sample cannot tell which node's call it interrupted
+    const byNode = sharing.length > 0 && ns.length <= MAX_MATCH;
+    if (sharing.length) {
+      warnings.push(`node ${d.node} shares its process function with ${sharing.join(', ')}: ` +
+        (byNode ? 'exact mode tells its calls apart by their node argument; in sampled mode the function\'s samples are all of theirs'
+          : `a probe or a sample there counts for all of them (it runs in more than ${MAX_MATCH} graphs)`));
+    }
     const graphs = ns.map((n) => n.graph).join(', ');
     // the function's samples are every node's that runs it: so are the counters read beside them, and it polls when
     // any of them is a source node
     const runs = q.nodes.filter((n) => sameFn(n.process, first.process));
     const poll = runs.some((n) => n.source === true) ? 'graph-source' : null;
-    return stageOf(name, spec, first.process, `rte_graph node ${d.node} (graph ${graphs})`, warnings, poll, runs.map((n) => n.addr));
+    const st = stageOf(name, spec, first.process, `rte_graph node ${d.node} (graph ${graphs})`, warnings, poll, runs.map((n) => n.addr));
+    return byNode ? { ...st, uprobe: `${st.uprobe}:arg1=${ns.map((n) => n.addr).join(',')}` } : st;
   }
   const p = q.ports.find((x) => x.port === d.port && x.dir === d.dir);
   if (!p) {
@@ -124,12 +133,19 @@ export interface AutoStages {
   notes: string[];
 }
 
+/** Whether exact mode can tell apart the nodes sharing one process function: by the node argument,
+ * which takes at most MAX_MATCH addresses per stage (one per graph the node runs in). */
+function splittable(q: DpdkQuery, group: readonly DpdkNode[]): boolean {
+  return [...new Set(group.map((n) => n.name))].every((name) => q.nodes.filter((n) => n.name === name).length <= MAX_MATCH);
+}
+
 /**
- * The stages of a DPDK target: one per rte_graph node when it runs a graph (nodes sharing one
- * process function become one stage, named after the busiest of them), else each started port's
- * rx and tx burst functions.
+ * The stages of a DPDK target: one per rte_graph node when it runs a graph, else each started
+ * port's rx and tx burst functions. Nodes sharing one process function are one stage, named after
+ * the busiest of them, unless `perNode` (exact mode, which tells their calls apart by the node
+ * argument): then one stage each, the busiest first.
  */
-export function autoStages(q: DpdkQuery): AutoStages {
+export function autoStages(q: DpdkQuery, perNode = false): AutoStages {
   const notes: string[] = [];
   const stages: AutoStages['stages'] = [];
   if (q.nodes.length > 0) {
@@ -141,10 +157,18 @@ export function autoStages(q: DpdkQuery): AutoStages {
     const graphs = [...new Set(q.nodes.map((n) => n.graph))];
     notes.push(`rte_graph: ${byFn.size} node functions in ${graphs.length} graph(s) (${graphs.join(', ')}), read from the nodes in process ${q.pid}'s memory`);
     for (const group of byFn.values()) {
-      const names = [...new Set(group.map((n) => n.name))];
-      const busiest = [...group].sort((a, b) => b.objs - a.objs)[0]!;
-      stages.push({ name: stageName(busiest.name), spec: `graph:${busiest.name}` });
-      notes.push(`  graph:${busiest.name}: ${describeFn(busiest.process)}${names.length > 1 ? ` (also runs ${names.filter((n) => n !== busiest.name).join(', ')})` : ''}`);
+      const objs = new Map<string, number>();
+      for (const n of group) objs.set(n.name, (objs.get(n.name) ?? 0) + n.objs);
+      const names = [...objs.keys()].sort((a, b) => objs.get(b)! - objs.get(a)! || a.localeCompare(b));
+      const busiest = names[0]!;
+      const fn = describeFn(group[0]!.process);
+      if (perNode && names.length > 1 && splittable(q, group)) {
+        for (const n of names) stages.push({ name: stageName(n), spec: `graph:${n}` });
+        notes.push(`  ${names.map((n) => `graph:${n}`).join(', ')}: ${fn} (one function: each node's calls by their node argument)`);
+        continue;
+      }
+      stages.push({ name: stageName(busiest), spec: `graph:${busiest}` });
+      notes.push(`  graph:${busiest}: ${fn}${names.length > 1 ? ` (also runs ${names.slice(1).join(', ')})` : ''}`);
     }
     return { stages, notes };
   }

@@ -8,7 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExample, sendUdp, startApp, startNsLab, type DpdkApp, type NsLab } from './dpdk-lab.ts';
+import { buildExample, dpdkQuery, sendUdp, startApp, startNsLab, type DpdkApp, type NsLab } from './dpdk-lab.ts';
+import type { DpdkQuery } from '../../src/tracer/dpdk-query.ts';
 import { ROOT, TRACER, buildTracer } from './tracer-util.ts';
 import { buildReport } from '../../src/core/report.ts';
 import { formatSampledReport } from '../../src/core/sampled.ts';
@@ -42,11 +43,13 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run { session: Session; stderr: string; sent: number; sink: number; sendS: number }
+interface Run { session: Session; stderr: string; sent: number; sink: number; sendS: number; graph0: DpdkQuery; graph1: DpdkQuery }
 
 /** `pktpath record` as a user runs it, with `seconds` of traffic started once it is ready. */
 async function recordWithTraffic(args: string[], seconds: number): Promise<Run> {
   const out = join(dir, `s-${Date.now()}.json`);
+  // rte_graph's own counters before and after: the traffic runs inside the recording
+  const graph0 = dpdkQuery(app!.pid);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'record', '--pid', String(app!.pid), '--tracer', TRACER, '-q', ...args, '-o', out],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PKTPATH_STREAM_STRICT: '1' } });
   let stderr = '';
@@ -71,12 +74,14 @@ async function recordWithTraffic(args: string[], seconds: number): Promise<Run> 
     last = lab!.sinkRx();
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { session: JSON.parse(readFileSync(out, 'utf8')) as Session, stderr, sent, sink: lab!.sinkRx() - sink0, sendS };
+  return { session: JSON.parse(readFileSync(out, 'utf8')) as Session, stderr, sent, sink: lab!.sinkRx() - sink0, sendS, graph0, graph1: dpdkQuery(app!.pid) };
 }
 
-// The four rx nodes share one process function, and so do the two tx nodes: one stage each, named
-// after one of its nodes (a probe on a shared function cannot tell the nodes apart).
+// The four rx nodes share one process function, and so do the two tx nodes. Sampled mode makes one
+// stage of each function, named after one of its nodes (a sample cannot tell the nodes apart);
+// exact mode one stage per node, their calls told apart by the node argument.
 const FUNCTIONS = [/^graph:ethdev_rx-[01]-[01]$/, /^graph:ethdev_tx-[01]$/, /^graph:ip4_lookup$/, /^graph:ip4_rewrite$/, /^graph:pkt_cls$/, /^graph:pkt_drop$/];
+const NODES = ['ethdev_rx-0-0', 'ethdev_rx-0-1', 'ethdev_rx-1-0', 'ethdev_rx-1-1', 'ethdev_tx-0', 'ethdev_tx-1', 'ip4_lookup', 'ip4_rewrite', 'pkt_cls', 'pkt_drop'];
 
 function assertNamed(specs: string[], stderr: string): void {
   assert.equal(specs.length, FUNCTIONS.length, specs.join(' '));
@@ -84,17 +89,37 @@ function assertNamed(specs: string[], stderr: string): void {
   assert.match(stderr, /shares its process function with ethdev_rx-/);
 }
 
-test('exact --auto-stages: every node named, rx polling idle apart and not the weakest link, tx counts the sink', async () => {
+/** rte_graph's objects and calls of a node between two queries. */
+function graphDelta(r: Run, node: string): { objs: number; calls: number } {
+  const at = (q: DpdkQuery) => q.nodes.find((n) => n.name === node) ?? { objs: 0, calls: 0 };
+  return { objs: at(r.graph1).objs - at(r.graph0).objs, calls: at(r.graph1).calls - at(r.graph0).calls };
+}
+
+test('exact --auto-stages: a stage per node, each counting its own objects as rte_graph does; rx polling idle apart and not the weakest link, tx counts the sink', async () => {
   const r = await recordWithTraffic(['--auto-stages', '--duration', '9'], 4);
   assert.ok(r.sendS < 8, `the sender took ${r.sendS} s: traffic outlasted the recording`);
   assert.match(r.stderr, /auto-stages: rte_graph: \d+ node functions in 1 graph\(s\) \(worker_1\)/);
+  assert.match(r.stderr, /graph:ethdev_rx-\d-\d, graph:ethdev_rx-\d-\d, graph:ethdev_rx-\d-\d, graph:ethdev_rx-\d-\d: .* \(one function: each node's calls by their node argument\)/);
   const rep = buildReport(r.session);
-  assertNamed(r.session.stages.map((s) => s.spec), r.stderr);
+  assert.deepEqual(r.session.stages.map((s) => s.spec.slice('graph:'.length)).sort(), NODES);
+  // all the traffic ran inside the recording: each node's packets are its own objects by rte_graph's count, the idle
+  // port's rx nodes none, though all four share one function
+  const perNode = NODES.map((n) => {
+    const st = r.session.stages.find((s) => s.spec === `graph:${n}`)!;
+    return { n, packets: st.packets, calls: st.calls, graph: graphDelta(r, n) };
+  });
+  const nodeRows = perNode.map((x) => `${x.n.padEnd(14)} probe ${String(x.packets).padStart(7)} pkts ${String(x.calls).padStart(9)} calls   rte_graph ${String(x.graph.objs).padStart(7)} objs ${String(x.graph.calls).padStart(9)} calls`);
+  console.log(nodeRows.join('\n'));
+  for (const x of perNode) {
+    assert.ok(Math.abs(x.packets - x.graph.objs) <= 0.03 * x.graph.objs, `${x.n}: ${x.packets} packets by the probe, ${x.graph.objs} objects by rte_graph\n${nodeRows.join('\n')}`);
+    assert.ok(x.calls <= x.graph.calls, `${x.n}: ${x.calls} calls probed, more than rte_graph's ${x.graph.calls}`);
+  }
+  assert.ok(perNode.filter((x) => x.n.startsWith('ethdev_rx-')).every((x) => x.calls > 0), 'every rx node polled');
   const rows = rep.stages.map((s) =>
     `${s.name.padEnd(16)} calls ${String(s.calls).padStart(9)} pkts ${String(s.packets).padStart(7)} poll ${String(s.poll).padEnd(5)} ` +
     `busy ${s.busy_calls ?? '-'} idle ${s.idle_calls ?? '-'} (${s.idle_ns === null ? '-' : (s.idle_ns / 1e6).toFixed(1)} ms) ` +
     `ns/pkt ${s.ns_per_packet?.toFixed(1) ?? '-'} busy ${s.busy_ns_per_packet?.toFixed(1) ?? '-'} self ${s.self_ns_per_packet?.toFixed(1) ?? '-'}${s.below_resolution ? ' (below resolution)' : ''}`);
-  const tx = rep.stages.find((s) => s.spec.startsWith('graph:ethdev_tx-'))!;
+  const tx = rep.stages.find((s) => s.spec === 'graph:ethdev_tx-1')!;
   const txPerS = tx.packets / r.session.duration_s;
   console.log(`l3fwd-graph over af_packet: sent ${r.sent} in ${r.sendS.toFixed(2)} s (${(r.sent / r.sendS / 1000).toFixed(1)} kpps), sink ${r.sink}, ` +
     `ethdev_tx-1 ${tx.packets}; slowest ${rep.slowest}, total ${rep.total_ns_per_packet?.toFixed(1)} ns/pkt\n${rows.join('\n')}`);
@@ -102,9 +127,15 @@ test('exact --auto-stages: every node named, rx polling idle apart and not the w
   assert.ok(Math.abs(tx.packets - r.sink) <= 0.03 * r.sink, `ethdev_tx-1 ${tx.packets} vs sink ${r.sink}`);
   assert.ok(txPerS > 0, `${txPerS}`);
   for (const s of rep.stages.filter((x) => x.spec.startsWith('graph:ethdev_rx-'))) {
-    // every graph walk polls all four queues; traffic comes in on two of them
+    // every graph walk polls all four queues; traffic comes in on port 0's two
     assert.equal(s.poll, true, `${s.name} is a poll function`);
     assert.ok((s.idle_calls ?? 0) > 0 && (s.idle_ns ?? 0) > 0, `${s.name}: idle calls apart`);
+    // the idle port's queues: polled, never a packet, so no cost per packet and never the weakest link
+    if (s.packets === 0) {
+      assert.equal(exactStageCost(s), null, `${s.name}: no packets, no cost per packet`);
+      assert.notEqual(rep.slowest, s.name);
+      continue;
+    }
     // ranked on busy time only: it may be the weakest link when its busy calls cost the most (af_packet's rx copies
     // every frame; on a quiet host its busy µs/pkt rivals tx's sendto), never because of its idle polls
     const cost = exactStageCost(s)!;
@@ -116,8 +147,8 @@ test('exact --auto-stages: every node named, rx polling idle apart and not the w
       }
     }
   }
-  const rx = rep.stages.find((s) => s.spec.startsWith('graph:ethdev_rx-'))!;
-  assert.ok(Math.abs(rx.packets - tx.packets) <= 0.03 * tx.packets, `rx ${rx.packets} vs tx ${tx.packets}`);
+  const rx = rep.stages.filter((s) => s.spec.startsWith('graph:ethdev_rx-')).reduce((a, s) => a + s.packets, 0);
+  assert.ok(Math.abs(rx - tx.packets) <= 0.03 * tx.packets, `rx ${rx} vs tx ${tx.packets}`);
 });
 
 test('sampled --auto-stages at tens of kpps: each node a number with its interval, or too few samples said; the rx poll is not the weakest link', async () => {

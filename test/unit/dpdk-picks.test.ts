@@ -10,15 +10,17 @@ import { defaultPacketsFrom, dpdkPicks } from '../../src/tracer/dpdk-picks.ts';
 import { autoStages } from '../../src/tracer/dpdk-stages.ts';
 import { resolveDpdkStages, restoreSpecs, splitStages } from '../../src/tracer/dpdk-resolve.ts';
 import { parseSession } from '../../src/core/session-io.ts';
-import { SpecError } from '../../src/tracer/spec.ts';
+import { SpecError, parseStageArg } from '../../src/tracer/spec.ts';
 
 const q = parseDpdkQuery(readFileSync(resolve(__dirname, '../fixtures/dpdk-query-l3fwd-graph.jsonl'), 'utf8'));
 const NODE_LIB = '/usr/lib/x86_64-linux-gnu/librte_node.so.23.0';
 
-test('a graph process offers one pre-selected item per node function, named as --auto-stages names them', () => {
+test('a graph process offers one pre-selected item per node, named as exact --auto-stages names them', () => {
   const d = dpdkPicks(q);
   assert.equal(d.none, null);
-  assert.deepEqual(d.picks.map((p) => p.stage), autoStages(q).stages.map((s) => `${s.name}=${s.spec}`));
+  assert.deepEqual(d.picks.map((p) => p.stage), autoStages(q, true).stages.map((s) => `${s.name}=${s.spec}`));
+  // the two tx nodes run one function: two items, the busier first
+  assert.deepEqual(d.picks.filter((p) => p.spec.startsWith('graph:ethdev_tx')).map((p) => p.spec), ['graph:ethdev_tx-1', 'graph:ethdev_tx-0']);
   assert.ok(d.picks.every((p) => p.picked));
   const lookup = d.picks.find((p) => p.spec === 'graph:ip4_lookup')!;
   assert.equal(lookup.name, 'ip4_lookup');
@@ -57,6 +59,25 @@ test('picked items resolve to uprobes as the CLI resolves them; the session show
   assert.equal(shown.stages[0]!.spec, 'graph:ip4_lookup');
   assert.equal(shown.stages[1]!.spec, s.stages[1]!.spec);
   assert.equal(restoreSpecs(s, r.original), s);
+});
+
+test('nodes of one function: exact mode keeps each node\'s calls by its node argument; sampled mode folds them into the first', () => {
+  const tx = dpdkPicks(q).picks.filter((p) => p.spec.startsWith('graph:ethdev_tx')).map((p) => p.stage);
+  const addr = (n: string) => q.nodes.find((x) => x.name === n)!.addr;
+  const e = resolveDpdkStages(q, splitStages(tx).dpdk, false, 'exact', new Set(), () => undefined);
+  assert.deepEqual(e.exact, [
+    `ethdev_tx-1=uprobe:${NODE_LIB}:0x4830:packets=ret:arg1=${addr('ethdev_tx-1')}`,
+    `ethdev_tx-0=uprobe:${NODE_LIB}:0x4830:packets=ret:arg1=${addr('ethdev_tx-0')}`,
+  ]);
+  for (const st of e.exact) parseStageArg(st);
+  const said: string[] = [];
+  const sm = resolveDpdkStages(q, splitStages(tx).dpdk, false, 'sampled', new Set(), (l) => said.push(l));
+  // one stage, whose rte_graph counters are both nodes'
+  assert.deepEqual(sm.sampled.map((x) => [x.name, x.graphNodes]), [['ethdev_tx-1', q.nodes.filter((n) => n.name.startsWith('ethdev_tx')).map((n) => n.addr)]]);
+  assert.match(said.join('\n'), /stage ethdev_tx-0: graph:ethdev_tx-0 runs the function of stage ethdev_tx-1: in sampled mode its samples are ethdev_tx-1's/);
+  // --auto-stages: one stage per node in exact mode, per function in sampled mode
+  assert.equal(resolveDpdkStages(q, [], true, 'exact', new Set(), () => undefined).exact.length, 7);
+  assert.equal(resolveDpdkStages(q, [], true, 'sampled', new Set(), () => undefined).sampled.length, 6);
 });
 
 test('a stage the query does not know is refused with what it has', () => {
