@@ -132,23 +132,35 @@ export function wantsPathStages(q: DpdkQuery): boolean {
   return q.nodes.length === 0 && q.ports.length > 0;
 }
 
+type Sampler = (t: Transport, pid: number, tracer?: string) => Promise<Session>;
+
+/** With no rte_graph and some started port: pre-samples the target and says, one line each, what
+ * `use` makes of the path functions. A failed sample is said and changes nothing. */
+async function withPathSample(
+  t: Transport, pid: number, tracer: string | undefined, q: DpdkQuery, say: (line: string) => void,
+  symbolize: ((s: Session) => Promise<Session>) | undefined, sample: Sampler, use: (exe: string, pick: PathPick) => string[],
+): Promise<void> {
+  if (!wantsPathStages(q)) return;
+  let lines: string[];
+  try {
+    const { exe, pick } = await samplePath(t, pid, tracer, q, symbolize, sample);
+    lines = use(exe, pick);
+  } catch (e) {
+    lines = [pathSampleFailed(e)];
+  }
+  for (const l of lines) say(`auto-stages: ${l}`);
+}
+
 /**
- * With no rte_graph and at least one started port: samples the target and adds the path functions
- * to `r`. `tracer` is the local tracer binary (recordSession deploys it). A failed sample keeps the
- * ethdev stages and says why.
+ * `--auto-stages` with no rte_graph and at least one started port: samples the target and adds the
+ * path functions to `r`. `tracer` is the local tracer binary (recordSession deploys it). A failed
+ * sample keeps the ethdev stages and says why.
  */
 export async function samplePathStages(
   t: Transport, pid: number, tracer: string | undefined, q: DpdkQuery, mode: 'exact' | 'sampled', taken: ReadonlySet<string>, r: ResolvedDpdk, say: (line: string) => void,
-  symbolize?: (s: Session) => Promise<Session>,
-  sample: (t: Transport, pid: number, tracer?: string) => Promise<Session> = presample,
+  symbolize?: (s: Session) => Promise<Session>, sample: Sampler = presample,
 ): Promise<void> {
-  if (!wantsPathStages(q)) return;
-  try {
-    const { exe, pick } = await samplePath(t, pid, tracer, q, symbolize, sample);
-    for (const l of addPathStages(pick, exe, mode, taken, r)) say(`auto-stages: ${l}`);
-  } catch (e) {
-    say(`auto-stages: ${pathSampleFailed(e)}`);
-  }
+  await withPathSample(t, pid, tracer, q, say, symbolize, sample, (exe, pick) => addPathStages(pick, exe, mode, taken, r));
 }
 
 /**
@@ -158,20 +170,13 @@ export async function samplePathStages(
  */
 export async function addPathPicks(
   t: Transport, pid: number, tracer: string | undefined, q: DpdkQuery, picks: DpdkPicks, say: (line: string) => void,
-  symbolize?: (s: Session) => Promise<Session>,
-  sample: (t: Transport, pid: number, tracer?: string) => Promise<Session> = presample,
+  symbolize?: (s: Session) => Promise<Session>, sample: Sampler = presample,
 ): Promise<void> {
-  if (!wantsPathStages(q)) return;
-  try {
-    const { exe, pick } = await samplePath(t, pid, tracer, q, symbolize, sample);
+  await withPathSample(t, pid, tracer, q, say, symbolize, sample, (exe, pick) => {
     const c = pathCandidates(pick, exe, new Set(picks.picks.map((p) => p.name)));
-    for (const l of c.lines) say(`auto-stages: ${l}`);
-    for (const x of c.candidates) say(`auto-stages:   ${x.name}=${x.spec}: ${x.found}`);
-    for (const u of [...c.unnamed, ...(c.dropped ? [c.dropped] : [])]) say(`auto-stages:   ${u}`);
     picks.picks.push(...pathPicks(c));
-  } catch (e) {
-    say(`auto-stages: ${pathSampleFailed(e)}`);
-  }
+    return [...c.lines, ...c.candidates.map((x) => `  ${x.name}=${x.spec}: ${x.found}`), ...[...c.unnamed, ...(c.dropped ? [c.dropped] : [])].map((u) => `  ${u}`)];
+  });
 }
 
 /** What is said when the pre-sample fails: the ethdev stages stay. */
