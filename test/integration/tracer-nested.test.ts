@@ -1,6 +1,6 @@
 // The real tracer on a real process: nested (outer calls inner twice) and recursive (depth 5)
 // stages give exact call counts and no unmatched returns, and a stripped copy probed by address
-// gives the same counts.
+// gives the same counts; stages told apart by an argument at one site count their own calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StageRecord, StreamRecord } from '../../src/tracer/protocol.ts';
@@ -123,4 +123,29 @@ test('packets from the return value and an argument, USDT point events between t
   const st = records.filter((r): r is StageRecord => r.type === 'stage');
   assert.equal(st[2]?.kind, 'usdt');
   assert.equal(st[2]?.packets, 'arg0');
+});
+
+test('stages told apart by an argument share one site: each counts its own calls, nested inside each other as they ran', async () => {
+  // rec(5) recurses down to rec(1): two stages on rec, by its argument, and inner's calls with x of 1 or 2
+  // (outer(i) calls inner(i) and inner(i + 1): rounds 0, 1 and 2 make 1, 2 and 1 of them)
+  const { records, code } = await traceRounds(build.exe, [
+    `r5=uprobe:${build.exe}:rec:arg0=0x5`,
+    `r1=uprobe:${build.exe}:rec:arg0=0x1`,
+    `in12=uprobe:${build.exe}:inner:arg0=0x1,0x2`,
+  ]);
+  assert.equal(code, 0);
+  const stages = records.filter((r): r is StageRecord => r.type === 'stage');
+  for (const s of stages) assert.equal(s.ok, true, `stage ${s.name}: ${s.error}`);
+  const sums = sumHists(records);
+  const [r5, r1, in12] = [sums.get(0)!, sums.get(1)!, sums.get(2)!];
+  assert.equal(r5.calls, ROUNDS, 'rec(5) once a round');
+  assert.equal(r1.calls, ROUNDS, 'rec(1) once a round');
+  assert.equal(in12.calls, 4, 'inner(1) or inner(2): four calls in all');
+  for (const s of [r5, r1, in12]) assert.equal(s.unmatched, 0, 'the calls of no stage pair and are not counted');
+  // rec(1) runs inside rec(5) (the rec(4..2) between are no stage): the stage tree says so
+  const inside = new Map<number, number>();
+  for (const r of records) if (r.type === 'hist' && r.stage === 1) for (const [parent, calls] of r.inside ?? []) inside.set(parent, (inside.get(parent) ?? 0) + calls);
+  assert.deepEqual([...inside], [[0, ROUNDS]]);
+  // rec(1) does the least work: its latency is below rec(5)'s, which holds four more levels
+  assert.ok(r1.sum_ns / r1.calls < r5.sum_ns / r5.calls, 'mean rec(1) < mean rec(5)');
 });
