@@ -57,12 +57,15 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fwd.c' }).first().waitFor({ timeout: 60000 });
     await page.keyboard.press('Enter');
     await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
-    await page.keyboard.press('Control+G');
-    await input.waitFor({ timeout: 10000 });
     const src = await (await import('node:fs/promises')).readFile(join(o.folder, 'native-tracer', 'demo', 'fwd.c'), 'utf8');
     const defLine = src.split('\n').findIndex((l) => /\bfwd_parse\s*\(/.test(l) && !l.trim().endsWith(';')) + 1;
-    await input.fill(`:${defLine}`);
-    await page.keyboard.press('Enter');
+    const gotoDef = async (): Promise<void> => {
+      await page.keyboard.press('Control+G');
+      await input.waitFor({ timeout: 10000 });
+      await input.fill(`:${defLine}`);
+      await page.keyboard.press('Enter');
+    };
+    await gotoDef();
     say(`fwd.c open at line ${defLine}`);
     const sym = page.locator('.monaco-editor .view-lines span', { hasText: /^fwd_parse$/ }).first();
     const other = page.locator('.monaco-editor .view-lines span', { hasText: /^uint16_t$/ }).first();
@@ -74,19 +77,21 @@ export async function runUiWalkthrough(o: { url: string; folder: string; session
     say('codelens:', JSON.stringify(await lens.innerText()));
     const hover = page.locator('.monaco-hover:visible', { hasText: 'ns per packet' });
     for (let i = 0; ; i++) {
-      // A hover that came back empty (extension still activating) is not recomputed for the same
-      // word: hover another word first.
-      if (i > 0) {
-        await other.hover();
-        await page.waitForTimeout(300);
-      }
-      await sym.hover();
       try {
+        if (i > 0) {
+          // the lenses shift the lines as they arrive: bring the definition back into view if it left
+          if ((await sym.count()) === 0) await gotoDef();
+          // a hover that came back empty (extension still activating) is not recomputed for the
+          // same word: hover another word first
+          await other.hover({ timeout: 10000 });
+          await page.waitForTimeout(300);
+        }
+        await sym.hover({ timeout: 10000 });
         await hover.waitFor({ timeout: 3000 });
         break;
       } catch (e) {
         if (i >= 12) throw e;
-        say('hover retry', String(i));
+        say('hover retry', String(i), (e as Error).message.split('\n')[0]!);
       }
     }
     const text = await hover.innerText();
