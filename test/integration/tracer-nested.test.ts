@@ -149,3 +149,16 @@ test('stages told apart by an argument share one site: each counts its own calls
   // rec(1) does the least work: its latency is below rec(5)'s, which holds four more levels
   assert.ok(r1.sum_ns / r1.calls < r5.sum_ns / r5.calls, 'mean rec(1) < mean rec(5)');
 });
+
+test('two stages at one site that claim the same argument value are refused with the reason, before anything attaches', async () => {
+  const target = await startNested(build.exe);
+  targets.push(target);
+  const run = runTracer(['--pid', String(target.pid), '--no-calibrate',
+    '--stage', `a=uprobe:${build.exe}:rec:arg0=0x5`, '--stage', `b=uprobe:${build.exe}:rec:arg0=0x1,0x5`]);
+  run.ready.catch(() => undefined);
+  assert.notEqual(await run.exited, 0);
+  const errors = run.records.filter((r) => r.type === 'error').map((r) => (r.type === 'error' ? r.message : ''));
+  assert.ok(errors.some((m) => /two stages at one site match the same argument value/.test(m)), errors.join('\n'));
+  assert.ok(!run.records.some((r) => r.type === 'hist'), 'nothing was counted');
+  target.stop();
+});
