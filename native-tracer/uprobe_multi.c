@@ -68,6 +68,12 @@ int uprobe_multi_link(struct bpf_program *p, const char *binary, const uint64_t 
 	return fd < 0 ? -errno : fd;
 }
 
+/* A uprobe stage with probes of its own that no link holds yet. */
+static bool unattached_uprobe(const struct stage_rt *s)
+{
+	return s->ok && s->sp->kind == PKTPATH_KIND_UPROBE && !s->links[0] && s->ugroup < 0 && s->shares < 0;
+}
+
 int uprobes_multi_attach(struct tracer *t)
 {
 	int pid = t->o->kernel_mode ? 0 : t->o->pid;
@@ -80,14 +86,13 @@ int uprobes_multi_attach(struct tracer *t)
 		struct umulti_group *g;
 		int n = 0, fd;
 
-		if (!s->ok || s->sp->kind != PKTPATH_KIND_UPROBE || s->links[0] || s->ugroup >= 0 || s->shares >= 0)
+		if (!unattached_uprobe(s))
 			continue;
 		/* every stage in this binary that is not attached yet */
 		for (int j = i; j < t->nst; j++) {
 			struct stage_rt *o = &t->st[j];
 
-			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 && o->shares < 0 &&
-			    !strcmp(o->binary, s->binary)) {
+			if (unattached_uprobe(o) && !strcmp(o->binary, s->binary)) {
 				off[n] = o->file_off;
 				eoff[n] = o->entry_off; /* later than off where reloc.c moved it */
 				cookie[n++] = o->id;
@@ -108,8 +113,7 @@ int uprobes_multi_attach(struct tracer *t)
 		for (int j = i; j < t->nst; j++) {
 			struct stage_rt *o = &t->st[j];
 
-			if (o->ok && o->sp->kind == PKTPATH_KIND_UPROBE && !o->links[0] && o->ugroup < 0 && o->shares < 0 &&
-			    !strcmp(o->binary, s->binary))
+			if (unattached_uprobe(o) && !strcmp(o->binary, s->binary))
 				o->ugroup = t->nugrp;
 		}
 		t->nugrp++;

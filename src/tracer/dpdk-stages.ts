@@ -76,6 +76,12 @@ function sameFn(a: DpdkFunction, b: DpdkFunction): boolean {
   return a.module === b.module && a.elf_addr === b.elf_addr;
 }
 
+/** Whether exact mode can keep a node's calls by its node argument: one address per graph the node
+ * runs in, at most MAX_MATCH of them in one stage. */
+function byNodeArgument(q: DpdkQuery, node: string): boolean {
+  return q.nodes.filter((n) => n.name === node).length <= MAX_MATCH;
+}
+
 /** Resolves one DPDK stage against a query of the target. */
 export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): DpdkStage {
   const d = parseDpdkSpec(name, spec);
@@ -94,7 +100,7 @@ export function resolveDpdkStage(name: string, spec: string, q: DpdkQuery): Dpdk
     const sharing = [...new Set(q.nodes.filter((n) => n.name !== d.node && sameFn(n.process, first.process)).map((n) => n.name))];
     // the graph calls process(graph, node, objs, nb_objs): exact mode keeps the calls whose node argument is this
     // node's (in each graph); a sample cannot tell which node's call it interrupted
-    const byNode = sharing.length > 0 && ns.length <= MAX_MATCH;
+    const byNode = sharing.length > 0 && byNodeArgument(q, d.node);
     if (sharing.length) {
       warnings.push(`node ${d.node} shares its process function with ${sharing.join(', ')}: ` +
         (byNode ? 'exact mode tells its calls apart by their node argument; in sampled mode the function\'s samples are all of theirs'
@@ -133,11 +139,6 @@ export interface AutoStages {
   notes: string[];
 }
 
-/** Whether exact mode can tell apart the nodes sharing one process function: by the node argument,
- * which takes at most MAX_MATCH addresses per stage (one per graph the node runs in). */
-function splittable(q: DpdkQuery, group: readonly DpdkNode[]): boolean {
-  return [...new Set(group.map((n) => n.name))].every((name) => q.nodes.filter((n) => n.name === name).length <= MAX_MATCH);
-}
 
 /**
  * The stages of a DPDK target: one per rte_graph node when it runs a graph, else each started
@@ -162,7 +163,7 @@ export function autoStages(q: DpdkQuery, perNode = false): AutoStages {
       const names = [...objs.keys()].sort((a, b) => objs.get(b)! - objs.get(a)! || a.localeCompare(b));
       const busiest = names[0]!;
       const fn = describeFn(group[0]!.process);
-      if (perNode && names.length > 1 && splittable(q, group)) {
+      if (perNode && names.length > 1 && names.every((n) => byNodeArgument(q, n))) {
         for (const n of names) stages.push({ name: stageName(n), spec: `graph:${n}` });
         notes.push(`  ${names.map((n) => `graph:${n}`).join(', ')}: ${fn} (one function: each node's calls by their node argument)`);
         continue;

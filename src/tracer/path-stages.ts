@@ -180,6 +180,6 @@ export async function addPathPicks(
 }
 
 /** What is said when the pre-sample fails: the ethdev stages stay. */
-export function pathSampleFailed(e: unknown): string {
+function pathSampleFailed(e: unknown): string {
   return `path: ${SAMPLE} failed (${(e as Error).message}): the ethdev stages only`;
 }
