@@ -1,7 +1,7 @@
 // A real OpenSSH lab for the SSH tests: two sshd on 127.0.0.1 (a target and a ProxyJump hop), each
 // with its own host key and config, user keys (plain, passphrase-encrypted, agent-only), an
 // ssh-agent, a known_hosts file and an ssh config with aliases. stop() kills and removes all of it.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -202,8 +202,11 @@ export async function startSshLab(o: { sftp?: boolean } = {}): Promise<SshLab> {
     const agentSock = join(dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
     procs.push(agent);
-    for (let i = 0; i < 100 && !existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 50));
-    execFileSync('ssh-add', ['-q', keys.agentOnly], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
+    // the socket file appears at bind(), before the agent listens: wait until it answers (`ssh-add -l`
+    // exits 2 only when it cannot reach an agent; 1 is an empty one)
+    const agentEnv = { ...process.env, SSH_AUTH_SOCK: agentSock };
+    for (let i = 0; i < 100 && spawnSync('ssh-add', ['-l'], { env: agentEnv, stdio: 'ignore' }).status === 2; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync('ssh-add', ['-q', keys.agentOnly], { env: agentEnv, stdio: 'ignore' });
     // The agent key is only in the agent: remove it from disk so nothing else can use it.
     rmSync(keys.agentOnly);
 
